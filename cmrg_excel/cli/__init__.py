@@ -1,0 +1,145 @@
+"""The ``cmrg`` command line: a thin click layer over the pipeline stages.
+
+Each stage's commands live in a module of this package named after the stage; they parse
+options, call the stage, and print. Exit codes: 0 done (a run with rejected returns is
+still done), 1 the input needs fixing (contract list, settings, framework), 2 wrong
+usage, 3 the workspace is busy or damaged.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..contracts import ContractListError
+from ..framework import FrameworkError
+from ..register import RegisterError
+from ..workspace import ENV_VAR, Workspace, WorkspaceError, open_workspace
+
+EXIT_INPUT = 1
+EXIT_BUSY = 3
+
+HELP = f"""\
+Run a contract management review programme through Excel workbooks.
+
+\b
+A review cycle, in commands:
+  cmrg init DIR                  make a workspace (settings, contract list, folders)
+  cmrg plan                      propose which contracts to review, month by month
+  cmrg generate --round R        one locked self-assessment workbook per contract
+  cmrg ingest                    check returned workbooks dropped into inbox/
+  cmrg status / cmrg chase       who has not returned, and reminder emails
+  cmrg summary                   the summary workbook for finance and the committee
+  cmrg demo                      all of the above on built-in sample data
+
+Every command works on a workspace folder: --workspace DIR, else ${ENV_VAR},
+else the current folder. Run 'cmrg COMMAND --help' for each command's manual.
+
+\b
+Exit codes: 0 done; 1 an input needs fixing (the message says where);
+2 wrong usage; 3 the workspace is busy or its register is damaged.
+"""
+
+
+class CmrgGroup(click.Group):
+    """Lists commands in the order of a review cycle rather than alphabetically."""
+
+    ORDER = ["init", "plan", "generate", "ingest", "status", "chase", "summary", "register", "demo"]
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else 99, n))
+
+
+@click.group(cls=CmrgGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cmrg")
+def cli() -> None:
+    pass
+
+
+def workspace_option(func):
+    """Adds --workspace/-w (default: $CMRG_WORKSPACE, else the current folder)."""
+    return click.option(
+        "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+        envvar=ENV_VAR, default=None, show_envvar=True,
+        help="Workspace folder. Default: the current folder.",
+    )(func)
+
+
+def friendly_errors(func):
+    """Turn the tool's own errors into one clear message and a meaningful exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (WorkspaceError, RegisterError) as exc:
+            code = EXIT_BUSY if "another cmrg run" in str(exc) or isinstance(exc, RegisterError) else EXIT_INPUT
+            fail(str(exc), code)
+        except (ContractListError, FrameworkError) as exc:
+            fail(str(exc), EXIT_INPUT)
+        except KeyboardInterrupt:
+            fail("stopped by the user; finished files are kept", 130)
+
+    return wrapper
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> None:
+    click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def load(workspace: Path | None) -> Workspace:
+    return open_workspace(workspace)
+
+
+def rel(ws: Workspace, path: Path) -> str:
+    """A path shown relative to the workspace when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ws.root))
+    except ValueError:
+        return str(path)
+
+
+def progress(items, label: str, show_over: int = 20):
+    """A progress bar on stderr for long runs; silent for short ones."""
+    items = list(items)
+    if len(items) < show_over:
+        return _Quiet(items)
+    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+
+
+class _Quiet:
+    def __init__(self, items):
+        self.items = items
+
+    def __enter__(self):
+        return iter(self.items)
+
+    def __exit__(self, *exc):
+        return False
+
+
+def table(rows: list[list[object]], headers: list[str]) -> str:
+    """A plain text table for the terminal."""
+    cells = [[str(h) for h in headers]] + [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# Stage command modules register themselves on import.
+for _name in ("workspace_cmds", "generate", "ingest", "register", "summary", "plan", "status", "chase", "demo"):
+    if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
+        importlib.import_module(f"{__name__}.{_name}")
+
+
+def main() -> None:
+    cli(prog_name="cmrg")

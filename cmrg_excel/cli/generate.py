@@ -1,0 +1,83 @@
+"""cmrg generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..generate import GenerateError, generate_round
+from . import EXIT_INPUT, cli, fail, friendly_errors, load, progress, rel, workspace_option
+
+
+@cli.command("generate")
+@click.option("--round", "round_", required=True, metavar="ROUND",
+              help="Name of the review round, e.g. 2026-27. Files go to outbox/ROUND/.")
+@click.option("--only", multiple=True, metavar="ID",
+              help="Only these contracts (repeat the option, or separate IDs with commas).")
+@click.option("--force", is_flag=True,
+              help="Issue new workbooks even where the round already has them; the old ones become superseded.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Generate for the good rows of the contract list and list the bad ones, instead of stopping.")
+@click.option("--eml", is_flag=True, help="Also write a ready-to-send .eml email draft per contract, workbook attached.")
+@click.option("--prefill-from", metavar="ROUND",
+              help="Re-review: fill each workbook with the contract's accepted answers from an earlier ROUND, "
+                   "marked as carried forward for the owner to confirm or update.")
+@workspace_option
+@friendly_errors
+def generate_cmd(round_: str, only: tuple[str, ...], force: bool, skip_invalid: bool, eml: bool,
+                 prefill_from: str | None, workspace: Path | None) -> None:
+    """Write one locked self-assessment workbook per contract on the list.
+
+    Each workbook has the contract's details filled in and locked, a rating dropdown and
+    evidence cells for every key activity of the framework, and an attestation to sign.
+    Every file is recorded in the issue ledger, so a return can later be proved to be
+    one we sent. Beside the files: mailmerge.csv for a mail merge, and with --eml one
+    email draft per contract.
+
+    The contract list is checked first: if any row has a problem, every problem is
+    listed with its row and column and nothing is generated (unless --skip-invalid).
+
+    \b
+    Examples:
+      cmrg generate --round 2026-27
+      cmrg generate --round 2026-27 --only GET-001 --force --eml
+      cmrg generate --round 2027-28 --prefill-from 2026-27
+    """
+    ws = load(workspace)
+    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    bar_holder = {}
+
+    def tick(contract):
+        bar = bar_holder.get("bar")
+        if bar is not None:
+            bar.update(1)
+
+    from ..contracts import read_contracts
+
+    count = len(ids) or len(read_contracts(ws.contracts_path).contracts)
+    try:
+        with progress(range(count), "Generating workbooks") as bar:
+            bar_holder["bar"] = bar if hasattr(bar, "update") else None
+            result = generate_round(ws, round_, only=ids or None, force=force, skip_invalid=skip_invalid,
+                                    eml=eml, prefill_from=prefill_from, progress=tick)
+    except GenerateError as exc:
+        fail(str(exc), EXIT_INPUT)
+        return
+    click.echo(f"Round {result.round}: {len(result.files)} workbook(s) in {rel(ws, result.folder)}/")
+    for f in result.files[:5]:
+        extra = f"  + {f.eml.name}" if f.eml else ""
+        click.echo(f"  {f.path.name}{extra}")
+    if len(result.files) > 5:
+        click.echo(f"  ... and {len(result.files) - 5} more")
+    click.echo(f"Deadline for returns: {result.deadline:%d/%m/%Y}")
+    if result.mailmerge:
+        click.echo(f"Mail merge list: {rel(ws, result.mailmerge)}")
+    if result.superseded:
+        click.echo(f"{result.superseded} earlier workbook(s) of this round are now superseded.")
+    if result.skipped:
+        rows = sorted({p.row for p in result.skipped})
+        click.secho(f"Skipped {len(rows)} row(s) of the contract list with problems:", fg="yellow")
+        for p in result.skipped:
+            click.echo(f"  {p}")
+    click.echo("\nNext: email the workbooks (see mailmerge.csv), then drop returns into inbox/ and run: cmrg ingest")

@@ -1,0 +1,40 @@
+"""cmrg init."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..workspace import init_workspace
+from . import cli, friendly_errors
+
+
+@cli.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--council", default="Example Council", show_default=True, help="Council name shown on every workbook.")
+@click.option("--return-email", default="cmrg@example.gov.uk", show_default=True,
+              help="Where contract owners send their completed workbooks.")
+@friendly_errors
+def init_cmd(directory: Path, council: str, return_email: str) -> None:
+    """Create a workspace in DIRECTORY (default: the current folder).
+
+    \b
+    It makes:
+      cmrg.toml       settings, every one explained in a comment
+      contracts.xlsx  the contract list to fill in (one row per contract)
+      inbox/          drop returned workbooks here, then run 'cmrg ingest'
+      outbox/         generated workbooks, emails and reports appear here
+      archive/        accepted returns, kept exactly as received
+      frameworks/     optional custom framework definitions
+
+    Existing files are never overwritten, so running it again is safe.
+    """
+    ws, made = init_workspace(directory, council=council, return_email=return_email)
+    if made:
+        click.echo(f"Workspace ready in {ws.root}")
+        for path in made:
+            click.echo(f"  made {path.relative_to(ws.root)}{'/' if path.is_dir() else ''}")
+    else:
+        click.echo(f"{ws.root} is already a workspace; nothing changed.")
+    click.echo("\nNext: fill in contracts.xlsx, check cmrg.toml, then run: cmrg generate --round 2026-27")

@@ -1,0 +1,263 @@
+"""The workspace: its folders, its settings file ``cmrg.toml``, and the run lock.
+
+No business rules live here; stages receive a :class:`Workspace` and read paths and
+settings from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from filelock import FileLock, Timeout
+
+from . import framework as fwmod
+
+CONFIG_NAME = "cmrg.toml"
+REGISTER_NAME = "register.sqlite"
+ENV_VAR = "CMRG_WORKSPACE"
+
+
+class WorkspaceError(Exception):
+    """The workspace is missing, incomplete or its settings are invalid."""
+
+
+CONFIG_TEMPLATE = """\
+# cmrg.toml: settings for this contract management review workspace.
+# Lines starting with # are comments. Text goes in "quotes"; dates are written 2027-01-31.
+# After editing, run any cmrg command: a mistake here is reported with its line.
+
+[council]
+# Shown on every workbook and report.
+name = "{council}"
+# The group that runs the reviews.
+review_group = "Contract Management Review Group"
+# Where contract owners send their completed workbook.
+return_email = "{return_email}"
+
+[templates]
+# Framework definition: a file name (without .toml) from this workspace's frameworks/
+# folder or one that ships with the tool: nao-cm-areas-1-8 (areas 1-8, the default)
+# or nao-cm-11-areas (all 11 areas).
+framework = "nao-cm-areas-1-8"
+# Password for sheet protection. It prevents accidental edits to locked cells; it is
+# NOT security (anyone determined can remove it), so do not reuse a real password.
+password = "{password}"
+# Date the returns are due. Leave it commented out to allow deadline_days instead.
+# deadline = 2027-01-29
+# Days from generation to the deadline, used when no deadline date is set.
+deadline_days = 28
+# The contract list, relative to this folder (.xlsx or .csv).
+contracts = "contracts.xlsx"
+
+[ingest]
+# Largest returned file accepted, in megabytes.
+max_file_mb = 10
+# Worker processes that read returns (each with its own memory cap and time limit).
+workers = 2
+# Memory cap for one worker, in megabytes, and the time limit for one file, in seconds.
+worker_memory_mb = 1024
+file_timeout_seconds = 30
+
+[plan]
+# Weights for choosing contracts to review (any positive numbers; they are scaled to 100).
+weight_value = 30          # annual and total value
+weight_risk = 20           # risk rating
+weight_complexity = 10     # complexity rating
+weight_audit_synergy = 10  # internal audit is looking at the same area
+weight_timing = 20         # re-commissioning, extension or end date coming up
+weight_since_review = 10   # time since the last review
+# Reviews to schedule each month, how many months to plan, and how far ahead a
+# re-commissioning or end date still counts as "coming up".
+per_month = 3
+months = 12
+timing_horizon_months = 18
+# At most this share of any month's reviews may come from one directorate.
+max_directorate_share = 0.5
+
+[summary]
+# A finding of strength: at least this share of contracts rate an area or activity
+# Good or better.
+strength_share = 0.75
+# An issue to address: at least this share of contracts rate it Developing or lower.
+issue_share = 0.5
+# Inconsistency: the spread (standard deviation) of scores across contracts is at least this.
+inconsistency_sd = 1.2
+# Ratings of Better or Best need evidence of at least this many characters.
+evidence_min_chars = 20
+# How many strengths and issues the Dashboard lists.
+top_n = 5
+"""
+
+
+@dataclass(frozen=True)
+class Config:
+    council_name: str
+    review_group: str
+    return_email: str
+    framework: str
+    password: str
+    deadline: dt.date | None
+    deadline_days: int
+    contracts: str
+    raw: dict = field(default_factory=dict, repr=False)
+
+    def section(self, name: str) -> dict:
+        """A settings section as a plain dict (empty when absent)."""
+        value = self.raw.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+    def deadline_from(self, issued_on: dt.date) -> dt.date:
+        return self.deadline or issued_on + dt.timedelta(days=self.deadline_days)
+
+
+def load_config(path: Path) -> Config:
+    """Read ``cmrg.toml``; errors say which setting is wrong."""
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise WorkspaceError(f"{path} not found: run 'cmrg init' to create a workspace") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{path}: {exc}") from None
+
+    def get(section: str, key: str, kind: type | tuple, default: object) -> object:
+        value = raw.get(section, {}).get(key, default)
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise WorkspaceError(f"{path}: setting [{section}] {key} = {value!r} is not valid")
+        return value
+
+    deadline = raw.get("templates", {}).get("deadline")
+    if isinstance(deadline, dt.datetime):
+        deadline = deadline.date()
+    if deadline is not None and not isinstance(deadline, dt.date):
+        raise WorkspaceError(f"{path}: setting [templates] deadline must be a date such as 2027-01-29 (no quotes)")
+    days = get("templates", "deadline_days", int, 28)
+    if not 1 <= days <= 365:
+        raise WorkspaceError(f"{path}: setting [templates] deadline_days must be between 1 and 365")
+    return Config(
+        council_name=get("council", "name", str, "The Council"),
+        review_group=get("council", "review_group", str, "Contract Management Review Group"),
+        return_email=get("council", "return_email", str, ""),
+        framework=get("templates", "framework", str, fwmod.DEFAULT_FRAMEWORK),
+        password=get("templates", "password", str, ""),
+        deadline=deadline,
+        deadline_days=days,
+        contracts=get("templates", "contracts", str, "contracts.xlsx"),
+        raw=raw,
+    )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    config: Config
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def rejected(self) -> Path:
+        return self.inbox / "rejected"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def frameworks_dir(self) -> Path:
+        return self.root / "frameworks"
+
+    @property
+    def register_path(self) -> Path:
+        return self.root / REGISTER_NAME
+
+    @property
+    def contracts_path(self) -> Path:
+        return self.root / self.config.contracts
+
+    def framework(self, name: str | None = None) -> fwmod.Framework:
+        """The framework named in settings (or ``name``), workspace definitions first."""
+        return fwmod.find(name or self.config.framework, [self.frameworks_dir])
+
+    def ensure_folders(self) -> None:
+        for folder in (self.inbox, self.rejected, self.outbox, self.archive):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def lock(self, job: str, wait_seconds: float = 10.0) -> Iterator[None]:
+        """Hold the workspace lock so that two runs that change it cannot overlap."""
+        lock = FileLock(str(self.root / ".cmrg.lock"))
+        try:
+            lock.acquire(timeout=wait_seconds)
+        except Timeout:
+            raise WorkspaceError(
+                f"another cmrg run is using this workspace; waited {wait_seconds:.0f} s for it to finish "
+                f"before '{job}'. Try again when it has finished."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+def resolve(path: str | Path | None) -> Path:
+    """The workspace folder: the option, else $CMRG_WORKSPACE, else the current folder."""
+    return Path(path or os.environ.get(ENV_VAR) or ".").expanduser().resolve()
+
+
+def open_workspace(path: str | Path | None = None) -> Workspace:
+    """Open an existing workspace (one with a ``cmrg.toml``)."""
+    root = resolve(path)
+    cfg = root / CONFIG_NAME
+    if not cfg.exists():
+        raise WorkspaceError(
+            f"{root} is not a cmrg workspace (no {CONFIG_NAME}). "
+            f"Run 'cmrg init {root}' or pass --workspace DIR."
+        )
+    ws = Workspace(root, load_config(cfg))
+    ws.ensure_folders()
+    return ws
+
+
+def init_workspace(
+    path: str | Path,
+    council: str = "Example Council",
+    return_email: str = "cmrg@example.gov.uk",
+    password: str | None = None,
+) -> tuple[Workspace, list[Path]]:
+    """Create a workspace; existing files are kept. Returns it and the files it made."""
+    import secrets
+
+    from .generate import write_contract_list
+
+    root = Path(path).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    cfg = root / CONFIG_NAME
+    if not cfg.exists():
+        pw = password or "cmrg-" + secrets.token_hex(3)
+        for bad in ('"', "\\", "\n"):
+            if bad in council or bad in return_email or bad in pw:
+                raise WorkspaceError("council name, email and password may not contain quotes, backslashes or line breaks")
+        cfg.write_text(CONFIG_TEMPLATE.format(council=council, return_email=return_email, password=pw), encoding="utf-8")
+        made.append(cfg)
+    ws = Workspace(root, load_config(cfg))
+    for folder in (ws.inbox, ws.outbox, ws.archive, ws.frameworks_dir):
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            made.append(folder)
+    if not ws.contracts_path.exists():
+        write_contract_list(ws.contracts_path)
+        made.append(ws.contracts_path)
+    return ws, made
