@@ -1,0 +1,60 @@
+"""Shared fixtures: workspaces built by code, fresh for every test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cmrg_excel.contracts import Contract, read_contracts
+from cmrg_excel.framework import builtin_paths
+from cmrg_excel.generate import generate_round, write_contract_list
+from cmrg_excel.workspace import init_workspace, open_workspace
+
+SAMPLE_CSV = next(p for p in builtin_paths()).parent / "sample-contracts.csv"
+
+
+def make_contract(contract_id: str = "C-0001", **overrides) -> Contract:
+    """A valid contract with sensible values; override any field."""
+    base = dict(
+        contract_id=contract_id, title="Highways maintenance", supplier="Example Roads Ltd",
+        directorate="Growth, Environment and Transport", owner_name="Jane Example",
+        owner_email="jane.example@council.gov.uk", annual_value_gbp=1_200_000.0, total_value_gbp=6_000_000.0,
+        start_date=dt.date(2023, 4, 1), end_date=dt.date(2028, 3, 31), risk="High", complexity="Medium",
+        recommission_date=dt.date(2027, 6, 30), audit_synergy=True, last_review_date=None,
+    )
+    base.update(overrides)
+    return Contract(**base)
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """An initialised workspace holding the built-in 28 sample contracts (no round yet)."""
+    ws, _ = init_workspace(tmp_path / "ws", council="Test Council", return_email="cmrg@test.gov.uk",
+                           password="test-pw")
+    write_contract_list(ws.contracts_path, read_contracts(SAMPLE_CSV).contracts)
+    return open_workspace(ws.root)
+
+
+@pytest.fixture
+def small_workspace(tmp_path):
+    """A workspace with three contracts in three directorates (fast to generate)."""
+    ws, _ = init_workspace(tmp_path / "ws", council="Test Council", return_email="cmrg@test.gov.uk",
+                           password="test-pw")
+    contracts = [
+        make_contract("C-0001"),
+        make_contract("C-0002", title="Home care", directorate="Adult Social Care", supplier="Care Co"),
+        make_contract("C-0003", title="School meals", directorate="Children's Services", supplier="Meals Ltd",
+                      risk="Low", complexity="Low"),
+    ]
+    write_contract_list(ws.contracts_path, contracts)
+    return open_workspace(ws.root)
+
+
+@pytest.fixture
+def issued(small_workspace):
+    """small_workspace with round R1 generated: (workspace, GenerateResult)."""
+    result = generate_round(small_workspace, "R1", today=dt.date(2026, 11, 2))
+    return small_workspace, result
