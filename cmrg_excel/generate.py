@@ -21,7 +21,7 @@ from . import __version__, layout as L
 from . import register as reg
 from .contracts import COLUMNS, Contract, ContractList, read_contracts, safe_filename
 from .framework import Framework
-from .styles import DATE_FORMAT, Styles, footer_text, new_workbook, print_setup
+from .styles import DATE_FORMAT, Styles, new_workbook, print_setup, row_height
 from .workspace import Workspace
 
 ROUND_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
@@ -231,6 +231,7 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
             "or choose Yes in 'Still accurate?' to confirm it still holds.",
         )
     for i, step in enumerate(steps, start=1):
+        ws.set_row(r, row_height((step, 95)))
         ws.write_string(r, 1, f"Step {i}", st.bold)
         ws.write_string(r, 2, step, st.text)
         r += 1
@@ -238,6 +239,7 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
     ws.write_string(r, 1, "Maturity scale", st.heading)
     r += 1
     for lv in fw.scale.levels:
+        ws.set_row(r, row_height((lv.descriptor, 95)))
         ws.write_string(r, 1, lv.label, st.locked_bold)
         ws.write_string(r, 2, lv.descriptor, st.locked)
         r += 1
@@ -255,6 +257,7 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
         "Do not add password protection to open the file, and do not save it as .xlsm, .xls or .ods: such files cannot be accepted.",
     ]
     for tip in tips:
+        ws.set_row(r, row_height((tip, 95)))
         ws.write_string(r, 1, "\u2022", st.text)
         ws.write_string(r, 2, tip, st.text)
         r += 1
@@ -318,7 +321,7 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     ws.write_string(0, 0, f"Self-assessment: {c.title}", st.title)
     ws.write_string(1, 0, f"{c.contract_id} | {c.supplier} | {c.directorate} | round {spec.round}", st.subtitle)
     ws.write_string(2, 0, "Rate every key activity, give your evidence, and note any improvement action. "
-                    "Amber = still to rate; red = not a rating from the list.", st.note)
+                    "Amber = still to rate; red = not a rating from the list.", st.subtitle)
     hr = L.ASSESS_HEADER_ROW - 1
     ws.set_row(hr, 45)
     for col in cols:
@@ -367,6 +370,11 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             continue
         act = acts[r.ref]
         ans = spec.answers.get(r.ref, {})
+        ws.set_row(r0, row_height(
+            (act.text, by["activity"].width), (act.guidance, by["guidance"].width * 1.1),
+            (ans.get("evidence", ""), by["evidence"].width), (ans.get("action", ""), by["action"].width),
+            minimum=45.0,
+        ))
         ws.write_string(r0, ci["ref"], act.ref, st.locked_center)
         ws.write_string(r0, ci["activity"], act.text, st.locked)
         ws.write_string(r0, ci["guidance"], act.guidance, st.guidance)

@@ -112,3 +112,23 @@ def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None,
     if header:
         ws.set_header(f"&L&8{footer_text(header)}")
     ws.set_footer(f"&L&8{footer_text(left_footer)}&R&8Page &P of &N")
+
+
+def row_height(*cells: tuple[str, float], font_size: float = 11, minimum: float = 15.0) -> float:
+    """Height in points for a row of wrapped text, so that every line shows.
+
+    Neither Excel nor LibreOffice re-fits row heights when opening a generated file, so
+    wrapped text needs an explicit height. ``cells`` are (text, column width) pairs.
+    """
+    import math
+
+    line = 15.0 * font_size / 11
+    per_char = 11 / font_size  # a column width unit holds about one 11-point character
+    lines = 1
+    for text, width in cells:
+        if not text:
+            continue
+        capacity = max(1.0, (width - 1) * per_char * 1.05)
+        n = sum(max(1, math.ceil(len(part) / capacity)) for part in str(text).split("\n"))
+        lines = max(lines, n)
+    return max(minimum, lines * line + 2)
