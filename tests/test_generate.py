@@ -1,0 +1,279 @@
+"""The generated self-assessment workbooks, opened with openpyxl and checked cell by cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import io
+import zipfile
+
+import openpyxl
+import pytest
+
+from cmrg_excel import layout as L
+from cmrg_excel import register as reg
+from cmrg_excel.contracts import read_contracts
+from cmrg_excel.generate import GenerateError, TemplateSpec, build_template, generate_round, write_contract_list
+from cmrg_excel.framework import find
+
+from .conftest import make_contract
+
+
+def _spec(**overrides) -> TemplateSpec:
+    base = dict(
+        contract=make_contract(), framework=find("nao-cm-areas-1-8"), round="R1", token="tok-123",
+        council="Test Council", review_group="CMRG", return_email="cmrg@test.gov.uk", password="pw",
+        deadline=dt.date(2027, 1, 29), generated_at="2026-11-02T10:00:00+00:00",
+    )
+    base.update(overrides)
+    return TemplateSpec(**base)
+
+
+def _open(data: bytes, **kw) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(data), **kw)
+
+
+@pytest.fixture(scope="module")
+def template():
+    spec = _spec()
+    return spec, build_template(spec)
+
+
+def _input_cells(fw) -> dict[str, set[str]]:
+    """Every cell a contract owner may edit, by sheet, derived from the layout."""
+    cells: dict[str, set[str]] = {name: set() for name in L.SHEETS}
+    for i, _ in enumerate(L.CONTRACT_FIELDS):
+        cells[L.CONTRACT].add(f"{L.CONTRACT_CORRECTION_COL}{L.CONTRACT_FIRST_ROW + i}")
+    for ref, row in L.activity_rows(fw).items():
+        for key in L.ANSWER_KEYS:
+            cells[L.ASSESSMENT].add(f"{L.ASSESS_BY_KEY[key].letter}{row}")
+    for f in L.ATTEST_FIELDS:
+        cells[L.ATTESTATION].add(f.cell)
+    return cells
+
+
+def test_every_sheet_protected_and_only_input_cells_unlocked(template):
+    spec, data = template
+    wb = _open(data)
+    expected = _input_cells(spec.framework)
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, f"{ws.title} is not protected"
+        assert ws.protection.password, f"{ws.title} has no password"
+        unlocked = {c.coordinate for row in ws.iter_rows() for c in row if c.protection.locked is False}
+        assert unlocked == expected[ws.title], ws.title
+
+
+def test_rating_cells_have_list_validation_with_exactly_the_scale_and_stop_alert(template):
+    spec, data = template
+    ws = _open(data)[L.ASSESSMENT]
+    labels = spec.framework.scale.labels
+    rating_cells = {f"D{row}" for row in L.activity_rows(spec.framework).values()}
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    assert len(lists) == 1
+    dv = lists[0]
+    assert dv.formula1 == '"' + ",".join(labels) + '"'
+    assert dv.errorStyle in (None, "stop")  # stop is the default style
+    assert dv.showErrorMessage and dv.showInputMessage
+    assert dv.prompt and "0 Not in place" in dv.prompt and len(dv.prompt) <= 255
+    covered = {c.coordinate for rng in dv.sqref.ranges for row in ws[rng.coord] for c in row}
+    assert covered == rating_cells
+
+
+def test_target_dates_have_date_validation(template):
+    spec, data = template
+    ws = _open(data)[L.ASSESSMENT]
+    dates = [dv for dv in ws.data_validations.dataValidation if dv.type == "date"]
+    assert len(dates) == 1
+    covered = {c.coordinate for rng in dates[0].sqref.ranges for row in ws[rng.coord] for c in row}
+    assert covered == {f"I{row}" for row in L.activity_rows(spec.framework).values()}
+
+
+def test_metadata_sheet_is_very_hidden_and_complete(template):
+    spec, data = template
+    wb = _open(data)
+    meta = wb[L.META]
+    assert meta.sheet_state == "veryHidden"
+    values = {meta[f"A{L.META_FIRST_ROW + i}"].value: meta[L.meta_cell(k)].value for i, k in enumerate(L.META_KEYS)}
+    assert values["issue_token"] == "tok-123"
+    assert values["contract_id"] == "C-0001"
+    assert values["round"] == "R1"
+    assert values["framework_id"] == "nao-cm-areas-1-8"
+    assert values["framework_hash"] == spec.framework.content_hash
+    assert values["layout_version"] == L.LAYOUT_VERSION
+    assert all(wb[name].sheet_state == "visible" for name in L.SHEETS if name != L.META)
+
+
+def test_every_activity_appears_with_its_reference_and_statement(template):
+    spec, data = template
+    ws = _open(data)[L.ASSESSMENT]
+    for act in spec.framework.activities:
+        row = L.activity_rows(spec.framework)[act.ref]
+        assert ws[f"A{row}"].value == act.ref
+        assert ws[f"B{row}"].value == act.text
+    assert len(L.activity_rows(spec.framework)) == 70
+
+
+def test_area_formulas_point_at_their_rows_and_cache_blank_when_unrated(template):
+    spec, data = template
+    ws = _open(data)[L.ASSESSMENT]
+    cached = _open(data, data_only=True)[L.ASSESSMENT]
+    for r in L.assessment_rows(spec.framework):
+        if r.kind != "area":
+            continue
+        rows = [L.activity_rows(spec.framework)[a.ref] for a in spec.framework.area(r.area).activities]
+        assert ws[f"E{r.row}"].value == f'=IFERROR(AVERAGE(E{min(rows)}:E{max(rows)}),"")'
+        assert cached[f"E{r.row}"].value in ("", None)
+        assert cached[f"C{r.row}"].value == f"0 of {len(rows)} rated"
+
+
+def test_cached_scores_are_right_when_answers_are_prefilled():
+    fw = find("nao-cm-areas-1-8")
+    area1 = [a.ref for a in fw.area(1).activities]
+    answers = {area1[0]: {"rating": "4 Best"}, area1[1]: {"rating": "1 Developing"},
+               area1[2]: {"rating": "Not applicable", "evidence": "No plan needed"}}
+    data = build_template(_spec(answers=answers, carried_from="R0"))
+    cached = _open(data, data_only=True)[L.ASSESSMENT]
+    rows = L.activity_rows(fw)
+    assert cached[f"E{rows[area1[0]]}"].value == 4
+    assert cached[f"E{rows[area1[1]]}"].value == 1
+    assert cached[f"E{rows[area1[2]]}"].value == "n/a"
+    area_row = next(r.row for r in L.assessment_rows(fw) if r.kind == "area" and r.area == 1)
+    assert cached[f"E{area_row}"].value == pytest.approx(2.5)
+    assert cached[f"C{area_row}"].value == "3 of 9 rated"
+    overall = L.assessment_rows(fw)[-1].row
+    assert cached[f"E{overall}"].value == pytest.approx(2.5)
+
+
+def test_unanswered_ratings_are_highlighted(template):
+    spec, data = template
+    ws = _open(data)[L.ASSESSMENT]
+    kinds = {(str(cf.sqref), rule.type) for cf in ws.conditional_formatting for rule in cf.rules}
+    for area in spec.framework.areas:
+        rows = [L.activity_rows(spec.framework)[a.ref] for a in area.activities]
+        assert (f"D{min(rows)}:D{max(rows)}", "containsBlanks") in kinds
+
+
+def test_formula_like_text_from_the_contract_list_stays_text():
+    nasty = '=HYPERLINK("http://x","y")'
+    data = build_template(_spec(contract=make_contract(supplier=nasty, title="+cmd|' /C calc'!A0")))
+    wb = _open(data)
+    cell = wb[L.CONTRACT][L.contract_cell("supplier")]
+    assert cell.value == nasty and cell.data_type == "s"
+    assert wb[L.CONTRACT][L.contract_cell("title")].data_type == "s"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        sheet_xml = b"".join(zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/"))
+    assert b"<f>HYPERLINK" not in sheet_xml
+
+
+def test_contract_details_are_prefilled_locked_with_uk_formats(template):
+    _, data = template
+    ws = _open(data)[L.CONTRACT]
+    assert ws[L.contract_cell("contract_id")].value == "C-0001"
+    money = ws[L.contract_cell("annual_value_gbp")]
+    assert money.value == 1_200_000 and "£" in money.number_format and money.protection.locked
+    start = ws[L.contract_cell("start_date")]
+    assert start.value == dt.datetime(2023, 4, 1) and start.number_format == "dd/mm/yyyy"
+
+
+def test_attestation_has_yes_dropdown_and_date_validation(template):
+    _, data = template
+    ws = _open(data)[L.ATTESTATION]
+    confirm = L.ATTEST_BY_KEY["confirm"].cell
+    dvs = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
+    assert dvs[confirm].type == "list" and dvs[confirm].formula1 == '"Yes"'
+    assert dvs[L.ATTEST_BY_KEY["date"].cell].type == "date"
+
+
+def test_print_setup_and_frozen_headers(template):
+    _, data = template
+    wb = _open(data)
+    ws = wb[L.ASSESSMENT]
+    assert ws.page_setup.orientation == "landscape"
+    # one page wide (1 is the default, so it may be omitted), any number of pages tall
+    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == f"$1:${L.ASSESS_HEADER_ROW}"
+    assert ws.freeze_panes == f"C{L.ASSESS_HEADER_ROW + 1}"
+    assert "C-0001" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
+
+
+# --- a whole round ---------------------------------------------------------------------
+def test_round_writes_files_records_ledger_and_mailmerge(issued):
+    ws, result = issued
+    assert sorted(f.path.name for f in result.files) == ["C-0001.xlsx", "C-0002.xlsx", "C-0003.xlsx"]
+    conn = reg.open_register(ws)
+    issues = reg.list_issues(conn, "R1")
+    assert len(issues) == 3
+    for f in result.files:
+        issue = reg.get_issue(conn, f.token)
+        data = f.path.read_bytes()
+        assert issue.file_sha256 == hashlib.sha256(data).hexdigest()
+        assert issue.contract_id == f.contract_id and issue.status == "issued"
+        meta = _open(data)[L.META]
+        assert meta[L.meta_cell("issue_token")].value == f.token
+        assert meta[L.meta_cell("framework_hash")].value == issue.framework_hash
+        assert reg.load_framework(conn, issue.framework_hash).content_hash == issue.framework_hash
+    conn.close()
+    merge = (ws.outbox / "R1" / "mailmerge.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert merge[0] == "owner_name,owner_email,contract_id,title,attachment_path,deadline"
+    assert len(merge) == 4 and "C-0002" in merge[2]
+
+
+def test_generating_again_refuses_without_force_and_supersedes_with_it(issued):
+    ws, first = issued
+    with pytest.raises(GenerateError, match="already has workbooks for 3"):
+        generate_round(ws, "R1")
+    second = generate_round(ws, "R1", only=["C-0002"], force=True)
+    conn = reg.open_register(ws)
+    old = reg.get_issue(conn, next(f.token for f in first.files if f.contract_id == "C-0002"))
+    assert old.status == "superseded" and old.superseded_by == second.files[0].token
+    assert len(reg.list_issues(conn, "R1")) == 4
+    assert len(reg.list_issues(conn, "R1", open_only=True)) == 3
+    conn.close()
+    assert second.superseded == 1
+
+
+def test_only_generates_the_named_contracts(small_workspace):
+    result = generate_round(small_workspace, "R1", only=["c-0003"])
+    assert [f.contract_id for f in result.files] == ["C-0003"]
+    with pytest.raises(GenerateError, match="not on the contract list: NOPE"):
+        generate_round(small_workspace, "R2", only=["NOPE"])
+
+
+def test_bad_rows_stop_generation_unless_skip_invalid(small_workspace):
+    ws = small_workspace
+    good = list(read_contracts(ws.contracts_path).contracts)
+    write_contract_list(ws.contracts_path, good + [make_contract("C-0009", owner_email="not-an-email")])
+    with pytest.raises(GenerateError, match=r"row 5, column owner_email: not a valid email address"):
+        generate_round(ws, "R1")
+    assert not (ws.outbox / "R1").exists()
+    result = generate_round(ws, "R1", skip_invalid=True)
+    assert [f.contract_id for f in result.files] == ["C-0001", "C-0002", "C-0003"]
+    assert [p.row for p in result.skipped] == [5]
+
+
+def test_eml_drafts_attach_the_workbook(small_workspace):
+    result = generate_round(small_workspace, "R1", eml=True, only=["C-0001"])
+    f = result.files[0]
+    msg = email.message_from_bytes(f.eml.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "Jane Example <jane.example@council.gov.uk>"
+    assert "C-0001" in msg["Subject"] and msg["X-Unsent"] == "1"
+    parts = [p for p in msg.walk() if p.get_filename()]
+    assert parts[0].get_filename() == "C-0001.xlsx"
+    assert parts[0].get_payload(decode=True) == f.path.read_bytes()
+    body = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "Jane Example" in body and "cmrg@test.gov.uk" in body
+
+
+def test_file_names_are_safe_on_windows(small_workspace):
+    ws = small_workspace
+    write_contract_list(ws.contracts_path, [make_contract("CON"), make_contract("A/B.")])
+    names = sorted(f.path.name for f in generate_round(ws, "R1").files)
+    assert names == ["A_B.xlsx", "_CON.xlsx"]
+
+
+def test_bad_round_name_is_refused(small_workspace):
+    with pytest.raises(GenerateError, match="not a valid name"):
+        generate_round(small_workspace, "../escape")
