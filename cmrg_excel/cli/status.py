@@ -1,0 +1,58 @@
+"""cmrg status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from ..status import StatusError, load_round_status, received_date, status_path, write_status_workbook
+from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, table, workspace_option
+from .plan import date_option
+
+
+@cli.command("status")
+@click.option("--round", "round_", metavar="ROUND", help="The review round. Default: the latest one issued.")
+@click.option("--deadline", callback=date_option, metavar="DATE",
+              help="Count returns as overdue after this date (dd/mm/yyyy) instead of the deadline each workbook "
+                   "was issued with.")
+@workspace_option
+@friendly_errors
+def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | None) -> None:
+    """Show where each contract's return stands in a round.
+
+    For every contract issued a workbook in the round: accepted, rejected and awaiting a
+    corrected return, or outstanding; and overdue when not accepted after its deadline
+    (the one written on its workbook, or --deadline). Prints the table with totals and
+    writes outbox/status-ROUND.xlsx. Nothing else changes.
+
+    \b
+    Examples:
+      cmrg status
+      cmrg status --round 2026-27 --deadline 15/01/2027
+    Then: cmrg chase, for reminder emails to everyone not yet accepted.
+    """
+    ws = load(workspace)
+    try:
+        status = load_round_status(ws, round_, deadline=deadline)
+    except StatusError as exc:
+        fail(str(exc), EXIT_INPUT)
+        return
+    path = write_status_workbook(status, status_path(ws, status.round), ws.config.council_name)
+    rows = []
+    for c in status.contracts:
+        received = received_date(c.received_at)
+        rows.append([c.contract_id, c.owner_name, f"{c.deadline:%d/%m/%Y}", c.label,
+                     c.days_overdue or "", f"{received:%d/%m/%Y}" if received else ""])
+    click.echo(f"Round {status.round}, as at {status.today:%d/%m/%Y}")
+    click.echo(table(rows, ["Contract", "Owner", "Deadline", "Status", "Days late", "Received"]))
+    click.echo(status.totals_line())
+    if status.unmatched_rejections:
+        click.echo(f"{status.unmatched_rejections} rejected file(s) could not be matched to a contract "
+                   "(see inbox/rejected/).")
+    click.echo(f"Written: {rel(ws, path)}")
+    waiting = sum(c.needs_chasing for c in status.contracts)
+    if waiting:
+        shown = f'"{status.round}"' if " " in status.round else status.round
+        click.echo(f"\nNext: cmrg chase --round {shown}   (reminder drafts for {waiting} contract(s))")

@@ -1,0 +1,288 @@
+"""Where each contract's return stands in a round: accepted, rejected, outstanding, overdue.
+
+:func:`round_status` works on plain data (the round's issues and the submissions); the
+workspace edge :func:`load_round_status` reads them from the register, and
+:func:`write_status_workbook` writes ``outbox/status-ROUND.xlsx``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .register import Issue
+
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+OUTSTANDING = "outstanding"
+LABELS = {ACCEPTED: "Accepted", REJECTED: "Rejected, awaiting correction", OUTSTANDING: "Outstanding"}
+
+
+class StatusError(Exception):
+    """No such round, or nothing issued yet."""
+
+
+@dataclass(frozen=True)
+class ContractStatus:
+    """One contract's return in one round."""
+
+    contract_id: str
+    title: str
+    directorate: str
+    owner_name: str
+    owner_email: str
+    issue: Issue                      # the workbook that is open for this contract (latest issued)
+    deadline: dt.date
+    state: str                        # accepted, rejected, outstanding
+    overdue: bool                     # not accepted and the deadline has passed
+    days_overdue: int
+    received_at: str | None = None    # the accepted return, else the latest rejected one
+    submission_id: int | None = None
+    problems: tuple[str, ...] = ()    # of the latest rejected return
+    rejected_count: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.overdue:
+            return "Overdue" if self.state == OUTSTANDING else "Rejected, overdue"
+        return LABELS[self.state]
+
+    @property
+    def needs_chasing(self) -> bool:
+        return self.state in (OUTSTANDING, REJECTED)
+
+
+@dataclass(frozen=True)
+class RoundStatus:
+    round: str
+    today: dt.date
+    contracts: list[ContractStatus]
+    unmatched_rejections: int = 0   # rejected files of this round that name no contract we can place
+    deadline_override: dt.date | None = None
+
+    @property
+    def totals(self) -> dict[str, int]:
+        rows = self.contracts
+        return {
+            "issued": len(rows),
+            "accepted": sum(r.state == ACCEPTED for r in rows),
+            "rejected": sum(r.state == REJECTED for r in rows),
+            "outstanding": sum(r.state == OUTSTANDING for r in rows),
+            "overdue": sum(r.overdue for r in rows),
+        }
+
+    def totals_line(self) -> str:
+        t = self.totals
+        return (f"Issued {t['issued']} | accepted {t['accepted']} | rejected, awaiting correction {t['rejected']} | "
+                f"outstanding {t['outstanding']} | overdue {t['overdue']}")
+
+
+def problem_text(problem: object) -> str:
+    """A stored problem (text, or a dict as check.Problem.as_dict() makes) as one line."""
+    if isinstance(problem, Mapping):
+        message = str(problem.get("message") or problem.get("text") or problem.get("problem") or "").strip()
+        sheet, cell, ref = (str(problem.get(k) or "") for k in ("sheet", "cell", "ref"))
+        place = f"{sheet}!{cell}" if sheet and cell else sheet
+        if ref:
+            place = f"{place} (activity {ref})" if place else f"activity {ref}"
+        return f"{place}: {message}" if place and message else (message or place or json.dumps(dict(problem)))
+    return str(problem)
+
+
+def _problems(raw: object) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return (raw,) if raw.strip() else ()
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raw = [raw]
+    return tuple(problem_text(p) for p in raw)
+
+
+def _issue_date(issue: Issue) -> dt.date:
+    return dt.date.fromisoformat(issue.generated_at[:10])
+
+
+def round_status(
+    round: str,
+    issues: Iterable[Issue],
+    submissions: Iterable[Mapping[str, object]],
+    today: dt.date,
+    *,
+    deadline: dt.date | None = None,
+    default_deadline=None,
+) -> RoundStatus:
+    """Each contract of ``round``: its latest issue and what has come back for it.
+
+    A contract is *accepted* once it has a current accepted return; else *rejected* when
+    a return came back and was rejected (awaiting a corrected one); else *outstanding*.
+    It is *overdue* when not accepted after the deadline: ``deadline`` if given, else the
+    one recorded on its issue, else ``default_deadline(issue date)``.
+    """
+    issues = [i for i in issues if i.round == round]
+    by_token = {i.token: i for i in issues}
+    latest: dict[str, Issue] = {}
+    for issue in sorted(issues, key=lambda i: (i.status == "issued", i.generated_at)):
+        latest[issue.contract_id] = issue  # an open issue wins over superseded ones
+    mine: dict[str, list[Mapping[str, object]]] = {cid: [] for cid in latest}
+    unmatched = 0
+    for sub in submissions:
+        cid, rnd = sub.get("contract_id"), sub.get("round")
+        token_issue = by_token.get(str(sub.get("token") or ""))
+        if token_issue is not None:
+            cid, rnd = token_issue.contract_id, round
+        if rnd != round:
+            continue
+        if cid in mine:
+            mine[cid].append(sub)
+        elif sub.get("outcome") == REJECTED:
+            unmatched += 1
+
+    rows = []
+    for cid, issue in sorted(latest.items()):
+        snap = issue.contract_snapshot
+        due = deadline or (dt.date.fromisoformat(issue.deadline) if issue.deadline else None)
+        if due is None:
+            due = default_deadline(_issue_date(issue)) if default_deadline else _issue_date(issue)
+        subs = sorted(mine[cid], key=lambda s: (str(s.get("received_at") or ""), int(s.get("id") or 0)))
+        accepted = [s for s in subs if s.get("outcome") == ACCEPTED and (s.get("status") or "current") == "current"]
+        rejected = [s for s in subs if s.get("outcome") == REJECTED]
+        if accepted:
+            state, sub, problems = ACCEPTED, accepted[-1], ()
+        elif rejected:
+            state, sub = REJECTED, rejected[-1]
+            problems = _problems(sub.get("problems"))
+        else:
+            state, sub, problems = OUTSTANDING, None, ()
+        late = max(0, (today - due).days) if state != ACCEPTED else 0
+        rows.append(ContractStatus(
+            contract_id=cid, title=str(snap.get("title", "")), directorate=str(snap.get("directorate", "")),
+            owner_name=str(snap.get("owner_name", "")), owner_email=str(snap.get("owner_email", "")),
+            issue=issue, deadline=due, state=state, overdue=late > 0, days_overdue=late,
+            received_at=str(sub["received_at"]) if sub is not None and sub.get("received_at") else None,
+            submission_id=int(sub["id"]) if sub is not None and sub.get("id") is not None else None,
+            problems=problems, rejected_count=len(rejected),
+        ))
+    return RoundStatus(round, today, rows, unmatched, deadline)
+
+
+# --- the workspace edge ----------------------------------------------------------------
+def choose_round(known: list[str], round: str | None) -> str:
+    """The round asked for, or the latest one issued."""
+    if not known:
+        raise StatusError("no workbooks have been issued yet: run 'cmrg generate --round NAME' first")
+    if round is None:
+        return known[-1]
+    if round not in known:
+        raise StatusError(f"round {round!r} has not been issued; rounds issued: {', '.join(known)}")
+    return round
+
+
+def load_round_status(ws, round: str | None = None, *, today: dt.date | None = None,
+                      deadline: dt.date | None = None) -> RoundStatus:
+    """A round's status from the workspace's register (the latest round by default)."""
+    from . import register as reg
+
+    if not ws.register_path.exists():
+        choose_round([], round)
+    conn = reg.open_register(ws)
+    try:
+        round = choose_round(reg.rounds(conn), round)
+        issues = reg.list_issues(conn, round)
+        subs = reg.submissions_frame(conn)
+    finally:
+        conn.close()
+    records = subs.to_dict("records") if not subs.empty else []
+    for r in records:  # pandas gives NaN for SQL NULL in mixed columns
+        for k, v in r.items():
+            if isinstance(v, float) and v != v:
+                r[k] = None
+    return round_status(round, issues, records, today or dt.date.today(), deadline=deadline,
+                        default_deadline=ws.config.deadline_from)
+
+
+def received_date(text: str | None) -> dt.date | None:
+    """The date of a stored received_at (UTC ISO), or None."""
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(text)).date()
+    except ValueError:
+        return None
+
+
+def write_status_workbook(status: RoundStatus, path: Path, council: str = "") -> Path:
+    """``status-ROUND.xlsx``: the totals and one row per contract, as an Excel Table."""
+    from .generate import write_atomic
+    from .styles import Styles, new_workbook, print_setup
+
+    wb, buffer = new_workbook()
+    st = Styles(wb)
+    wb.set_properties({"title": f"Return status, round {status.round}", "company": council})
+    sh = wb.add_worksheet("Status")
+    footer = f"Status of round {status.round} on {status.today:%d/%m/%Y}" + (f" | {council}" if council else "")
+    headers = ["Contract ID", "Contract", "Directorate", "Owner", "Owner email", "Deadline", "Status",
+               "Days overdue", "Received", "Rejected returns", "Problems to fix (latest rejected return)"]
+    widths = [13, 36, 28, 20, 30, 12, 26, 10, 12, 10, 70]
+    for i, w in enumerate(widths):
+        sh.set_column(i, i, w)
+    sh.set_row(0, 28)
+    sh.write_string(0, 0, f"Returns for round {status.round}", st.title)
+    sh.write_string(1, 0, f"As at {status.today:%d/%m/%Y}"
+                    + (f"; deadline {status.deadline_override:%d/%m/%Y} for all" if status.deadline_override else
+                       "; deadlines as issued"), st.subtitle)
+    t = status.totals
+    figures = [("Issued", t["issued"]), ("Accepted", t["accepted"]), ("Rejected, awaiting correction", t["rejected"]),
+               ("Outstanding", t["outstanding"]), ("Overdue", t["overdue"])]
+    for i, (label, n) in enumerate(figures):
+        sh.write_number(3, i * 2, n, st.big_number)
+        sh.write_string(4, i * 2, label, st.big_label)
+    r0 = 6
+    if status.unmatched_rejections:
+        sh.write_string(5, 0, f"{status.unmatched_rejections} rejected file(s) of this round could not be matched to "
+                        "a contract; see inbox/rejected/.", st.note)
+    n = len(status.contracts)
+    sh.set_row(r0, 30)
+    sh.add_table(r0, 0, r0 + max(n, 1), len(headers) - 1, {
+        "name": "Status", "style": "Table Style Light 9",
+        "columns": [{"header": h, "header_format": st.header} for h in headers],
+    })
+    for r, c in enumerate(status.contracts, start=r0 + 1):
+        received = received_date(c.received_at)
+        sh.write_string(r, 0, c.contract_id, st.cell)
+        sh.write_string(r, 1, c.title, st.cell)
+        sh.write_string(r, 2, c.directorate, st.cell)
+        sh.write_string(r, 3, c.owner_name, st.cell)
+        sh.write_string(r, 4, c.owner_email, st.cell)
+        sh.write_datetime(r, 5, dt.datetime.combine(c.deadline, dt.time()), st.cell_date)
+        sh.write_string(r, 6, c.label, st.cell)
+        sh.write_number(r, 7, c.days_overdue, st.cell)
+        if received:
+            sh.write_datetime(r, 8, dt.datetime.combine(received, dt.time()), st.cell_date)
+        else:
+            sh.write_blank(r, 8, None, st.cell)
+        sh.write_number(r, 9, c.rejected_count, st.cell)
+        sh.write_string(r, 10, "\n".join(c.problems[:5]) + (f"\n... and {len(c.problems) - 5} more"
+                                                               if len(c.problems) > 5 else ""), st.cell)
+    if n:
+        rng = (r0 + 1, 6, r0 + n, 6)
+        sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Accepted", "format": st.cf_good})
+        sh.conditional_format(*rng, {"type": "text", "criteria": "containing", "value": "verdue", "format": st.cf_bad})
+        sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Rejected", "format": st.cf_blank})
+    sh.freeze_panes(r0 + 1, 1)
+    print_setup(sh, landscape=True, repeat_to_row=r0, left_footer=footer, header=council)
+    wb.close()
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def status_path(ws, round: str) -> Path:
+    from .contracts import safe_filename
+
+    return ws.outbox / f"status-{safe_filename(round)}.xlsx"
