@@ -1,0 +1,63 @@
+"""cmrg chase."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from ..chase import chase_round
+from ..status import StatusError
+from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, table, workspace_option
+from .plan import date_option
+
+
+@cli.command("chase")
+@click.option("--round", "round_", metavar="ROUND", help="The review round. Default: the latest one issued.")
+@click.option("--deadline", callback=date_option, metavar="DATE",
+              help="Count returns as overdue after this date (dd/mm/yyyy) instead of the deadline each workbook "
+                   "was issued with.")
+@click.option("--overdue-only", is_flag=True, help="Only returns past their deadline (and rejected ones past it).")
+@workspace_option
+@friendly_errors
+def chase_cmd(round_: str | None, deadline: dt.date | None, overdue_only: bool, workspace: Path | None) -> None:
+    """Write reminder email drafts for returns not yet accepted.
+
+    One ready-to-send .eml draft per contract whose return is outstanding or was
+    rejected, into outbox/ROUND/chase-YYYY-MM-DD/, with mailmerge-chase.csv beside them.
+    Open a draft in Outlook or Thunderbird, check it and send it. The letter says whether
+    the return is overdue or, for a rejected one, what to fix (the first few problems).
+
+    \b
+    Attachments:
+      outstanding  the workbook issued to the owner, again
+      rejected     the corrections workbook, when outbox/ROUND/corrections/<contract>.xlsx
+                   exists; otherwise none (the owner fixes and re-sends their own file)
+
+    The wording is email-chase.txt: put your own copy in the workspace folder to change it.
+    Running it again the same day refreshes that day's drafts (and drops those of returns
+    accepted since). Nothing is sent.
+
+    \b
+    Examples:
+      cmrg chase
+      cmrg chase --round 2026-27 --overdue-only
+    """
+    ws = load(workspace)
+    try:
+        result = chase_round(ws, round_, deadline=deadline, overdue_only=overdue_only)
+    except StatusError as exc:
+        fail(str(exc), EXIT_INPUT)
+        return
+    t = result.status.totals
+    if not result.drafts:
+        what = "overdue " if overdue_only else ""
+        click.echo(f"Round {result.round}: no {what}returns to chase ({t['accepted']} of {t['issued']} accepted).")
+        return
+    rows = [[d.contract_id, d.to, next(c.label for c in result.status.contracts if c.contract_id == d.contract_id),
+             ", ".join(p.name for p in d.attachments)] for d in result.drafts]
+    click.echo(f"Round {result.round}: {len(result.drafts)} reminder draft(s) in {rel(ws, result.folder)}/")
+    click.echo(table(rows, ["Contract", "To", "Status", "Attached"]))
+    click.echo(f"Mail merge list: {rel(ws, result.mailmerge)}")
+    click.echo("Nothing has been sent: open each .eml draft, check it and send it.")
