@@ -109,6 +109,11 @@ CREATE TABLE IF NOT EXISTS answers (
     row            INTEGER NOT NULL,
     PRIMARY KEY (submission_id, ref)
 );
+CREATE TABLE IF NOT EXISTS inbox_pending (
+    file_sha256 TEXT NOT NULL,         -- a registered file whose inbox copy is still to be removed
+    source      TEXT NOT NULL,         -- its path in inbox/, relative to the workspace
+    PRIMARY KEY (file_sha256, source)
+);
 CREATE TABLE IF NOT EXISTS actions (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
     ref           TEXT NOT NULL,
@@ -291,6 +296,100 @@ def rounds(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT round FROM issues GROUP BY round ORDER BY MIN(generated_at), round")]
 
 
+# --- submissions (written by ingest, one transaction per file) --------------------------
+@dataclass(frozen=True)
+class Known:
+    """A file already received, found by its SHA-256."""
+
+    id: int
+    outcome: str
+    status: str | None
+    stored_path: str
+    received_at: str
+    contract_id: str | None
+    round: str | None
+
+
+def known_files(conn: sqlite3.Connection) -> dict[str, Known]:
+    """Every file ever received, by SHA-256 (accepted or rejected)."""
+    return {
+        r[0]: Known(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+        for r in conn.execute(
+            "SELECT file_sha256, id, outcome, status, stored_path, received_at, contract_id, round FROM submissions")
+    }
+
+
+def current_submissions(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+    """(contract, round) -> id of the current accepted submission."""
+    return {
+        (r[1], r[2]): r[0]
+        for r in conn.execute(
+            "SELECT id, contract_id, round FROM submissions WHERE outcome='accepted' AND status='current'")
+    }
+
+
+_INSERT_SUBMISSION = """
+INSERT INTO submissions (file_sha256, original_name, stored_path, received_at, outcome, status, token, contract_id,
+    round, framework_hash, supersedes, corrects, attested_name, attested_role, attested_on, problems, corrections,
+    mapping)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+_INSERT_ANSWER = """
+INSERT INTO answers (submission_id, ref, area, rating, score, not_applicable, evidence, action, action_owner,
+    target_date, change, source_ref, sheet, row)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+_INSERT_ACTION = "INSERT INTO actions (submission_id, ref, action, owner, target_date) VALUES (?,?,?,?,?)"
+
+
+def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str, stored_path: str,
+                   received_at: str, outcome: str, status: str | None = None, token: str | None = None,
+                   contract_id: str | None = None, round: str | None = None, framework_hash: str | None = None,
+                   supersedes: int | None = None, corrects: int | None = None, attested_name: str | None = None,
+                   attested_role: str | None = None, attested_on: str | None = None, problems: list | None = None,
+                   corrections: dict | None = None, mapping: dict | None = None, answers=(),
+                   inbox_source: str | None = None) -> int:
+    """Record one received file (call inside :func:`transaction`): the submission, its answers
+    (objects with the attributes of :class:`cmrg_excel.check.Answer`) and actions, the
+    superseding of the previous current return, and the inbox copy still to remove."""
+    cur = conn.execute(_INSERT_SUBMISSION, (
+        sha256, original_name, stored_path, received_at, outcome, status, token, contract_id, round,
+        framework_hash, supersedes, corrects, attested_name, attested_role, attested_on,
+        json.dumps(problems or [], ensure_ascii=False), json.dumps(corrections or {}, ensure_ascii=False),
+        json.dumps(mapping, ensure_ascii=False) if mapping else None,
+    ))
+    sub_id = cur.lastrowid
+    if supersedes is not None:
+        conn.execute("UPDATE submissions SET status='superseded' WHERE id=? AND outcome='accepted'", (supersedes,))
+    if answers:
+        conn.executemany(_INSERT_ANSWER, [
+            (sub_id, a.ref, a.area, a.rating, a.score, int(a.not_applicable), a.evidence, a.action, a.action_owner,
+             a.target_date, a.change, a.source_ref, a.sheet, a.row) for a in answers
+        ])
+        acts = [(sub_id, a.ref, a.action, a.action_owner, a.target_date) for a in answers if a.action]
+        if acts:
+            conn.executemany(_INSERT_ACTION, acts)
+    if inbox_source is not None:
+        conn.execute("INSERT OR IGNORE INTO inbox_pending VALUES (?,?)", (sha256, inbox_source))
+    return sub_id
+
+
+def pending_removals(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """(sha256, inbox source, stored path) of registered files whose inbox copy may still exist."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT p.file_sha256, p.source, s.stored_path FROM inbox_pending p "
+        "LEFT JOIN submissions s ON s.file_sha256 = p.file_sha256")]
+
+
+def clear_pending(conn: sqlite3.Connection, items: list[tuple[str, str]]) -> None:
+    """Forget inbox copies that have been removed."""
+    if items:
+        with transaction(conn):
+            conn.executemany("DELETE FROM inbox_pending WHERE file_sha256=? AND source=?", items)
+
+
+def stored_paths(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT stored_path FROM submissions")}
+
+
 # --- pandas views ----------------------------------------------------------------------
 ANSWER_COLUMNS = [
     "contract_id", "title", "supplier", "directorate", "owner_name", "annual_value_gbp", "risk", "complexity",
@@ -383,3 +482,90 @@ def answers(workspace, round: str | None = None, include_superseded: bool = Fals
         return answers_frame(conn, round, include_superseded)
     finally:
         conn.close()
+
+
+# --- export -----------------------------------------------------------------------------
+def export_answers(workspace, out: str | Path, round: str | None = None, include_superseded: bool = False) -> Path:
+    """Write :func:`answers` to ``out``: ``.xlsx`` as an Excel Table (filters, frozen header,
+    people's text always as text) or ``.csv`` (cells that a spreadsheet would run as a
+    formula get a leading ``'``)."""
+    out = Path(out)
+    df = answers(workspace, round, include_superseded)
+    suffix = out.suffix.lower()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        from .textsafe import write_csv
+
+        rows = []
+        for rec in df.to_dict("records"):
+            rows.append({k: _export_value(v, csv=True) for k, v in rec.items()})
+        return write_csv(out, list(df.columns), rows)
+    if suffix != ".xlsx":
+        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
+    write_table_xlsx(out, "Register", list(df.columns), [[_export_value(v) for v in r] for r in df.itertuples(index=False)],
+                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28})
+    return out
+
+
+def _export_value(value: object, csv: bool = False) -> object:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        if value.tzinfo is not None:
+            value = value.tz_convert("UTC").tz_localize(None)
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
+
+
+def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list[object]],
+                     widths: dict[str, float] | None = None, extra: list[tuple[str, list[str], list[list[object]]]] = ()
+                     ) -> Path:
+    """An .xlsx of one or more sheets, each an Excel Table with filters and a frozen header.
+    Strings are always written as text (never formulas or links)."""
+    import os
+
+    import xlsxwriter
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False, "constant_memory": False})
+    date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
+    dt_fmt = wb.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    for name, cols, data in [(sheet, columns, rows), *extra]:
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(data, start=1):
+            for c, v in enumerate(row):
+                if v is None or v == "":
+                    continue
+                if isinstance(v, dt.datetime):
+                    if v.tzinfo is not None:
+                        v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                    ws.write_datetime(r, c, v, date_fmt if v.time() == dt.time() else dt_fmt)
+                elif isinstance(v, dt.date):
+                    ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), date_fmt)
+                elif isinstance(v, bool):
+                    ws.write_boolean(r, c, v)
+                elif isinstance(v, (int, float)):
+                    ws.write_number(r, c, v)
+                else:
+                    ws.write_string(r, c, str(v))
+        ws.add_table(0, 0, max(1, len(data)), max(0, len(cols) - 1), {
+            "columns": [{"header": h} for h in cols], "style": "Table Style Medium 2",
+            "name": "".join(ch for ch in name if ch.isalnum()) or "Table1",
+        })
+        for c, h in enumerate(cols):
+            width = (widths or {}).get(h, min(40, max(10, len(h) + 2)))
+            ws.set_column(c, c, width, wrap if width >= 40 else None)
+        ws.freeze_panes(1, 0)
+    wb.close()
+    tmp.replace(path)
+    return path

@@ -1,0 +1,636 @@
+"""Checking one returned workbook: pure rules over plain data, no files, no database.
+
+:func:`check` takes the cells read from a return (:class:`cmrg_excel.read.RawReturn`) and
+the issue ledger (:class:`Ledger`), and returns a :class:`CheckResult` with every problem
+found, all at once, each a :class:`Problem` naming the sheet, the cell, the activity, the
+value found and what was expected, in words a contract owner can act on.
+
+Identity (is this a workbook we issued, and the right one?)
+  * The hidden ``_cmrg`` sheet must be there (whatever its visibility: LibreOffice makes a
+    very hidden sheet plain hidden, Google Sheets may show it) and its issue token must be in
+    the ledger. Every other value on it must match the ledger entry for that token.
+  * The contract details on the Contract sheet that identify the contract (ID, title,
+    supplier, directorate) must match what was issued. A workbook issued for one contract but
+    showing or named as another is "another contract's workbook".
+  * The issue must still be open: a workbook replaced by a newer issue is rejected naming
+    the newer file; a workbook of an earlier round than the contract's latest is rejected.
+
+Which answers are required (the decision, also in the README)
+  * Every key activity needs a rating from the scale (case and spaces are forgiven, as in
+    Excel; anything else, including numbers, is refused). Scores are recomputed from these
+    ratings; cached formula values in the file are never read.
+  * Evidence is optional for ratings, except that **Not applicable needs its reason in
+    Evidence**. Better or Best without evidence is *not* refused: the summary flags it.
+  * An improvement action is optional, but once any of action, action owner or target date
+    is filled in, all three are required, and the target date must be a real date between
+    2000 and 2099 (a date cell, an Excel serial number, ``31/03/2027`` day-first text, or
+    ISO ``2027-03-31``; two-digit years are refused as ambiguous).
+  * Text must fit :data:`cmrg_excel.layout.MAX_TEXT`.
+  * Re-review workbooks: each answer carried forward must be either updated or confirmed
+    with Yes in "Still accurate?".
+  * The attestation needs a name, a role, a date signed that is neither in the future nor
+    before the workbook was issued, and Yes to the confirmation.
+  * Answers typed outside the activity rows are refused (they would otherwise be lost).
+  * Rows moved or sorted are matched by their Ref, so the answers still land on the right
+    activity; the provenance keeps the row they were found on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+
+from . import layout as L
+from .framework import Framework
+
+# --- plain data --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a return, and how to fix it."""
+
+    sheet: str
+    cell: str
+    ref: str
+    found: str
+    expected: str
+    message: str
+    code: str = ""
+
+    def where(self) -> str:
+        if self.sheet and self.cell:
+            place = f"{self.sheet}!{self.cell}"
+        else:
+            place = self.sheet
+        if self.ref:
+            place = f"{place} (activity {self.ref})" if place else f"activity {self.ref}"
+        return place
+
+    def __str__(self) -> str:
+        place = self.where()
+        return f"{place}: {self.message}" if place else self.message
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    ref: str
+    area: int
+    rating: str
+    score: float | None
+    not_applicable: bool
+    evidence: str
+    action: str
+    action_owner: str
+    target_date: str | None  # ISO date
+    change: str  # new, changed, re-confirmed
+    source_ref: str
+    sheet: str
+    row: int
+
+
+@dataclass
+class CheckResult:
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # worth knowing, not a reason to reject
+    token: str | None = None
+    contract_id: str | None = None
+    round: str | None = None
+    framework_hash: str | None = None
+    issue: object | None = None  # register.Issue the return was made on, when identified
+    answers: list[Answer] = field(default_factory=list)
+    attested_name: str | None = None
+    attested_role: str | None = None
+    attested_on: str | None = None
+    corrections: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def actions(self) -> list[Answer]:
+        return [a for a in self.answers if a.action]
+
+
+class Ledger:
+    """The issue ledger and framework definitions, as plain data for the rules."""
+
+    def __init__(self, issues: list, frameworks: dict[str, Framework]):
+        self.issues = {i.token: i for i in issues}
+        self.frameworks = frameworks
+        ordered = sorted(issues, key=lambda i: (i.generated_at, i.contract_id))
+        self.round_order: dict[str, int] = {}
+        for i in ordered:
+            self.round_order.setdefault(i.round, len(self.round_order))
+        self.by_contract: dict[str, list] = {}
+        for i in ordered:
+            self.by_contract.setdefault(i.contract_id, []).append(i)
+        self.contract_ids = {i.contract_id for i in issues}
+        self._id_re = None
+
+    def latest_open(self, contract_id: str, round: str | None = None):
+        """The newest open issue for a contract (in a round, or in its latest round)."""
+        cands = [i for i in self.by_contract.get(contract_id, []) if i.status == "issued"]
+        if round is not None:
+            cands = [i for i in cands if i.round == round]
+        if not cands:
+            return None
+        return max(cands, key=lambda i: (self.round_order.get(i.round, -1), i.generated_at))
+
+    def latest_round(self, contract_id: str) -> str | None:
+        issues = self.by_contract.get(contract_id, [])
+        if not issues:
+            return None
+        return max(issues, key=lambda i: (self.round_order.get(i.round, -1), i.generated_at)).round
+
+    def follow(self, issue):
+        """The issue that finally replaced a superseded one (or the issue itself)."""
+        seen = set()
+        while issue.status == "superseded" and issue.superseded_by and issue.superseded_by not in seen:
+            seen.add(issue.superseded_by)
+            nxt = self.issues.get(issue.superseded_by)
+            if nxt is None:
+                break
+            issue = nxt
+        return issue
+
+    def ids_in_name(self, name: str) -> set[str]:
+        """Contract IDs of the ledger written in a file name as whole words."""
+        from .contracts import safe_filename
+
+        if self._id_re is None:
+            forms: dict[str, str] = {}
+            for cid in self.contract_ids:
+                forms[cid.casefold()] = cid
+                forms[safe_filename(cid).casefold()] = cid
+            if not forms:
+                self._id_re = re.compile(r"(?!x)x")
+                self._forms = {}
+            else:
+                alt = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+                self._id_re = re.compile(rf"(?<![0-9a-z])({alt})(?![0-9a-z])")
+                self._forms = forms
+        return {self._forms[m] for m in self._id_re.findall(name.casefold())}
+
+
+# --- values ---------------------------------------------------------------------------------
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+_MONTHS.update({k[:3]: v for k, v in list(_MONTHS.items())})
+_MONTHS["sept"] = 9
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_UK = re.compile(r"^(\d{1,2})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
+_WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2099, 12, 31)
+DATE_HELP = "a date as dd/mm/yyyy, for example 31/03/2027"
+
+
+def parse_date(value: object) -> tuple[dt.date | None, str]:
+    """A date from a cell value, or (None, why not). Accepts date cells, Excel serial numbers,
+    day-first UK text (31/03/2027, 31-03-2027, 31.03.2027, 31 March 2027) and ISO 2027-03-31."""
+    if isinstance(value, dt.datetime):
+        return value.date(), ""
+    if isinstance(value, dt.date):
+        return value, ""
+    if isinstance(value, bool):
+        return None, "is not a date"
+    if isinstance(value, (int, float)):
+        if value != value or not 1 <= value < 2958466:
+            return None, "is not a date"
+        return _EXCEL_EPOCH + dt.timedelta(days=int(value)), ""
+    if not isinstance(value, str):
+        return None, "is not a date"
+    text = value.strip()
+    try:
+        m = _ISO.match(text)
+        if m:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))), ""
+        m = _UK.match(text)
+        if m:
+            if len(m.group(4)) == 2:
+                return None, "has a two-digit year; write the year in full"
+            return dt.date(int(m.group(4)), int(m.group(3)), int(m.group(1))), ""
+        m = _WORDS.match(text)
+        if m and m.group(2).casefold() in _MONTHS:
+            return dt.date(int(m.group(3)), _MONTHS[m.group(2).casefold()], int(m.group(1))), ""
+    except ValueError:
+        return None, "is not a real date"
+    return None, "is not a date"
+
+
+def text_of(value: object) -> str:
+    """A text cell's value as the owner sees it (numbers without a trailing .0, dates as dd/mm/yyyy)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d/%m/%Y %H:%M") if value.time() != dt.time() else value.strftime("%d/%m/%Y")
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    return str(value).strip()
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A found value quoted for a message."""
+    if value is None or value == "":
+        return "(blank)"
+    if isinstance(value, str):
+        t = " ".join(value.split())
+        return '"' + (t if len(t) <= limit else t[: limit - 3] + "...") + '"'
+    return text_of(value)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _same_text(a: object, b: object) -> bool:
+    return " ".join(text_of(a).split()).casefold() == " ".join(text_of(b).split()).casefold()
+
+
+# --- the rules --------------------------------------------------------------------------
+
+FRESH = "Please send back the workbook we sent you, filled in."
+
+
+def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | None = None) -> CheckResult:
+    """Every rule, over one return; never raises on odd values."""
+    received = received or dt.datetime.now(dt.timezone.utc)
+    res = CheckResult()
+    p = res.problems.append
+    issue = _identity(raw, ledger, file_name, res)
+    fw = None
+    if issue is not None:
+        fw = ledger.frameworks.get(issue.framework_hash)
+        if fw is None:
+            p(Problem("", "", "", issue.framework_hash[:12], "a framework in the register", (
+                "The framework this workbook was issued with is missing from the register, so the answers cannot "
+                "be checked. Tell the review group (the register may have been restored from an old copy)."),
+                "framework-missing"))
+    elif raw.meta is not None:
+        fw = ledger.frameworks.get(text_of(raw.meta.get("framework_hash")))
+    if fw is None:
+        return res
+    _contract_sheet(raw, res)
+    _assessment(raw, fw, issue, res)
+    _attestation(raw, issue, received, res)
+    return res
+
+
+def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
+    p = res.problems.append
+    for sheet in (L.CONTRACT, L.ASSESSMENT, L.ATTESTATION):
+        if sheet not in raw.sheets:
+            p(Problem(sheet, "", "", "", f"a sheet named {sheet}", (
+                f"The {sheet} sheet is missing (it may have been renamed or deleted). Answers can only be read from "
+                f"the workbook as we sent it: copy them into a fresh copy of that workbook and send it."),
+                "missing-sheet"))
+    if raw.meta is None:
+        sheet_id = text_of(raw.contract.get("contract_id")) if raw.contract else ""
+        hint = ""
+        if sheet_id and sheet_id in ledger.contract_ids:
+            latest = ledger.latest_open(sheet_id)
+            if latest is not None:
+                hint = f" The workbook sent for {sheet_id} is {latest.file_path.rsplit('/', 1)[-1]}."
+        p(Problem(L.META, "", "", "(missing)", "the hidden identity sheet we issued", (
+            f"This is not a workbook we issued, or its hidden identity sheet ({L.META}) was removed, for example by "
+            f"copying the answers into a new workbook or exporting from another program. {FRESH}{hint}"),
+            "no-metadata"))
+        return None
+    token = text_of(raw.meta.get("issue_token"))
+    token_cell = L.meta_cell("issue_token")
+    issue = ledger.issues.get(token) if token else None
+    if issue is None:
+        cid = text_of(raw.meta.get("contract_id"))
+        hint = ""
+        if cid in ledger.contract_ids:
+            latest = ledger.latest_open(cid)
+            if latest is not None:
+                hint = f" The workbook we sent for {cid} is {latest.file_path.rsplit('/', 1)[-1]} (round {latest.round})."
+        p(Problem(L.META, token_cell, "", shown(token), "the identity code of a workbook we issued", (
+            "This workbook was never issued from this register: its identity code matches none of the workbooks we "
+            f"sent (it may be a test copy, from another council, or its hidden sheet was edited). {FRESH}{hint}"),
+            "unknown-token"))
+        return None
+    res.token = token
+    res.issue = issue
+    res.contract_id = issue.contract_id
+    res.round = issue.round
+    res.framework_hash = issue.framework_hash
+
+    # Every metadata value must be what was issued with this token.
+    issued = {
+        "issue_token": issue.token, "contract_id": issue.contract_id, "round": issue.round,
+        "framework_id": issue.framework_id, "framework_version": issue.framework_version,
+        "framework_hash": issue.framework_hash, "layout_version": issue.layout_version, "kind": issue.kind,
+        "generated_at": issue.generated_at,
+    }
+    for key, want in issued.items():
+        got = raw.meta.get(key)
+        if text_of(got) != want or text_of(raw.meta_labels.get(key, key)) != key:
+            p(Problem(L.META, L.meta_cell(key), "", shown(got), f'"{want}"', (
+                f"The hidden identity sheet was changed: {key} is {shown(got)} but this workbook was issued with "
+                f'"{want}". Returns must come back as issued, so they can be proved to be ours. {FRESH}'),
+                "altered-metadata"))
+
+    # The Contract sheet must show the contract the workbook was issued for.
+    snap = issue.contract_snapshot
+    if raw.contract:
+        sheet_id = raw.contract.get("contract_id")
+        cell = L.contract_cell("contract_id")
+        if not _same_text(sheet_id, snap.get("contract_id", "")):
+            other = text_of(sheet_id)
+            hint = ""
+            latest = ledger.latest_open(other) if other in ledger.contract_ids else None
+            if latest is not None:
+                hint = f" The workbook for {other} is {latest.file_path.rsplit('/', 1)[-1]}."
+            p(Problem(L.CONTRACT, cell, "", shown(sheet_id), f'"{snap.get("contract_id")}"', (
+                f"This is another contract's workbook: it was issued for {issue.contract_id} "
+                f"({snap.get('title', '')}) but its Contract sheet shows {shown(sheet_id)}. Fill in the workbook "
+                f"issued for your contract.{hint}"), "wrong-contract"))
+        else:
+            for f in L.CONTRACT_FIELDS:
+                if not f.identity or f.key == "contract_id":
+                    continue
+                got = raw.contract.get(f.key)
+                want = snap.get(f.key, "")
+                if not _same_text(got, want):
+                    p(Problem(L.CONTRACT, L.contract_cell(f.key), "", shown(got), f'"{want}"', (
+                        f"The {f.label.lower()} was changed from \"{want}\" to {shown(got)}. Do not change the details "
+                        f"in column {L.CONTRACT_VALUE_COL}; if one is wrong, write the correct value in column "
+                        f"{L.CONTRACT_CORRECTION_COL} (Correction) instead."), "altered-contract"))
+    # A file named after another contract: the owner probably sent a colleague's workbook.
+    if file_name:
+        named = ledger.ids_in_name(file_name)
+        if named and issue.contract_id not in named:
+            others = ", ".join(sorted(named))
+            latest = ledger.latest_open(sorted(named)[0])
+            hint = f" The workbook for {others} is {latest.file_path.rsplit('/', 1)[-1]}." if latest else ""
+            p(Problem("", "", "", file_name, issue.contract_id, (
+                f"This is another contract's workbook: the file is named for {others}, but it is the workbook issued "
+                f"for {issue.contract_id} ({snap.get('title', '')}). If you own {others}, fill in the workbook issued "
+                f"for it; if this really is the return for {issue.contract_id}, rename the file "
+                f"{issue.contract_id}.xlsx and send it again.{hint}"), "wrong-contract"))
+
+    # The issue must still be the one to answer.
+    latest_round = ledger.latest_round(issue.contract_id)
+    if latest_round is not None and latest_round != issue.round:
+        newer = ledger.latest_open(issue.contract_id, latest_round)
+        where = f" ({newer.file_path.rsplit('/', 1)[-1]}, sent {newer.generated_at[:10]})" if newer else ""
+        p(Problem(L.META, L.meta_cell("round"), "", issue.round, latest_round, (
+            f"This workbook is from an earlier review round ({issue.round}). Round {latest_round} has started "
+            f"since, and {issue.contract_id} was sent a new workbook for it{where}. Please fill in that one."),
+            "old-round"))
+    elif issue.status == "superseded":
+        newer = ledger.follow(issue)
+        if newer is not issue:
+            where = f"{newer.file_path.rsplit('/', 1)[-1]} (sent {newer.generated_at[:10]})"
+        else:
+            where = "a newer workbook"
+        p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}",
+                  f"the workbook issued {newer.generated_at[:10]}", (
+                      f"This workbook was replaced by a newer one for {issue.contract_id}: {where}. Please copy your "
+                      "answers into the newer workbook and send that one."), "superseded"))
+    return issue
+
+
+def _contract_sheet(raw, res: CheckResult) -> None:
+    limit = L.MAX_TEXT["correction"]
+    for f in L.CONTRACT_FIELDS:
+        if f.key not in raw.corrections:
+            continue
+        value = text_of(raw.corrections[f.key])
+        if not value:
+            continue
+        cell = L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL)
+        if len(value) > limit:
+            res.problems.append(Problem(L.CONTRACT, cell, "", f"{len(value)} characters", f"at most {limit}", (
+                f"The correction to {f.label.lower()} is {len(value)} characters long; keep it to {limit}."),
+                "too-long"))
+        res.corrections[f.key] = value
+
+
+def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
+    if L.ASSESSMENT not in raw.sheets:
+        return
+    p = res.problems.append
+    scale = fw.scale
+    labels = scale.labels
+    choices = ", ".join(labels)
+    by = L.ASSESS_BY_KEY
+    expected_rows = L.activity_rows(fw)
+    area_rows = {r.row for r in L.assessment_rows(fw) if r.kind != "activity"}
+    found: dict[str, list] = {}
+    stray = []
+    for row in raw.rows:
+        ref = text_of(row.ref)
+        if ref in expected_rows:
+            found.setdefault(ref, []).append(row)
+        elif any(not _blank(v) for v in row.values.values()):
+            stray.append(row)
+    for row in stray:
+        key = next(k for k in ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
+                   if not _blank(row.values.get(k)))
+        cell = f"{by[key].letter}{row.row}"
+        what = "a heading row" if row.row in area_rows else "a row that is not a key activity"
+        p(Problem(L.ASSESSMENT, cell, text_of(row.ref), shown(row.values[key]), "blank", (
+            f"{shown(row.values[key])} is in {what}, so it would not be counted. Move it to the activity it belongs "
+            "to, or clear it."), "stray-answer"))
+    prefill = (issue.prefill or {}) if issue is not None else {}
+    moved = []
+    for act in fw.activities:
+        rows = found.get(act.ref, [])
+        want_row = expected_rows[act.ref]
+        if not rows:
+            p(Problem(L.ASSESSMENT, f"{by['ref'].letter}{want_row}", act.ref, "(missing)", f"a row for {act.ref}", (
+                f"The row for activity {act.ref} is missing (it may have been deleted or its Ref changed). Copy your "
+                "answers into a fresh copy of the workbook we sent you."), "missing-row"))
+            continue
+        if len(rows) > 1:
+            cells = ", ".join(f"{by['ref'].letter}{r.row}" for r in rows)
+            p(Problem(L.ASSESSMENT, f"{by['ref'].letter}{rows[1].row}", act.ref, cells, "one row", (
+                f"Activity {act.ref} appears on more than one row ({cells}); keep one row per activity."),
+                "duplicate-row"))
+            continue
+        row = rows[0]
+        if row.row != want_row:
+            moved.append((act.ref, row.row, want_row))
+        answer = _activity(row, act, scale, choices, prefill.get(act.ref), res)
+        if answer is not None:
+            res.answers.append(answer)
+    if moved:
+        ref, got, want = moved[0]
+        more = f" and {len(moved) - 1} other row(s)" if len(moved) > 1 else ""
+        res.notes.append(Problem(L.ASSESSMENT, f"{by['ref'].letter}{got}", ref, f"row {got}", f"row {want}", (
+            f"Rows were moved or sorted (activity {ref} was on row {got}, not {want}{more}); answers were matched "
+            "by their Ref."), "rows-moved"))
+
+
+def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckResult):
+    p = res.problems.append
+    by = L.ASSESS_BY_KEY
+    r = row.row
+    v = row.values
+    ok = True
+
+    def cell(key: str) -> str:
+        return f"{by[key].letter}{r}"
+
+    raw_rating = v.get("rating")
+    label = scale.normalise(raw_rating)
+    if _blank(raw_rating):
+        p(Problem(L.ASSESSMENT, cell("rating"), act.ref, "(blank)", choices,
+                  "no rating given; choose one from the dropdown list", "missing-rating"))
+        ok = False
+    elif label is None:
+        p(Problem(L.ASSESSMENT, cell("rating"), act.ref, shown(raw_rating), choices, (
+            f"{shown(raw_rating)} is not a rating; choose one from the dropdown list ({choices})"), "bad-rating"))
+        ok = False
+    texts = {}
+    for key in ("evidence", "action", "action_owner"):
+        t = text_of(v.get(key))
+        limit = L.MAX_TEXT[key]
+        if len(t) > limit:
+            p(Problem(L.ASSESSMENT, cell(key), act.ref, f"{len(t)} characters", f"at most {limit}", (
+                f"the {by[key].heading.split(':')[0].lower()} is {len(t)} characters long; keep it to {limit}"),
+                "too-long"))
+            ok = False
+        texts[key] = t
+    na = label == scale.not_applicable
+    if na and not texts["evidence"]:
+        p(Problem(L.ASSESSMENT, cell("evidence"), act.ref, "(blank)", "the reason it does not apply", (
+            f"{scale.not_applicable} needs a reason: say in Evidence why this activity does not apply to this "
+            "contract"), "na-needs-reason"))
+        ok = False
+    raw_target = v.get("target_date")
+    target = None
+    has_action = bool(texts["action"] or texts["action_owner"] or not _blank(raw_target))
+    if not _blank(raw_target):
+        target, why = parse_date(raw_target)
+        if target is None:
+            p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, shown(raw_target), DATE_HELP,
+                      f"the target date {shown(raw_target)} {why}; enter {DATE_HELP}", "bad-date"))
+            ok = False
+        elif not DATE_MIN <= target <= DATE_MAX:
+            p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, target.strftime("%d/%m/%Y"),
+                      "a date between 2000 and 2099",
+                      f"the target date {target:%d/%m/%Y} is not a plausible date; enter {DATE_HELP}", "bad-date"))
+            ok = False
+            target = None
+    if has_action:
+        if not texts["action"]:
+            p(Problem(L.ASSESSMENT, cell("action"), act.ref, "(blank)", "the improvement action", (
+                "an action owner or target date is given but no improvement action; describe the action, or clear "
+                "the owner and date"), "missing-action"))
+            ok = False
+        if not texts["action_owner"]:
+            p(Problem(L.ASSESSMENT, cell("action_owner"), act.ref, "(blank)", "who owns the action",
+                      "the improvement action needs an action owner: say who will make sure it happens",
+                      "missing-owner"))
+            ok = False
+        if _blank(raw_target):
+            p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, "(blank)", DATE_HELP,
+                      f"the improvement action needs a target date: enter {DATE_HELP}", "missing-target-date"))
+            ok = False
+    confirm_raw = v.get("confirm")
+    confirmed = False
+    if not _blank(confirm_raw):
+        confirmed = _same_text(confirm_raw, L.CONFIRM_YES)
+        if not confirmed:
+            p(Problem(L.ASSESSMENT, cell("confirm"), act.ref, shown(confirm_raw), f'"{L.CONFIRM_YES}" or blank', (
+                f"'Still accurate?' must be {L.CONFIRM_YES} or left blank, not {shown(confirm_raw)}"), "bad-confirm"))
+            ok = False
+    change = "new"
+    if carried:
+        same = (
+            (label or "") == (carried.get("rating") or "")
+            and texts["evidence"] == text_of(carried.get("evidence"))
+            and texts["action"] == text_of(carried.get("action"))
+            and texts["action_owner"] == text_of(carried.get("action_owner"))
+            and (target.isoformat() if target else None) == ((carried.get("target_date") or None) and
+                                                             str(carried.get("target_date"))[:10])
+        )
+        if same and confirmed:
+            change = "re-confirmed"
+        elif same:
+            p(Problem(L.ASSESSMENT, cell("confirm"), act.ref, "(blank)", f'"{L.CONFIRM_YES}" or an updated answer', (
+                f"this answer was carried forward from the last review: choose {L.CONFIRM_YES} in 'Still accurate?' if "
+                "it still holds, or update it"), "unconfirmed"))
+            ok = False
+        else:
+            change = "changed"
+    if not ok or label is None:
+        return None
+    score = scale.score_of(label)
+    return Answer(
+        ref=act.ref, area=act.area, rating=label, score=None if score is None else float(score), not_applicable=na,
+        evidence=texts["evidence"], action=texts["action"], action_owner=texts["action_owner"],
+        target_date=target.isoformat() if target else None, change=change, source_ref=text_of(row.ref),
+        sheet=L.ASSESSMENT, row=r,
+    )
+
+
+def _attestation(raw, issue, received: dt.datetime, res: CheckResult) -> None:
+    if L.ATTESTATION not in raw.sheets:
+        return
+    p = res.problems.append
+    a = raw.attestation
+    F = L.ATTEST_BY_KEY
+    for key in ("name", "role"):
+        t = text_of(a.get(key))
+        limit = L.MAX_TEXT[key]
+        if not t:
+            p(Problem(L.ATTESTATION, F[key].cell, "", "(blank)", F[key].label.lower(),
+                      f"the attestation needs {'your name' if key == 'name' else 'your role'}; "
+                      f"fill in '{F[key].label}'", "attestation-incomplete"))
+        elif len(t) > limit:
+            p(Problem(L.ATTESTATION, F[key].cell, "", f"{len(t)} characters", f"at most {limit}",
+                      f"'{F[key].label}' is {len(t)} characters long; keep it to {limit}", "too-long"))
+        setattr(res, f"attested_{key}", t or None)
+    raw_date = a.get("date")
+    cell = F["date"].cell
+    if _blank(raw_date):
+        p(Problem(L.ATTESTATION, cell, "", "(blank)", DATE_HELP,
+                  f"the attestation needs the date you signed it: enter {DATE_HELP}", "attestation-incomplete"))
+    else:
+        signed, why = parse_date(raw_date)
+        today = received.date()
+        issued_on = None
+        if issue is not None:
+            try:
+                issued_on = dt.date.fromisoformat(issue.generated_at[:10])
+            except ValueError:
+                issued_on = None
+        if signed is None:
+            p(Problem(L.ATTESTATION, cell, "", shown(raw_date), DATE_HELP,
+                      f"the date signed {shown(raw_date)} {why}; enter {DATE_HELP}", "bad-date"))
+        elif signed > today + dt.timedelta(days=1):
+            p(Problem(L.ATTESTATION, cell, "", f"{signed:%d/%m/%Y}", f"on or before {today:%d/%m/%Y}",
+                      f"the date signed, {signed:%d/%m/%Y}, is in the future; enter the date you signed the return",
+                      "attestation-date"))
+        elif issued_on is not None and signed < issued_on:
+            p(Problem(L.ATTESTATION, cell, "", f"{signed:%d/%m/%Y}", f"on or after {issued_on:%d/%m/%Y}", (
+                f"the date signed, {signed:%d/%m/%Y}, is before the workbook was issued on {issued_on:%d/%m/%Y}; "
+                "enter the date you signed the return"), "attestation-date"))
+        else:
+            res.attested_on = signed.isoformat()
+    conf = a.get("confirm")
+    if not _same_text(conf, L.ATTEST_YES):
+        found = shown(conf)
+        msg = (f"confirm the return is accurate: choose {L.ATTEST_YES} from the list" if _blank(conf)
+               else f"the confirmation must be {L.ATTEST_YES}, not {found}; choose {L.ATTEST_YES} from the list")
+        p(Problem(L.ATTESTATION, F["confirm"].cell, "", found, f'"{L.ATTEST_YES}"', msg, "attestation-incomplete"))

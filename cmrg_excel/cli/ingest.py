@@ -1,0 +1,111 @@
+"""cmrg ingest."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..ingest import ingest
+from . import cli, friendly_errors, load, rel, table, workspace_option
+
+
+@cli.command("ingest")
+@click.option("--wait", "wait_seconds", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for another cmrg run on this workspace to finish before giving up.")
+@workspace_option
+@friendly_errors
+def ingest_cmd(wait_seconds: float, workspace: Path | None) -> None:
+    """Check the returned workbooks in inbox/ and file each one.
+
+    Save returned workbooks (as they came, any file name) into the workspace's inbox/
+    folder, or a subfolder of it, and run this command. Each file is checked in turn:
+
+    \b
+      1. Is it safe to open? (not too big, not password-protected, no macros, not a
+         zip bomb or other booby-trapped file, no links to other files)
+      2. Is it a workbook we issued, for this contract, in the current round, and not
+         replaced by a newer one? (checked against the issue ledger)
+      3. Is every answer valid? Every activity rated from the list; Not applicable
+         with its reason; improvement actions with an owner and a target date; dates
+         that are real dates; the attestation complete. Scores are recomputed from
+         the ratings, never taken from the file.
+
+    \b
+    Where each file ends up (every file in exactly one place):
+      accepted   archive/ROUND/CONTRACT/<time>-<hash>-<name>, answers in the register.
+                 A newer accepted return for the same contract and round replaces the
+                 older one as "current"; both stay in the history.
+      rejected   inbox/rejected/<name>, with <name>.problems.txt beside it listing
+                 every problem with its sheet and cell, in words the owner can act on.
+                 Send that text to the owner; the corrected file comes back to inbox/.
+      duplicate  inbox/duplicates/<name>: the very same file was received before, so
+                 nothing changed. Safe to delete.
+
+    Every run writes a report workbook, outbox/ingest-<time>.xlsx, listing each file,
+    its outcome and every reason. Running ingest again is always safe: a run that was
+    interrupted is finished off, and files already registered are recognised.
+
+    \b
+    Settings ([ingest] in cmrg.toml): max_file_mb, workers, worker_memory_mb,
+    file_timeout_seconds.
+
+    \b
+    Exit codes: 0 the run completed (even if files were rejected); 3 another cmrg
+    run is using the workspace, or the register is damaged.
+
+    \b
+    Examples:
+      cmrg ingest
+      cmrg ingest --workspace ~/cmrg/2026-27
+    """
+    ws = load(workspace)
+    state = {"bar": None}
+
+    def on_start(n: int) -> None:
+        if n >= 20 and sys.stderr.isatty() or n >= 200:
+            state["bar"] = click.progressbar(length=n, label="Checking returns", file=sys.stderr, show_pos=True)
+            state["bar"].__enter__()
+
+    def tick(_outcome) -> None:
+        if state["bar"] is not None:
+            state["bar"].update(1)
+
+    try:
+        result = ingest(ws, progress=tick, on_start=on_start, wait_seconds=wait_seconds)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+    n = len(result.files)
+    if result.recovered:
+        click.echo(f"Finished off {result.recovered} file(s) left by an interrupted run.")
+    if n == 0:
+        click.echo(f"No returns waiting in {rel(ws, ws.inbox)}/.")
+    else:
+        click.echo(f"{n} file(s) in {result.seconds:.1f} s: "
+                   f"{result.count('accepted')} accepted, {result.count('rejected')} rejected, "
+                   f"{result.count('duplicate')} duplicate" +
+                   (f", {result.count('skipped')} left in the inbox" if result.count("skipped") else ""))
+    rows = []
+    shown = [f for f in result.files if f.outcome != "accepted"]
+    for f in shown[:15]:
+        reason = f.first_reason
+        more = f" (+{len(f.problems) - 1} more)" if len(f.problems) > 1 else ""
+        if len(reason) > 90:
+            reason = reason[:87] + "..."
+        rows.append([f.name[:30], f.contract_id or "?", f.outcome, reason + more])
+    if rows:
+        click.echo("")
+        click.echo(table(rows, ["File", "Contract", "Outcome", "First reason"]))
+        if len(shown) > 15:
+            click.echo(f"... and {len(shown) - 15} more in the report.")
+    superseding = [f for f in result.accepted if f.supersedes]
+    if superseding:
+        click.echo(f"\n{len(superseding)} accepted return(s) replace an earlier return for the same contract and round.")
+    if result.rejected:
+        click.echo(f"\nWhat each owner must fix: {rel(ws, ws.rejected)}/<file>.problems.txt")
+    if result.report:
+        click.echo(f"Report: {rel(ws, result.report)}")
+    if result.workers_replaced:
+        click.echo(f"{result.workers_replaced} file(s) crashed or stalled the reader and were rejected as unreadable.")

@@ -1,0 +1,561 @@
+"""``cmrg ingest``: every returned workbook in ``inbox/`` checked and filed, safely and fast.
+
+For each file (``inbox/`` and its subfolders, except ``inbox/rejected/`` and
+``inbox/duplicates/``; Office lock files such as ``~$name.xlsx`` and hidden files are
+left alone):
+
+1. **preflight** on the bytes, then **read** with python-calamine, both in worker processes
+   with a memory cap and a time limit (:mod:`cmrg_excel.read`);
+2. **check** identity and values (:mod:`cmrg_excel.check`);
+3. **file it**, in exactly one place:
+
+   * *accepted*: the original bytes are copied to
+     ``archive/ROUND/CONTRACT/<received>-<sha256 prefix>-<name>``, the register gets the
+     submission, its answers (with sheet and row) and actions in one transaction, and the
+     contract's previous return for the round, if any, becomes ``superseded``;
+   * *rejected*: copied to ``inbox/rejected/<name>`` with ``<name>.problems.txt`` beside it
+     (what to fix, with sheet and cell), and a rejected submission with its problems;
+   * *duplicate* (the same bytes were received before, accepted or rejected): moved to
+     ``inbox/duplicates/<name>``, the register is unchanged, the report says where the first
+     copy is. Duplicates are kept rather than deleted so that nothing is ever lost; the
+     secretariat may delete that folder at any time.
+
+Crash safety. The order for each file is: copy to its destination, commit (the commit also
+records the inbox copy as "to remove"), and only after a group flush to disk (``os.sync``
+every few hundred files and at the end) remove it from ``inbox/``. A run killed at any
+moment leaves either an unregistered copy (removed on the next run, the inbox file is still
+there) or a registered file still in ``inbox/`` (recognised by its SHA-256 on the next run
+and removed), so after the next run every file is in exactly one place and registered at
+most once. The whole run holds the workspace lock: a second ingest waits, then refuses.
+
+Each run writes ``outbox/ingest-<time>.xlsx`` (every file and every reason, as Excel
+Tables) and returns an :class:`IngestResult`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import register as reg
+from .check import Ledger, Problem, check
+from .contracts import safe_filename
+from .read import ReaderPool, ReadResult, limits_for
+from .workspace import Workspace
+
+IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+FLUSH_EVERY = 500  # files between flushes to disk (and removals from inbox/)
+FLUSH_SECONDS = 2.0
+KILL_HOOK = "CMRG_TEST_KILL_AT"  # "stage:N": SIGKILL this process at stage copied|committed|removed of file N
+
+OUTCOMES = ("accepted", "rejected", "duplicate", "skipped")
+
+
+@dataclass
+class FileOutcome:
+    source: str  # where the file was, relative to the workspace
+    name: str
+    outcome: str  # accepted, rejected, duplicate, skipped
+    stored: str = ""  # where it is now, relative to the workspace
+    sha256: str = ""
+    contract_id: str | None = None
+    round: str | None = None
+    submission_id: int | None = None
+    supersedes: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+    problems_file: str = ""
+    received_at: str = ""
+
+    @property
+    def first_reason(self) -> str:
+        if self.problems:
+            return str(self.problems[0])
+        if self.notes:
+            return str(self.notes[0])
+        return ""
+
+
+@dataclass
+class IngestResult:
+    files: list[FileOutcome]
+    report: Path | None
+    started_at: str
+    seconds: float
+    recovered: int = 0  # files of an interrupted run finished off
+    workers_replaced: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.files if f.outcome == outcome)
+
+    @property
+    def accepted(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.outcome == "accepted"]
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.outcome == "rejected"]
+
+    @property
+    def duplicates(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.outcome == "duplicate"]
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _rel(ws: Workspace, path: Path) -> str:
+    try:
+        return path.relative_to(ws.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def inbox_files(ws: Workspace) -> list[Path]:
+    """Returns waiting in inbox/, oldest first (by modification time, then path)."""
+    skip_dirs = {ws.rejected.resolve(), (ws.inbox / "duplicates").resolve()}
+    out: list[tuple[float, str, Path]] = []
+    stack = [ws.inbox]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            name = e.name
+            if name.startswith((".", "~$")) or name.lower() in IGNORED_NAMES:
+                continue
+            if e.is_dir(follow_symlinks=False):
+                if Path(e.path).resolve() not in skip_dirs:
+                    stack.append(Path(e.path))
+            elif e.is_file(follow_symlinks=False):
+                try:
+                    mtime = e.stat().st_mtime
+                except OSError:
+                    continue
+                out.append((mtime, e.path, Path(e.path)))
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [p for _, _, p in out]
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
+
+
+def _safe_name(name: str) -> str:
+    name = _SAFE.sub("_", name).strip(" .") or "file"
+    return name[:120]
+
+
+def _unique(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    stem, suffix = os.path.splitext(name)
+    n = 2
+    while target.exists() or Path(str(target) + ".problems.txt").exists():
+        target = folder / f"{stem} ({n}){suffix}"
+        n += 1
+    return target
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``data`` (never overwriting)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(data)
+
+
+def _flush(written: list[Path]) -> None:
+    """Make copies and the register durable before inbox copies are removed."""
+    if hasattr(os, "sync"):
+        os.sync()
+        return
+    for p in written:  # Windows: no os.sync
+        try:
+            with open(p, "rb+") as fh:
+                os.fsync(fh.fileno())
+        except OSError:
+            pass
+
+
+def _kill_hook():
+    spec = os.environ.get(KILL_HOOK)
+    if not spec:
+        return lambda stage, n: None
+    stage_want, _, n_want = spec.partition(":")
+    n_want = int(n_want or 1)
+
+    def hook(stage: str, n: int) -> None:
+        if stage == stage_want and n == n_want:
+            sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+def _problems_text(name: str, received: str, problems: list[Problem], contract: str | None, round: str | None) -> str:
+    when = dt.datetime.fromisoformat(received).strftime("%d/%m/%Y %H:%M UTC")
+    lines = [f"{name} could not be accepted (received {when}).", ""]
+    if contract:
+        lines += [f"Contract: {contract}" + (f", review round {round}" if round else ""), ""]
+    lines += [f"Please fix the following ({len(problems)} in all) and send the workbook again:", ""]
+    for i, p in enumerate(problems, 1):
+        lines.append(f"{i:>3}. {p}")
+    lines += ["", "Each line names the sheet and cell to look at (for example Assessment!D12 is column D, row 12 of "
+              "the Assessment sheet).", ""]
+    return "\n".join(lines)
+
+
+def _finding_problem(f) -> Problem:
+    return Problem("", "", "", (f.detail or "")[:200], "", f.message, f.code)
+
+
+# --- recovery ---------------------------------------------------------------------------
+
+def reconcile(ws: Workspace, conn) -> int:
+    """Finish what an interrupted run left: remove inbox copies of registered files and drop
+    unregistered copies in archive/ or inbox/rejected/ whose original is still in inbox/.
+    Returns how many files were put right."""
+    fixed = 0
+    done: list[tuple[str, str]] = []
+    for sha, source, stored in reg.pending_removals(conn):
+        src = ws.root / source
+        if stored is None:  # cannot happen (same transaction); forget it
+            done.append((sha, source))
+            continue
+        dest = ws.root / stored
+        if src.exists():
+            try:
+                data = src.read_bytes()
+            except OSError:
+                continue
+            if hashlib.sha256(data).hexdigest() == sha:
+                if not dest.exists() or hashlib.sha256(dest.read_bytes()).hexdigest() != sha:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = dest.with_name(dest.name + ".restore")
+                    tmp.write_bytes(data)
+                    _flush([tmp])
+                    tmp.replace(dest)
+                src.unlink()
+                fixed += 1
+        done.append((sha, source))
+    if done:
+        _flush([])
+        reg.clear_pending(conn, done)
+    # Copies written just before a kill, never committed.
+    stored = reg.stored_paths(conn)
+    orphans: list[Path] = []
+    for top in (ws.archive, ws.rejected):
+        if not top.exists():
+            continue
+        for p in top.rglob("*"):
+            if not p.is_file() or p.name.endswith(".problems.txt"):
+                continue
+            if _rel(ws, p) not in stored:
+                orphans.append(p)
+    if orphans:
+        inbox_shas = set()
+        for p in inbox_files(ws):
+            try:
+                inbox_shas.add(hashlib.sha256(p.read_bytes()).hexdigest())
+            except OSError:
+                pass
+        for p in orphans:
+            try:
+                sha = hashlib.sha256(p.read_bytes()).hexdigest()
+            except OSError:
+                continue
+            if sha in inbox_shas:  # the original is still waiting in inbox/: this copy is spare
+                p.unlink()
+                companion = Path(str(p) + ".problems.txt")
+                if companion.exists():
+                    companion.unlink()
+                fixed += 1
+    # problems.txt without its file (killed between the two writes)
+    if ws.rejected.exists():
+        for p in ws.rejected.glob("*.problems.txt"):
+            if not Path(str(p)[: -len(".problems.txt")]).exists():
+                p.unlink()
+    return fixed
+
+
+# --- the run ----------------------------------------------------------------------------
+
+class _Run:
+    def __init__(self, ws: Workspace, conn, progress: Callable[[FileOutcome], None] | None):
+        self.ws = ws
+        self.conn = conn
+        self.progress = progress
+        issues = reg.list_issues(conn)
+        frameworks = {}
+        for h in {i.framework_hash for i in issues}:
+            fw = reg.load_framework(conn, h)
+            if fw is not None:
+                frameworks[h] = fw
+        self.ledger = Ledger(issues, frameworks)
+        self.snapshots = {i.contract_id: i.contract_snapshot for i in issues}
+        self.known = reg.known_files(conn)
+        self.current = reg.current_submissions(conn)
+        self.pending: list[tuple[Path, str]] = []
+        self.written: list[Path] = []
+        self.last_flush = time.monotonic()
+        self.outcomes: list[FileOutcome] = []
+        self.n = 0
+        self.hook = _kill_hook()
+        self.duplicates = ws.inbox / "duplicates"
+
+    def handle(self, res: ReadResult) -> FileOutcome:
+        src = Path(res.path)
+        ws = self.ws
+        out = FileOutcome(source=_rel(ws, src), name=src.name, outcome="skipped")
+        received = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        out.received_at = received.isoformat()
+        try:
+            data = src.read_bytes()
+        except OSError as exc:
+            out.problems = [Problem("", "", "", "", "", f"the file could not be opened ({exc.strerror}); it was "
+                                    "left where it is", "unreadable")]
+            return self._done(out)
+        sha = hashlib.sha256(data).hexdigest()
+        out.sha256 = sha
+        if res.sha256 and res.sha256 != sha:
+            out.problems = [Problem("", "", "", "", "", "the file changed while it was being checked (it may still "
+                                    "have been saving); it was left in the inbox for the next run", "changed")]
+            return self._done(out)
+        seen = self.known.get(sha)
+        if seen is not None:
+            return self._duplicate(src, out, seen)
+
+        if res.crashed or res.error:
+            problems = [Problem("", "", "", res.crashed or "", "", res.error or "could not be read safely",
+                                "unreadable")]
+            result = None
+        elif res.fatal:
+            problems = [_finding_problem(f) for f in res.fatal]
+            result = None
+        else:
+            result = check(res.raw, self.ledger, file_name=src.name, received=received)
+            problems = result.problems
+            out.notes = list(result.notes)
+        out.problems = problems
+        if result is not None:
+            out.contract_id, out.round = result.contract_id, result.round
+        self.n += 1
+        if not problems:
+            self._accept(src, data, out, result)
+        else:
+            self._reject(src, data, out, result)
+        return self._done(out)
+
+    def _done(self, out: FileOutcome) -> FileOutcome:
+        self.outcomes.append(out)
+        if self.progress:
+            self.progress(out)
+        if len(self.pending) >= FLUSH_EVERY or (self.pending and time.monotonic() - self.last_flush > FLUSH_SECONDS):
+            self.flush()
+        return out
+
+    def _duplicate(self, src: Path, out: FileOutcome, seen: reg.Known) -> FileOutcome:
+        out.outcome = "duplicate"
+        out.contract_id, out.round = seen.contract_id, seen.round
+        out.submission_id = seen.id
+        when = seen.received_at[:16].replace("T", " ")
+        out.notes = [Problem("", "", "", "", "", (
+            f"the same file was already received on {when} UTC and {seen.outcome} (submission {seen.id}, now at "
+            f"{seen.stored_path}); nothing was changed"), "duplicate")]
+        target = _unique(self.duplicates, _safe_name(src.name))
+        os.replace(src, target)  # a rename: the file is in one place or the other, never both
+        out.stored = _rel(self.ws, target)
+        return self._done(out)
+
+    def _commit(self, out: FileOutcome, src: Path, dest: Path, **fields) -> None:
+        ws = self.ws
+        with reg.transaction(self.conn):
+            sub_id = reg.add_submission(
+                self.conn, sha256=out.sha256, original_name=src.name, stored_path=_rel(ws, dest),
+                received_at=out.received_at, inbox_source=_rel(ws, src), **fields)
+        out.submission_id = sub_id
+        self.hook("committed", self.n)
+        self.known[out.sha256] = reg.Known(sub_id, fields["outcome"], fields.get("status"), _rel(ws, dest),
+                                           out.received_at, fields.get("contract_id"), fields.get("round"))
+        self.pending.append((src, out.sha256))
+
+    def _accept(self, src: Path, data: bytes, out: FileOutcome, result) -> None:
+        ws = self.ws
+        stamp = out.received_at.replace("-", "").replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
+        folder = ws.archive / safe_filename(result.round) / safe_filename(result.contract_id)
+        dest = _unique(folder, f"{stamp}-{out.sha256[:12]}-{_safe_name(src.name)}")
+        _write(dest, data)
+        self.written.append(dest)
+        self.hook("copied", self.n)
+        key = (result.contract_id, result.round)
+        prev = self.current.get(key)
+        issue = result.issue
+        notes = [p.as_dict() for p in out.notes]
+        self._commit(out, src, dest, outcome="accepted", status="current", token=result.token,
+                     contract_id=result.contract_id, round=result.round, framework_hash=result.framework_hash,
+                     supersedes=prev, corrects=getattr(issue, "reissue_of", None),
+                     attested_name=result.attested_name, attested_role=result.attested_role,
+                     attested_on=result.attested_on, problems=notes, corrections=result.corrections,
+                     answers=result.answers)
+        self.current[key] = out.submission_id
+        out.outcome = "accepted"
+        out.supersedes = prev
+        out.stored = _rel(ws, dest)
+
+    def _reject(self, src: Path, data: bytes, out: FileOutcome, result) -> None:
+        ws = self.ws
+        dest = _unique(ws.rejected, _safe_name(src.name))
+        _write(dest, data)
+        self.written.append(dest)
+        contract = None
+        if out.contract_id:
+            snap = self.snapshots.get(out.contract_id, {})
+            contract = f"{out.contract_id} {snap.get('title', '')}".strip()
+        text = _problems_text(src.name, out.received_at, out.problems, contract, out.round)
+        problems_file = Path(str(dest) + ".problems.txt")
+        _write(problems_file, text.encode("utf-8"))
+        self.written.append(problems_file)
+        self.hook("copied", self.n)
+        self._commit(out, src, dest, outcome="rejected", token=getattr(result, "token", None),
+                     contract_id=out.contract_id, round=out.round,
+                     framework_hash=getattr(result, "framework_hash", None),
+                     problems=[p.as_dict() for p in out.problems])
+        out.outcome = "rejected"
+        out.stored = _rel(ws, dest)
+        out.problems_file = _rel(ws, problems_file)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        _flush(self.written)
+        removed = []
+        for src, sha in self.pending:
+            try:
+                src.unlink()
+            except FileNotFoundError:
+                pass
+            removed.append((sha, _rel(self.ws, src)))
+            self.hook("removed", len(removed))
+        reg.clear_pending(self.conn, removed)
+        self.pending.clear()
+        self.written.clear()
+        self.last_flush = time.monotonic()
+
+
+def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = None,
+           on_start: Callable[[int], None] | None = None, wait_seconds: float = 10.0,
+           write_report: bool = True) -> IngestResult:
+    """Ingest every file waiting in ``inbox/``; see the module documentation."""
+    started = time.monotonic()
+    started_at = reg.now()
+    cfg = ws.config.section("ingest")
+    max_mb = float(cfg.get("max_file_mb", 10))
+    workers = int(cfg.get("workers", 2))
+    memory_mb = int(cfg.get("worker_memory_mb", 1024))
+    timeout = float(cfg.get("file_timeout_seconds", 30))
+    ws.ensure_folders()
+    with ws.lock("ingest", wait_seconds=wait_seconds):
+        conn = reg.open_register(ws)
+        try:
+            # Each file is one transaction; durability comes from the flush before inbox removal.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            recovered = reconcile(ws, conn)
+            run = _Run(ws, conn, progress)
+            paths = inbox_files(ws)
+            if on_start:
+                on_start(len(paths))
+            limits = limits_for(int(max_mb * 1024 * 1024))
+            # Files over the size cap are never read whole into a worker.
+            big = [p for p in paths if _size(p) > limits.max_file_bytes]
+            small = [p for p in paths if p not in set(big)] if big else paths
+            replaced = 0
+            try:
+                for p in big:
+                    run.handle(_too_big(p, limits.max_file_bytes))
+                if small:
+                    with ReaderPool(workers, memory_mb, timeout, limits, batch=16) as pool:
+                        for res in pool.read(small):
+                            run.handle(res)
+                        replaced = pool.replaced
+            finally:
+                run.flush()
+            result = IngestResult(run.outcomes, None, started_at, 0.0, recovered, replaced)
+            if write_report:
+                result.report = write_ingest_report(ws, result)
+        finally:
+            conn.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _too_big(p: Path, limit: int) -> ReadResult:
+    from .read import Finding
+
+    size = _size(p)
+    msg = (f"The file is {size / 1048576:.1f} MB, larger than the {limit / 1048576:.0f} MB we accept. The workbook we "
+           "sent is much smaller: check you are sending the right file, remove any pictures or extra sheets you "
+           "added, save it and send it again.")
+    return ReadResult(path=str(p), findings=[Finding("too-large", msg, True, None, f"{size} bytes")])
+
+
+# --- the report ---------------------------------------------------------------------------
+
+FILE_COLUMNS = ["File", "Found in", "Outcome", "Contract", "Round", "Now at", "Problems file", "Submission",
+                "Supersedes", "Problems", "First reason", "Received (UTC)", "SHA-256"]
+PROBLEM_COLUMNS = ["File", "Contract", "Outcome", "Sheet", "Cell", "Activity", "Found", "Expected", "Reason", "Code"]
+
+
+def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
+    """outbox/ingest-<time>.xlsx: one row per file, and one row per reason."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    ws.outbox.mkdir(parents=True, exist_ok=True)
+    path = ws.outbox / f"ingest-{stamp}.xlsx"
+    n = 2
+    while path.exists():
+        path = ws.outbox / f"ingest-{stamp}-{n}.xlsx"
+        n += 1
+    rows = []
+    reasons = []
+    for f in result.files:
+        received = dt.datetime.fromisoformat(f.received_at) if f.received_at else None
+        rows.append([f.name, f.source, f.outcome, f.contract_id, f.round, f.stored, f.problems_file, f.submission_id,
+                     f.supersedes, len(f.problems), f.first_reason, received, f.sha256])
+        for p in f.problems + f.notes:
+            reasons.append([f.name, f.contract_id, f.outcome, p.sheet, p.cell, p.ref, p.found, p.expected, p.message,
+                            p.code])
+    summary = [
+        ["Started (UTC)", result.started_at.replace("T", " ")[:19]],
+        ["Files", len(result.files)],
+        *[[o.capitalize(), result.count(o)] for o in OUTCOMES],
+        ["Finished off from an interrupted run", result.recovered],
+        ["Reading processes replaced after a crash or time-out", result.workers_replaced],
+    ]
+    return reg.write_table_xlsx(
+        path, "Files", FILE_COLUMNS, rows,
+        widths={"File": 30, "First reason": 80, "Now at": 45, "Found in": 30, "SHA-256": 20, "Problems file": 30},
+        extra=[("Reasons", PROBLEM_COLUMNS, reasons), ("Summary", ["Item", "Value"], summary)],
+    )
+
+
+def summary_json(result: IngestResult) -> str:
+    """The run as JSON (for logs and tools)."""
+    return json.dumps({
+        "files": len(result.files), **{o: result.count(o) for o in OUTCOMES},
+        "report": str(result.report) if result.report else None, "recovered": result.recovered,
+    })

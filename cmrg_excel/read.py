@@ -1,0 +1,383 @@
+"""Reading returned workbooks: preflight, then python-calamine, in worker processes.
+
+A returned file is untrusted bytes. Each file is first checked by
+:func:`cmrg_excel.preflight.preflight` (zip bombs, XML bombs, far-away cells, macros, ...)
+and only then parsed with python-calamine, and both happen in a worker process with a
+memory cap (``RLIMIT_AS`` where the platform has :mod:`resource`) and a per-file time
+limit. A native abort, an out-of-memory kill or a hang costs that one file: it comes back
+as :class:`ReadResult` with ``crashed`` set, the worker is replaced and the run goes on.
+
+Only the cells :mod:`cmrg_excel.layout` names are kept, as plain values (``str``, ``float``,
+``int``, ``bool``, ``date``, ``datetime``; an empty cell is ``""``). Nothing is interpreted
+here: :mod:`cmrg_excel.check` decides what the values mean.
+
+:class:`ReaderPool` feeds workers batches of paths and streams back one result per file,
+in the order each worker finished them, so a crash is pinned to the file being read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from . import layout as L
+from .preflight import Limits, preflight
+
+# --- plain data out ----------------------------------------------------------------------
+
+
+@dataclass
+class RawRow:
+    """One row of the Assessment sheet below the header, as found in the file."""
+
+    row: int  # 1-based
+    ref: object
+    values: dict[str, object]  # rating, evidence, action, action_owner, target_date, confirm
+
+
+@dataclass
+class RawReturn:
+    """The cells of one return that the layout names, uninterpreted."""
+
+    sheets: dict[str, str]  # sheet name -> visible, hidden or veryhidden (workbook order)
+    meta: dict[str, object] | None  # META_KEYS -> value; None when the metadata sheet is missing
+    meta_labels: dict[str, object] = field(default_factory=dict)  # META_KEYS -> the key written in column A
+    contract: dict[str, object] = field(default_factory=dict)  # field key -> value as held (column B)
+    corrections: dict[str, object] = field(default_factory=dict)  # field key -> correction (column C), non-empty
+    rows: list[RawRow] = field(default_factory=list)  # Assessment rows with a ref or any answer
+    attestation: dict[str, object] = field(default_factory=dict)  # ATTEST key -> value
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A preflight finding as plain data (a copy of :class:`cmrg_excel.preflight.Finding`)."""
+
+    code: str
+    message: str
+    fatal: bool
+    part: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class ReadResult:
+    """What reading one file produced. Exactly one of raw, findings-with-fatal, error or crashed."""
+
+    path: str
+    sha256: str = ""
+    size: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    raw: RawReturn | None = None
+    error: str | None = None  # the reader refused the file (message for the owner)
+    crashed: str | None = None  # the worker died or ran out of time (detail for the log)
+
+    @property
+    def fatal(self) -> list[Finding]:
+        return [f for f in self.findings if f.fatal]
+
+
+UNREADABLE = (
+    "The workbook could not be read safely: opening it {why}. Open it in Excel, check your answers are there, "
+    "use File > Save As, choose 'Excel Workbook (*.xlsx)' and send the new file. If that does not help, copy "
+    "your answers into a fresh copy of the workbook we sent you."
+)
+
+
+def limits_for(max_file_bytes: int) -> Limits:
+    """Preflight limits for returns of this project's templates."""
+    return Limits(max_file_bytes=max_file_bytes, max_row=L.MAX_ROW, max_col=L.MAX_COL)
+
+
+# --- reading one file ----------------------------------------------------------------------
+
+_VIS = {"Visible": "visible", "Hidden": "hidden", "VeryHidden": "veryhidden"}
+_ASSESS_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
+
+
+def _cell(grid: list[list[object]], a1: str) -> object:
+    r, c = L.rc(a1)
+    if r < len(grid):
+        row = grid[r]
+        if c < len(row):
+            return row[c]
+    return ""
+
+
+def extract(wb) -> RawReturn:
+    """The layout's cells from an open CalamineWorkbook."""
+    sheets = {}
+    for meta in wb.sheets_metadata:
+        vis = getattr(meta.visible, "name", str(meta.visible)).split(".")[-1]
+        sheets[meta.name] = _VIS.get(vis, vis.lower())
+    raw = RawReturn(sheets=sheets, meta=None)
+
+    def grid(name: str) -> list[list[object]] | None:
+        if name not in sheets:
+            return None
+        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+    g = grid(L.META)
+    if g is not None:
+        raw.meta = {k: _cell(g, L.meta_cell(k)) for k in L.META_KEYS}
+        raw.meta_labels = {k: _cell(g, "A" + L.meta_cell(k)[1:]) for k in L.META_KEYS}
+    g = grid(L.CONTRACT)
+    if g is not None:
+        for f in L.CONTRACT_FIELDS:
+            raw.contract[f.key] = _cell(g, L.contract_cell(f.key))
+            corr = _cell(g, L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL))
+            if corr not in ("", None):
+                raw.corrections[f.key] = corr
+    g = grid(L.ASSESSMENT)
+    if g is not None:
+        ref_c = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
+        cols = [(k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in _ASSESS_KEYS]
+        for r0 in range(L.ASSESS_FIRST_ROW - 1, min(len(g), L.MAX_ROW)):
+            row = g[r0]
+            n = len(row)
+            ref = row[ref_c] if ref_c < n else ""
+            values = {k: (row[c] if c < n else "") for k, c in cols}
+            if ref not in ("", None) or any(v not in ("", None) for v in values.values()):
+                raw.rows.append(RawRow(r0 + 1, ref, values))
+    g = grid(L.ATTESTATION)
+    if g is not None:
+        raw.attestation = {f.key: _cell(g, f.cell) for f in L.ATTEST_FIELDS}
+    return raw
+
+
+def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
+    """Preflight then read one file's bytes (call in a worker process for untrusted files)."""
+    res = ReadResult(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    pf = preflight(data, limits)
+    res.findings = [Finding(f.code, f.message, f.fatal, f.part, f.detail) for f in pf.findings]
+    if not pf.ok:
+        return res
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        res.raw = extract(wb)
+    except pc.PasswordError:
+        res.error = ("The workbook is protected with a password to open. Open it, remove the password "
+                     "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and send it again.")
+    except MemoryError:
+        res.error = UNREADABLE.format(why="needed more memory than any of our workbooks")
+    except Exception as exc:  # CalamineError, XmlError, ZipError, ValueError ... on damaged files
+        res.error = UNREADABLE.format(why=f"failed ({type(exc).__name__}: {str(exc)[:200]})")
+    return res
+
+
+def read_path(path: str | Path, limits: Limits) -> ReadResult:
+    """Read one file in this process (tests, tools); see :class:`ReaderPool` for untrusted runs."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        return ReadResult(path=str(p), error=f"The file could not be opened ({exc.strerror}).")
+    return read_bytes(data, limits, str(p))
+
+
+# --- worker processes ------------------------------------------------------------------------
+
+# Test hook: when the environment names a file (by its base name), the worker aborts while
+# reading it, exactly as a native crash in a parser would.
+ABORT_HOOK = "CMRG_TEST_ABORT_ON"
+HANG_HOOK = "CMRG_TEST_HANG_ON"
+
+
+def _limit_memory(memory_mb: int) -> None:
+    try:
+        import resource
+    except ImportError:  # Windows: no RLIMIT_AS; the time limit still applies
+        return
+    if memory_mb <= 0:
+        return
+    limit = memory_mb * 1024 * 1024
+    try:  # a forked worker starts with its parent's address space: the cap is on top of it
+        with open("/proc/self/statm") as fh:
+            limit += int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _worker_main(conn, limits: Limits, memory_mb: int) -> None:
+    """Worker loop: receive a batch of paths, send back one ReadResult per file as each is done."""
+    _limit_memory(memory_mb)
+    abort_on = os.environ.get(ABORT_HOOK)
+    hang_on = os.environ.get(HANG_HOOK)
+    import python_calamine  # noqa: F401  (import once, before the first file)
+
+    while True:
+        try:
+            batch = conn.recv()
+        except (EOFError, OSError):
+            return
+        if batch is None:
+            return
+        for path in batch:
+            name = os.path.basename(path)
+            if abort_on and name == abort_on:
+                os.abort()
+            if hang_on and name == hang_on:
+                time.sleep(3600)
+            try:
+                res = read_path(path, limits)
+            except MemoryError:
+                res = ReadResult(path=path, error=UNREADABLE.format(why="needed more memory than any of our workbooks"))
+            conn.send(res)
+
+
+def _context():
+    """fork on Linux (fast to start, nothing re-imported), spawn elsewhere (macOS, Windows)."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+class _Worker:
+    def __init__(self, ctx, limits: Limits, memory_mb: int):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb), daemon=True)
+        self.proc.start()
+        child.close()
+        self.pending: deque[str] = deque()  # paths sent, not yet answered, in order
+        self.since = time.monotonic()  # when the file now being read was started
+
+    def send(self, batch: list[str]) -> None:
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.extend(batch)
+        self.conn.send(batch)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except Exception:
+            pass
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(2)
+        self.conn.close()
+
+
+class ReaderPool:
+    """Worker processes that read returns; a worker that dies or hangs costs only its current file.
+
+    Use as a context manager; :meth:`read` yields one :class:`ReadResult` per path, in
+    completion order.
+    """
+
+    def __init__(self, workers: int = 2, memory_mb: int = 1024, timeout: float = 30.0,
+                 limits: Limits | None = None, batch: int = 8):
+        self.n = max(1, int(workers))
+        self.memory_mb = memory_mb
+        self.timeout = float(timeout)
+        self.limits = limits or limits_for(10 * 1024 * 1024)
+        self.batch = max(1, batch)
+        self.ctx = _context()
+        self.workers: list[_Worker] = []
+        self.replaced = 0
+
+    def __enter__(self) -> "ReaderPool":
+        self.workers = [_Worker(self.ctx, self.limits, self.memory_mb) for _ in range(self.n)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for w in self.workers:
+            if exc[0] is None:
+                w.stop()
+            else:
+                w.kill()
+        self.workers = []
+
+    def _replace(self, w: _Worker) -> _Worker:
+        w.kill()
+        self.replaced += 1
+        new = _Worker(self.ctx, self.limits, self.memory_mb)
+        self.workers[self.workers.index(w)] = new
+        return new
+
+    def read(self, paths: Iterable[str | Path]) -> Iterator[ReadResult]:
+        queue: deque[str] = deque(str(p) for p in paths)
+        if not self.workers:
+            raise RuntimeError("use ReaderPool as a context manager")
+        # Small first batches so both workers start at once; then bigger ones.
+        size = max(1, min(self.batch, len(queue) // (self.n * 4) or 1))
+
+        def feed(w: _Worker) -> None:
+            # Keep up to two batches in flight per worker so it never waits for the main process.
+            while queue and len(w.pending) < 2 * size:
+                batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+                w.send(batch)
+
+        for w in self.workers:
+            feed(w)
+        while any(w.pending for w in self.workers):
+            busy = [w for w in self.workers if w.pending]
+            now = time.monotonic()
+            left = min(w.since + self.timeout - now for w in busy)
+            wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=max(0.0, left) + 0.01)
+            for w in busy:
+                while w.pending and _poll(w.conn):
+                    try:
+                        res = w.conn.recv()
+                    except (EOFError, OSError):
+                        break
+                    res.path = w.pending.popleft()
+                    w.since = time.monotonic()
+                    yield res
+                if w.pending and (not w.proc.is_alive() or time.monotonic() - w.since > self.timeout):
+                    culprit = w.pending.popleft()
+                    queue.extendleft(reversed(w.pending))
+                    w.pending.clear()
+                    if w.proc.is_alive():
+                        why = f"took longer than {self.timeout:g} seconds"
+                    else:
+                        why = f"stopped the reading process (exit code {w.proc.exitcode})"
+                    w = self._replace(w)
+                    yield ReadResult(path=culprit, error=UNREADABLE.format(why=why), crashed=why)
+                feed(w)
+
+
+def _poll(conn) -> bool:
+    try:
+        return conn.poll()
+    except (EOFError, OSError):
+        return False
+
+
+def read_many(paths: Iterable[str | Path], *, workers: int = 2, memory_mb: int = 1024, timeout: float = 30.0,
+              limits: Limits | None = None, on_result: Callable[[ReadResult], None] | None = None) -> list[ReadResult]:
+    """Read files in worker processes and return every result (a convenience for tools and tests)."""
+    out = []
+    with ReaderPool(workers, memory_mb, timeout, limits) as pool:
+        for res in pool.read(paths):
+            if on_result:
+                on_result(res)
+            out.append(res)
+    return out

@@ -1,0 +1,301 @@
+"""The rules of cmrg_excel.check, one test per rejection reason, on workbooks filled with openpyxl."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+
+from cmrg_excel import layout as L
+from cmrg_excel.check import check, parse_date
+from cmrg_excel.generate import generate_round
+from cmrg_excel.read import limits_for, read_bytes
+
+from .returns import attestation, complete_answers, filled, framework_of, issue_of, ledger
+
+
+def run(ws, data: bytes, name: str = "C-0001.xlsx", received=None):
+    res = read_bytes(data, limits_for(10 * 1024 * 1024), name)
+    assert res.raw is not None, (res.error, res.findings)
+    return check(res.raw, ledger(ws), file_name=name, received=received)
+
+
+def codes(result) -> list[str]:
+    return [p.code for p in result.problems]
+
+
+@pytest.fixture
+def fw(issued):
+    ws, _ = issued
+    return framework_of(ws, issue_of(ws, "C-0001"))
+
+
+def row_of(fw, ref):
+    return L.activity_rows(fw)[ref]
+
+
+def test_complete_return_is_accepted_with_recomputed_scores(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    result = run(ws, filled(ws, answers=answers))
+    assert result.ok, [str(p) for p in result.problems]
+    assert result.contract_id == "C-0001" and result.round == "R1"
+    assert len(result.answers) == len(fw.activities)
+    by_ref = {a.ref: a for a in result.answers}
+    for ref, given in answers.items():
+        a = by_ref[ref]
+        assert a.rating == given["rating"]
+        assert a.score == (None if given["rating"] == fw.scale.not_applicable else fw.scale.score_of(given["rating"]))
+        assert a.evidence == given.get("evidence", "")
+        assert a.row == row_of(fw, ref) and a.sheet == L.ASSESSMENT
+    assert result.attested_name == "Jane Example" and result.attested_on == dt.date.today().isoformat()
+
+
+def test_pasted_invalid_rating_names_cell_activity_and_choices(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.7"]["rating"] = "Good-ish"
+    result = run(ws, filled(ws, answers=answers))
+    assert codes(result) == ["bad-rating"]
+    p = result.problems[0]
+    assert (p.sheet, p.cell, p.ref, p.found) == (L.ASSESSMENT, f"D{row_of(fw, '1.7')}", "1.7", '"Good-ish"')
+    assert str(p).startswith(f'Assessment!D{row_of(fw, "1.7")} (activity 1.7): "Good-ish" is not a rating; '
+                             "choose one from the dropdown list")
+    assert "2 Good" in p.expected
+
+
+def test_rating_case_and_spaces_are_forgiven_numbers_are_not(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"]["rating"] = "  2   good "
+    answers["1.2"]["rating"] = 2
+    result = run(ws, filled(ws, answers=answers))
+    assert codes(result) == ["bad-rating"]
+    assert result.problems[0].ref == "1.2"
+    answers["1.2"]["rating"] = "3 BETTER"
+    result = run(ws, filled(ws, answers=answers))
+    assert result.ok
+    assert {a.ref: a.rating for a in result.answers}["1.1"] == "2 Good"
+
+
+def test_every_rating_is_required(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    del answers["2.3"]
+    result = run(ws, filled(ws, answers=answers))
+    assert codes(result) == ["missing-rating"]
+    assert str(result.problems[0]) == (f"Assessment!D{row_of(fw, '2.3')} (activity 2.3): no rating given; choose one "
+                                       "from the dropdown list")
+
+
+def test_not_applicable_needs_a_reason_but_better_without_evidence_is_accepted(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"] = {"rating": fw.scale.not_applicable}
+    answers["1.2"] = {"rating": "4 Best"}
+    result = run(ws, filled(ws, answers=answers))
+    assert codes(result) == ["na-needs-reason"]
+    p = result.problems[0]
+    assert p.cell == f"F{row_of(fw, '1.1')}" and "needs a reason" in p.message
+
+
+def test_action_needs_owner_and_target_date(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"] = {"rating": "1 Developing", "action": "Write a plan"}
+    answers["1.2"] = {"rating": "1 Developing", "action_owner": "Sam"}
+    result = run(ws, filled(ws, answers=answers))
+    got = {(p.ref, p.code, p.cell) for p in result.problems}
+    r1, r2 = row_of(fw, "1.1"), row_of(fw, "1.2")
+    assert got == {("1.1", "missing-owner", f"H{r1}"), ("1.1", "missing-target-date", f"I{r1}"),
+                   ("1.2", "missing-action", f"G{r2}"), ("1.2", "missing-target-date", f"I{r2}")}
+
+
+@pytest.mark.parametrize("value, expected", [
+    (dt.date(2027, 3, 31), dt.date(2027, 3, 31)),
+    (46477.0, dt.date(2027, 3, 31)),
+    ("31/03/2027", dt.date(2027, 3, 31)),
+    ("2027-03-31", dt.date(2027, 3, 31)),
+    ("31 March 2027", dt.date(2027, 3, 31)),
+    ("1.4.2027", dt.date(2027, 4, 1)),
+])
+def test_target_date_forms_accepted(issued, fw, value, expected):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"] = {"rating": "1 Developing", "action": "Plan", "action_owner": "Sam", "target_date": value}
+    result = run(ws, filled(ws, answers=answers))
+    assert result.ok, [str(p) for p in result.problems]
+    assert {a.ref: a for a in result.answers}["1.1"].target_date == expected.isoformat()
+
+
+@pytest.mark.parametrize("value, words", [
+    ("31/03/27", "two-digit year"), ("next spring", "is not a date"), ("31/02/2027", "is not a real date"),
+    ("1/1/1990", "not a plausible date"),
+])
+def test_target_date_refused(issued, fw, value, words):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"] = {"rating": "1 Developing", "action": "Plan", "action_owner": "Sam", "target_date": value}
+    result = run(ws, filled(ws, answers=answers))
+    assert codes(result) == ["bad-date"]
+    assert result.problems[0].cell == f"I{row_of(fw, '1.1')}" and words in result.problems[0].message
+
+
+def test_parse_date_edge_cases():
+    assert parse_date(True)[0] is None
+    assert parse_date(float("nan"))[0] is None
+    assert parse_date(dt.datetime(2027, 1, 2, 13, 5))[0] == dt.date(2027, 1, 2)
+    assert parse_date("2027-01-02 00:00:00")[0] == dt.date(2027, 1, 2)
+
+
+def test_text_too_long(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"]["evidence"] = "x" * (L.MAX_TEXT["evidence"] + 1)
+    result = run(ws, filled(ws, answers=answers))
+    assert codes(result) == ["too-long"] and result.problems[0].cell == f"F{row_of(fw, '1.1')}"
+
+
+def test_attestation_problems_all_reported(issued, fw):
+    ws, _ = issued
+    future = dt.date.today() + dt.timedelta(days=10)
+    result = run(ws, filled(ws, att={"name": "", "role": "Manager", "date": future, "confirm": "No"}))
+    got = {(p.cell, p.code) for p in result.problems}
+    assert got == {("C6", "attestation-incomplete"), ("C8", "attestation-date"), ("C9", "attestation-incomplete")}
+    assert any("in the future" in p.message for p in result.problems)
+    result = run(ws, filled(ws, att=attestation(date=dt.date(2020, 1, 1))))
+    assert codes(result) == ["attestation-date"] and "before the workbook was issued" in result.problems[0].message
+    result = run(ws, filled(ws, att={"name": "J", "role": "R"}))
+    assert {p.cell for p in result.problems} == {"C8", "C9"}
+
+
+def test_all_problems_of_a_file_at_once(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    answers["1.1"]["rating"] = "Good-ish"
+    answers["3.2"] = {"rating": fw.scale.not_applicable}
+    del answers["8.1"]
+    result = run(ws, filled(ws, answers=answers, att=attestation(confirm="")))
+    assert sorted(codes(result)) == ["attestation-incomplete", "bad-rating", "missing-rating", "na-needs-reason"]
+
+
+def test_answer_outside_activity_rows_is_refused(issued, fw):
+    ws, _ = issued
+    area_row = L.ASSESS_FIRST_ROW  # the first area heading row
+    result = run(ws, filled(ws, cells={(L.ASSESSMENT, f"D{area_row}"): "2 Good"}))
+    assert codes(result) == ["stray-answer"] and result.problems[0].cell == f"D{area_row}"
+
+
+def test_moved_rows_are_matched_by_ref(issued, fw):
+    ws, _ = issued
+    answers = complete_answers(fw)
+    data = filled(ws, answers=answers)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    sh = wb[L.ASSESSMENT]
+    r1, r2 = row_of(fw, "1.1"), row_of(fw, "1.2")
+    for col in "ABCDEFGHI":
+        a, b = sh[f"{col}{r1}"], sh[f"{col}{r2}"]
+        a.value, b.value = b.value, a.value
+    out = io.BytesIO()
+    wb.save(out)
+    result = run(ws, out.getvalue())
+    assert result.ok, [str(p) for p in result.problems]
+    by_ref = {a.ref: a for a in result.answers}
+    assert by_ref["1.1"].row == r2 and by_ref["1.1"].rating == answers["1.1"]["rating"]
+    assert [n.code for n in result.notes] == ["rows-moved"]
+
+
+def test_deleted_row_is_reported(issued, fw):
+    ws, _ = issued
+    data = filled(ws)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    wb[L.ASSESSMENT].delete_rows(row_of(fw, "1.3"))
+    out = io.BytesIO()
+    wb.save(out)
+    result = run(ws, out.getvalue())
+    assert "missing-row" in codes(result)
+    assert any(p.ref == "1.3" for p in result.problems if p.code == "missing-row")
+
+
+# --- identity ---------------------------------------------------------------------------
+
+def test_another_contracts_workbook_renamed(issued):
+    ws, _ = issued
+    result = run(ws, filled(ws, "C-0001"), name="C-0002.xlsx")
+    assert codes(result) == ["wrong-contract"]
+    msg = result.problems[0].message
+    assert "another contract's workbook" in msg and "C-0002" in msg and "C-0001" in msg
+
+
+def test_contract_sheet_showing_another_contract(issued):
+    ws, _ = issued
+    data = filled(ws, "C-0001", cells={(L.CONTRACT, L.contract_cell("contract_id")): "C-0002"})
+    result = run(ws, data, name="return.xlsx")
+    assert codes(result) == ["wrong-contract"] and result.problems[0].cell == "B5"
+
+
+def test_altered_contract_details(issued):
+    ws, _ = issued
+    data = filled(ws, cells={(L.CONTRACT, L.contract_cell("supplier")): "Other Ltd"})
+    result = run(ws, data)
+    assert codes(result) == ["altered-contract"]
+    assert result.problems[0].cell == L.contract_cell("supplier") and "Correction" in result.problems[0].message
+
+
+def test_corrections_are_kept_not_refused(issued):
+    ws, _ = issued
+    result = run(ws, filled(ws, corrections={"owner_name": "New Owner"}))
+    assert result.ok and result.corrections == {"owner_name": "New Owner"}
+
+
+def test_altered_metadata(issued):
+    ws, _ = issued
+    result = run(ws, filled(ws, cells={(L.META, L.meta_cell("round")): "R9"}))
+    assert codes(result) == ["altered-metadata"] and result.problems[0].cell == L.meta_cell("round")
+
+
+def test_unknown_token(issued):
+    ws, _ = issued
+    result = run(ws, filled(ws, cells={(L.META, L.meta_cell("issue_token")): "not-a-real-token"}))
+    assert codes(result) == ["unknown-token"] and "never issued" in result.problems[0].message
+
+
+def test_missing_metadata_sheet(issued):
+    ws, _ = issued
+    wb = openpyxl.load_workbook(io.BytesIO(filled(ws)))
+    del wb[L.META]
+    out = io.BytesIO()
+    wb.save(out)
+    result = run(ws, out.getvalue())
+    assert codes(result) == ["no-metadata"] and "C-0001.xlsx" in result.problems[0].message
+
+
+@pytest.mark.parametrize("state", ["hidden", "visible"])
+def test_metadata_sheet_visibility_does_not_matter(issued, state):
+    ws, _ = issued
+    wb = openpyxl.load_workbook(io.BytesIO(filled(ws)))
+    wb[L.META].sheet_state = state
+    out = io.BytesIO()
+    wb.save(out)
+    assert run(ws, out.getvalue()).ok
+
+
+def test_superseded_issue_names_the_newer_file(issued):
+    ws, _ = issued
+    old = issue_of(ws, "C-0001")
+    data = filled(ws, issue=old)
+    generate_round(ws, "R1", only=["C-0001"], force=True)
+    result = run(ws, data)
+    assert codes(result) == ["superseded"]
+    assert "C-0001.xlsx" in result.problems[0].message and "newer" in result.problems[0].message
+
+
+def test_old_round(issued):
+    ws, _ = issued
+    data = filled(ws, "C-0001")
+    generate_round(ws, "R2")
+    result = run(ws, data)
+    assert codes(result) == ["old-round"]
+    assert "earlier review round (R1)" in result.problems[0].message and "R2" in result.problems[0].message
