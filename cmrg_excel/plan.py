@@ -331,6 +331,14 @@ def make_plan(contracts: Iterable[Contract], settings: PlanSettings, start: dt.d
     return Plan(start, settings, scores, schedule(scores, settings, start))
 
 
+def _row_height(cells: list[tuple[str, float]], line: float = 15.0) -> float:
+    """A height that shows every line of wrapped text: Excel does not grow rows a library wrote."""
+    lines = 1
+    for text, width in cells:
+        lines = max(lines, sum(max(1, math.ceil(len(p) / max(width, 1))) for p in str(text).split("\n")))
+    return line * lines
+
+
 # --- the workbook ----------------------------------------------------------------------
 def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group: str = "") -> Path:
     """``review-plan.xlsx``: Schedule, Scores (an Excel Table) and Method sheets."""
@@ -371,6 +379,7 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
         sched.write_string(r, 3, review.directorate, st.cell)
         sched.write_number(r, 4, review.score, points_fmt)
         sched.write_string(r, 5, review.reason, st.cell)
+        sched.set_row(r, _row_height([(review.title, 40), (review.directorate, 30), (review.reason, 80)]))
     last = hr + len(plan.reviews)
     if plan.unscheduled:
         r = last + 2
@@ -403,6 +412,7 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
     })
     for r, sc in enumerate(plan.scores, start=th + 1):
         c = sc.contract
+        scores_ws.set_row(r, _row_height([(c.title, widths[2]), (c.directorate, widths[3]), (sc.reason, widths[-1])]))
         row = [
             ("n", r - th, st.cell), ("s", c.contract_id, st.cell), ("s", c.title, st.cell),
             ("s", c.directorate, st.cell), ("n", c.annual_value_gbp, st.cell_money),

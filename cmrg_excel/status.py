@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -217,6 +218,14 @@ def received_date(text: str | None) -> dt.date | None:
         return None
 
 
+def _row_height(cells: list[tuple[str, float]], line: float = 15.0) -> float:
+    """A height that shows every line of wrapped text: Excel does not grow rows a library wrote."""
+    lines = 1
+    for text, width in cells:
+        lines = max(lines, sum(max(1, math.ceil(len(p) / max(width, 1))) for p in str(text).split("\n")))
+    return line * lines
+
+
 def write_status_workbook(status: RoundStatus, path: Path, council: str = "") -> Path:
     """``status-ROUND.xlsx``: the totals and one row per contract, as an Excel Table."""
     from .generate import write_atomic
@@ -229,7 +238,7 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
     footer = f"Status of round {status.round} on {status.today:%d/%m/%Y}" + (f" | {council}" if council else "")
     headers = ["Contract ID", "Contract", "Directorate", "Owner", "Owner email", "Deadline", "Status",
                "Days overdue", "Received", "Rejected returns", "Problems to fix (latest rejected return)"]
-    widths = [13, 36, 28, 20, 30, 12, 26, 10, 12, 10, 70]
+    widths = [13, 36, 30, 20, 36, 12, 24, 9, 12, 9, 70]
     for i, w in enumerate(widths):
         sh.set_column(i, i, w)
     sh.set_row(0, 28)
@@ -268,8 +277,10 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
         else:
             sh.write_blank(r, 8, None, st.cell)
         sh.write_number(r, 9, c.rejected_count, st.cell)
-        sh.write_string(r, 10, "\n".join(c.problems[:5]) + (f"\n... and {len(c.problems) - 5} more"
-                                                               if len(c.problems) > 5 else ""), st.cell)
+        problems = "\n".join(c.problems[:5]) + (f"\n... and {len(c.problems) - 5} more" if len(c.problems) > 5 else "")
+        sh.write_string(r, 10, problems, st.cell)
+        sh.set_row(r, _row_height([(c.title, widths[1]), (c.directorate, widths[2]), (c.owner_email, widths[4]),
+                                   (problems, widths[10])]))
     if n:
         rng = (r0 + 1, 6, r0 + n, 6)
         sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Accepted", "format": st.cf_good})
