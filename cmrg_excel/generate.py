@@ -451,16 +451,18 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
                 "error_message": "Choose Yes from the list, or leave it blank and update the answer.",
             },
         )
-    for lo, hi in area_ranges.values():
-        rng = f"{by['rating'].letter}{lo}:{by['rating'].letter}{hi}"
-        ws.conditional_format(rng, {"type": "blanks", "format": st.cf_blank})
-        ws.conditional_format(rng, {"type": "formula", "criteria": f'=${by["score"].letter}{lo}="?"', "format": st.cf_bad})
-        ev = f"{by['evidence'].letter}{lo}:{by['evidence'].letter}{hi}"
-        ws.conditional_format(
-            ev,
-            {"type": "formula", "format": st.cf_blank,
-             "criteria": f'=AND(${by["rating"].letter}{lo}="{fw.scale.not_applicable}",LEN(${by["evidence"].letter}{lo})=0)'},
-        )
+    # One rule per kind over every area's rows (relative references follow each row).
+    first_lo = next(iter(area_ranges.values()))[0]
+    rating0 = f"{by['rating'].letter}{first_lo}"
+    ws.conditional_format(rating0, {"type": "blanks", "format": st.cf_blank, "multi_range": multi("rating")})
+    ws.conditional_format(rating0, {"type": "formula", "criteria": f'=${by["score"].letter}{first_lo}="?"',
+                                    "format": st.cf_bad, "multi_range": multi("rating")})
+    ws.conditional_format(
+        f"{by['evidence'].letter}{first_lo}",
+        {"type": "formula", "format": st.cf_blank, "multi_range": multi("evidence"),
+         "criteria": f'=AND(${by["rating"].letter}{first_lo}="{fw.scale.not_applicable}",'
+                     f'LEN(${by["evidence"].letter}{first_lo})=0)'},
+    )
     ws.freeze_panes(L.ASSESS_HEADER_ROW, 2)
     print_setup(ws, landscape=True, repeat_to_row=L.ASSESS_HEADER_ROW - 1, left_footer=footer, header=spec.council)
 
@@ -602,15 +604,41 @@ def select_contracts(clist: ContractList, only: Iterable[str] | None, skip_inval
     return contracts
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that it is either complete or absent, never half-written."""
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write a file so that it is either complete or absent, never half-written.
+
+    ``durable`` also forces it to disk before the rename; files that can simply be
+    generated again skip that.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     tmp.replace(path)
+
+
+def _ledger_entry(ws: Workspace, spec: TemplateSpec, path: Path, sha: str, reissue_of: int | None,
+                  prefill: dict | None) -> reg.Issue:
+    return reg.Issue(
+        token=spec.token, contract_id=spec.contract.contract_id, round=spec.round,
+        framework_id=spec.framework.id, framework_version=spec.framework.version,
+        framework_hash=spec.framework.content_hash, layout_version=L.LAYOUT_VERSION, kind=spec.kind,
+        file_path=path.relative_to(ws.root).as_posix(), file_sha256=sha, generated_at=spec.generated_at,
+        deadline=spec.deadline.isoformat(), contract_snapshot=reg.contract_details(spec.contract),
+        reissue_of=reissue_of, prefill_round=spec.carried_from, prefill=prefill,
+    )
+
+
+def _record(conn, entries: list[tuple[TemplateSpec, reg.Issue]]) -> None:
+    """Record issued workbooks in the ledger, all or none."""
+    with reg.transaction(conn):
+        for spec, issue in entries:
+            reg.store_framework(conn, spec.framework)
+            reg.upsert_contract(conn, spec.contract)
+            reg.record_issue(conn, issue)
 
 
 def issue_workbook(ws: Workspace, conn, spec: TemplateSpec, path: Path, *, reissue_of: int | None = None,
@@ -619,19 +647,24 @@ def issue_workbook(ws: Workspace, conn, spec: TemplateSpec, path: Path, *, reiss
     data = build_template(spec)
     sha = hashlib.sha256(data).hexdigest()
     write_atomic(path, data)
-    snapshot = reg.contract_details(spec.contract)
-    with reg.transaction(conn):
-        reg.store_framework(conn, spec.framework)
-        reg.upsert_contract(conn, spec.contract)
-        reg.record_issue(conn, reg.Issue(
-            token=spec.token, contract_id=spec.contract.contract_id, round=spec.round,
-            framework_id=spec.framework.id, framework_version=spec.framework.version,
-            framework_hash=spec.framework.content_hash, layout_version=L.LAYOUT_VERSION, kind=spec.kind,
-            file_path=path.relative_to(ws.root).as_posix(), file_sha256=sha, generated_at=spec.generated_at,
-            deadline=spec.deadline.isoformat(), contract_snapshot=snapshot, reissue_of=reissue_of,
-            prefill_round=spec.carried_from, prefill=prefill,
-        ))
+    _record(conn, [(spec, _ledger_entry(ws, spec, path, sha, reissue_of, prefill))])
     return GeneratedFile(spec.contract.contract_id, path, spec.token, sha)
+
+
+PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
+LEDGER_BATCH = 100
+
+
+def build_many(specs: list[TemplateSpec], workers: int | None = None) -> Iterable[bytes]:
+    """Workbook bytes for each spec, in order; built on every core for a large round."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    if len(specs) < PARALLEL_FROM or workers < 2:
+        yield from map(build_template, specs)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(build_template, specs, chunksize=8)
 
 
 def spec_for(ws: Workspace, contract: Contract, fw: Framework, round: str, deadline: dt.date,
@@ -683,23 +716,37 @@ def generate_round(
                 "made on them will be rejected."
             )
         carried = _carried_answers(conn, prefill_from, fw) if prefill_from else {}
-        files: list[GeneratedFile] = []
+        specs: list[TemplateSpec] = []
+        paths: list[Path] = []
         used_names: set[str] = set()
         for contract in contracts:
-            if progress:
-                progress(contract)
             stem = safe_filename(contract.contract_id)
             while stem.casefold() in used_names:
                 stem += "_"
             used_names.add(stem.casefold())
             answers = carried.get(contract.contract_id, {})
-            spec = spec_for(
+            specs.append(spec_for(
                 ws, contract, fw, round, deadline,
                 kind="reissue" if contract.contract_id in open_before else "initial",
                 answers=answers, carried_from=prefill_from if answers else None,
-            )
-            prefill = {ref: {k: v for k, v in a.items() if k != "previous"} for ref, a in answers.items()} or None
-            files.append(issue_workbook(ws, conn, spec, folder / f"{stem}.xlsx", prefill=prefill))
+            ))
+            paths.append(folder / f"{stem}.xlsx")
+        files: list[GeneratedFile] = []
+        pending: list[tuple[TemplateSpec, reg.Issue]] = []
+        for spec, path, data in zip(specs, paths, build_many(specs)):
+            sha = hashlib.sha256(data).hexdigest()
+            write_atomic(path, data, durable=False)
+            prefill = {ref: {k: v for k, v in a.items() if k != "previous"}
+                       for ref, a in spec.answers.items()} or None
+            pending.append((spec, _ledger_entry(ws, spec, path, sha, None, prefill)))
+            files.append(GeneratedFile(spec.contract.contract_id, path, spec.token, sha))
+            if len(pending) >= LEDGER_BATCH:
+                _record(conn, pending)
+                pending = []
+            if progress:
+                progress(spec.contract)
+        if pending:
+            _record(conn, pending)
         mailmerge = write_mailmerge(ws, conn, round)
         if eml:
             by_id = {c.contract_id: c for c in contracts}

@@ -117,8 +117,18 @@ class AssessRow:
     ref: str = ""
 
 
+_ROWS_CACHE: dict[str, tuple[AssessRow, ...]] = {}
+
+
 def assessment_rows(fw: Framework) -> list[AssessRow]:
     """Every row of the Assessment sheet below the header: an area row, then its activities."""
+    cached = _ROWS_CACHE.get(fw.content_hash)
+    if cached is None:
+        cached = _ROWS_CACHE[fw.content_hash] = tuple(_assessment_rows(fw))
+    return list(cached)
+
+
+def _assessment_rows(fw: Framework) -> list[AssessRow]:
     rows: list[AssessRow] = []
     r = ASSESS_FIRST_ROW
     for area in fw.areas:

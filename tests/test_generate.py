@@ -146,13 +146,14 @@ def test_cached_scores_are_right_when_answers_are_prefilled():
     assert cached[f"E{overall}"].value == pytest.approx(2.5)
 
 
-def test_unanswered_ratings_are_highlighted(template):
+def test_unanswered_and_invalid_ratings_are_highlighted(template):
     spec, data = template
     ws = _open(data)[L.ASSESSMENT]
-    kinds = {(str(cf.sqref), rule.type) for cf in ws.conditional_formatting for rule in cf.rules}
-    for area in spec.framework.areas:
-        rows = [L.activity_rows(spec.framework)[a.ref] for a in area.activities]
-        assert (f"D{min(rows)}:D{max(rows)}", "containsBlanks") in kinds
+    rules = {rule.type: {c.coordinate for rng in cf.sqref.ranges for row in ws[rng.coord] for c in row}
+             for cf in ws.conditional_formatting for rule in cf.rules if "D" in str(cf.sqref)}
+    rating_cells = {f"D{row}" for row in L.activity_rows(spec.framework).values()}
+    assert rules["containsBlanks"] == rating_cells
+    assert rules["expression"] == rating_cells  # a rating not on the list shows red
 
 
 def test_formula_like_text_from_the_contract_list_stays_text():
