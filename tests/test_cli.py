@@ -1,0 +1,77 @@
+"""The command line, driven through click's CliRunner as a user would."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from cmrg_excel.cli import cli
+from cmrg_excel.contracts import read_contracts
+from cmrg_excel.generate import write_contract_list
+
+from .conftest import make_contract
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def test_help_reads_like_a_manual():
+    out = run("--help").output
+    assert "A review cycle, in commands" in out and "Exit codes" in out
+    names = [line.split()[0] for line in out.split("Commands:")[1].strip().splitlines()]
+    assert names[:2] == ["init", "generate"] or names.index("init") < names.index("generate")
+    gen = run("generate", "--help").output
+    assert "--round" in gen and "--skip-invalid" in gen and "Examples:" in gen
+
+
+def test_init_then_generate(tmp_path):
+    res = run("init", str(tmp_path / "ws"), "--council", "Kentish Town Council")
+    assert res.exit_code == 0, res.output
+    assert "made cmrg.toml" in res.output and "made contracts.xlsx" in res.output
+    assert 'name = "Kentish Town Council"' in (tmp_path / "ws" / "cmrg.toml").read_text()
+    again = run("init", str(tmp_path / "ws"))
+    assert "already a workspace; nothing changed" in again.output
+    write_contract_list(tmp_path / "ws" / "contracts.xlsx", [make_contract("C-1"), make_contract("C-2")])
+    res = run("generate", "--round", "R1", "--workspace", str(tmp_path / "ws"))
+    assert res.exit_code == 0, res.output
+    assert "Round R1: 2 workbook(s) in outbox/R1/" in res.output
+    assert (tmp_path / "ws" / "outbox" / "R1" / "C-2.xlsx").exists()
+
+
+def test_workspace_from_environment_variable(issued):
+    ws, _ = issued
+    res = run("generate", "--round", "R2", "--only", "C-0001,C-0003", env={"CMRG_WORKSPACE": str(ws.root)})
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (ws.outbox / "R2").glob("*.xlsx")) == ["C-0001.xlsx", "C-0003.xlsx"]
+
+
+def test_errors_are_one_clear_line_with_exit_code(tmp_path, issued):
+    res = run("generate", "--round", "R1", "--workspace", str(tmp_path / "nowhere"))
+    assert res.exit_code == 1
+    assert "is not a cmrg workspace" in res.output and "Traceback" not in res.output
+    ws, _ = issued
+    res = run("generate", "--round", "R1", "-w", str(ws.root))
+    assert res.exit_code == 1 and "already has workbooks for 3" in res.output and "--force" in res.output
+    res = run("generate", "-w", str(ws.root))
+    assert res.exit_code == 2 and "Missing option '--round'" in res.output
+
+
+def test_bad_contract_list_lists_every_problem(small_workspace):
+    ws = small_workspace
+    rows = list(read_contracts(ws.contracts_path).contracts)
+    write_contract_list(ws.contracts_path, rows + [make_contract("C-0001"), make_contract("C-9", risk="Severe")])
+    res = run("generate", "--round", "R1", "-w", str(ws.root))
+    assert res.exit_code == 1
+    assert "row 5, column contract_id: duplicate contract ID: row 2 already has it" in res.output
+    assert "row 6, column risk: risk must be Low, Medium or High" in res.output
+    res = run("generate", "--round", "R1", "-w", str(ws.root), "--skip-invalid")
+    assert res.exit_code == 0 and "Skipped 2 row(s)" in res.output
+
+
+def test_demo_makes_a_workspace_with_a_generated_round(tmp_path):
+    res = run("demo", str(tmp_path / "demo"))
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "demo" / "outbox" / "2026-27").glob("*.xlsx"))) == 28
+    assert len(list((tmp_path / "demo" / "outbox" / "2026-27").glob("*.eml"))) == 28
+    res = run("demo", str(tmp_path / "demo"))
+    assert res.exit_code == 1 and "not empty" in res.output
