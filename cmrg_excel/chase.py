@@ -10,7 +10,9 @@ Attachments: an outstanding return gets its issued workbook again. A rejected re
 gets its corrections workbook when one exists: the hook is the file
 ``outbox/ROUND/corrections/<contract file name>.xlsx`` (see :func:`corrections_path`),
 or else a workbook recorded in the ledger as this contract's open issue of kind
-``correction``. Without either, the owner is asked to fix and re-send their own file.
+``correction``. Without either, the owner is asked to fix and re-send their own file, and
+gets the full list of problems that ingest wrote beside the rejected file
+(``inbox/rejected/<name>.problems.txt``) when it is there.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
-def status_text(c: ContractStatus, today: dt.date, *, corrections: bool = False, workbook_attached: bool = False) -> str:
+def status_text(c: ContractStatus, today: dt.date, *, corrections: bool = False, workbook_attached: bool = False,
+                problems_attached: bool = False) -> str:
     """The paragraph of the reminder that is particular to this return."""
     if c.state == REJECTED:
         received = received_date(c.received_at)
@@ -74,6 +77,8 @@ def status_text(c: ContractStatus, today: dt.date, *, corrections: bool = False,
                          "shaded red and a note saying what is wrong. Please fix those and send it back.")
         else:
             lines.append("Please correct your workbook and send it again.")
+            if problems_attached:
+                lines.append("The attached list gives every problem, with the sheet and cell.")
         if c.overdue:
             lines.append(f"The return is now {_days(c.days_overdue)} overdue.")
         return "\n".join(lines)
@@ -94,7 +99,8 @@ def _attachments(ws, c: ContractStatus, round: str) -> tuple[list[Path], bool]:
             return [hook], True
         if c.issue.kind == "correction" and issued is not None and issued.is_file():
             return [issued], True
-        return [], False
+        listed = ws.root / f"{c.stored_path}.problems.txt" if c.stored_path else None
+        return ([listed] if listed is not None and listed.is_file() else []), False
     return ([issued], False) if issued is not None and issued.is_file() else ([], False)
 
 
@@ -122,7 +128,8 @@ def chase_round(ws, round: str | None = None, *, today: dt.date | None = None, d
     rows = []
     for c in wanted:
         files, corrections = _attachments(ws, c, status.round)
-        text = status_text(c, today, corrections=corrections, workbook_attached=bool(files))
+        text = status_text(c, today, corrections=corrections, workbook_attached=bool(files) and c.state == OUTSTANDING,
+                           problems_attached=bool(files) and c.state == REJECTED and not corrections)
         letter = render(template, {
             "owner_name": c.owner_name, "contract_id": c.contract_id, "title": c.title, "round": status.round,
             "deadline": f"{c.deadline:%d/%m/%Y}", "status_text": text, "return_email": cfg.return_email,

@@ -44,6 +44,7 @@ class ContractStatus:
     submission_id: int | None = None
     problems: tuple[str, ...] = ()    # of the latest rejected return
     rejected_count: int = 0
+    stored_path: str | None = None    # where that return is kept, relative to the workspace
 
     @property
     def label(self) -> str:
@@ -169,6 +170,7 @@ def round_status(
             received_at=str(sub["received_at"]) if sub is not None and sub.get("received_at") else None,
             submission_id=int(sub["id"]) if sub is not None and sub.get("id") is not None else None,
             problems=problems, rejected_count=len(rejected),
+            stored_path=str(sub["stored_path"]) if sub is not None and sub.get("stored_path") else None,
         ))
     return RoundStatus(round, today, rows, unmatched, deadline)
 

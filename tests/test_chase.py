@@ -82,6 +82,21 @@ def test_rejected_return_carries_its_corrections_workbook(mixed):
     assert "Please correct your workbook" not in body
 
 
+def test_rejected_return_without_corrections_gets_the_problem_list(issued):
+    ws, _ = issued
+    stored = "inbox/rejected/C-0001.xlsx"
+    add_submission(ws, contract_id="C-0001", outcome="rejected", token=token_of(ws, "C-0001"),
+                   problems=["Assessment!E9: rating is not on the list"], stored_path=stored)
+    listing = ws.root / (stored + ".problems.txt")
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("Please fix the following ...", encoding="utf-8")
+    draft = drafts_by_id(chase_round(ws, today=BEFORE))["C-0001"]
+    assert draft.attachments == (listing,)
+    msg = parse(draft.eml)
+    assert [a.get_filename() for a in msg.iter_attachments()] == ["C-0001.xlsx.problems.txt"]
+    assert "The attached list gives every problem" in msg.get_body(("plain",)).get_content()
+
+
 def test_many_problems_are_cut_short(issued):
     ws, _ = issued
     add_submission(ws, contract_id="C-0001", outcome="rejected", token=token_of(ws, "C-0001"),

@@ -29,7 +29,7 @@ PROBLEMS = [
 
 
 def add_submission(ws, *, contract_id, outcome, token=None, round="R1", status=None, problems=(),
-                   received_at="2026-11-10T09:00:00+00:00", name=None):
+                   received_at="2026-11-10T09:00:00+00:00", name=None, stored_path=None):
     """A submissions row written directly (the ingest stage writes these in real use)."""
     conn = reg.open_register(ws)
     try:
@@ -38,7 +38,7 @@ def add_submission(ws, *, contract_id, outcome, token=None, round="R1", status=N
             cur = conn.execute(
                 "INSERT INTO submissions (file_sha256, original_name, stored_path, received_at, outcome, status, "
                 "token, contract_id, round, problems) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (f"{n:064x}", name or f"{contract_id}.xlsx", f"archive/{n}.xlsx", received_at, outcome,
+                (f"{n:064x}", name or f"{contract_id}.xlsx", stored_path or f"archive/{n}.xlsx", received_at, outcome,
                  status if status is not None else ("current" if outcome == "accepted" else None),
                  token, contract_id, round, json.dumps(list(problems))),
             )
