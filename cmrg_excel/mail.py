@@ -40,7 +40,9 @@ def render(template: str, values: dict[str, object]) -> Letter:
 
 def make_eml(sender: str, to_name: str, to_addr: str, letter: Letter, attachments: list[Path]) -> bytes:
     """An unsent draft: Outlook and Thunderbird open it ready to send (X-Unsent)."""
-    msg = EmailMessage(policy=email.policy.SMTP)
+    # Long subjects stay on one line (RFC 5322 allows 998 characters); the default
+    # folding puts the break straight after "Subject:", which some clients show as a space.
+    msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     if sender:
         msg["From"] = sender
     msg["To"] = email.utils.formataddr((to_name, to_addr))
