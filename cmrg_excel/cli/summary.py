@@ -1,0 +1,59 @@
+"""cmrg summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..summary import SummaryError, SummarySettings, build_summary, load_summary_data
+from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, workspace_option
+
+
+@cli.command("summary")
+@click.option("--round", "round_", metavar="ROUND",
+              help="Round to summarise. Default: the latest round with accepted returns.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Where to write the workbook. Default: outbox/summary-ROUND.xlsx.")
+@workspace_option
+@friendly_errors
+def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) -> None:
+    """Write the summary workbook for finance staff and the committee.
+
+    It opens on a one-page Dashboard (contracts reviewed, returns outstanding, value
+    covered, average maturity by area, how activities were rated, top strengths and
+    issues), then: Heatmap (contracts x areas), Activity heatmap, Findings in plain
+    English, Progress since earlier reviews, Actions (overdue first), Directorates and
+    Data (every answer with its source file and cell, ready for pivot tables).
+
+    Every figure is recomputed from the answers in the register. Thresholds for the
+    findings are in cmrg.toml under [summary].
+
+    \b
+    Examples:
+      cmrg summary
+      cmrg summary --round 2026-27 --out committee-pack.xlsx
+    """
+    ws = load(workspace)
+    try:
+        settings = SummarySettings.from_section(ws.config.section("summary"))
+        data = load_summary_data(ws, round_)
+        target = out or ws.outbox / f"summary-{_safe(data.round)}.xlsx"
+        result = build_summary(data, settings, target)
+    except SummaryError as exc:
+        fail(str(exc), EXIT_INPUT)
+        return
+    click.echo(f"Summary of round {result.round}: {rel(ws, result.path)}")
+    click.echo(f"  {result.contracts_reviewed:,} contract(s) reviewed, {result.returns_outstanding:,} return(s) "
+               f"outstanding, annual value covered £{result.annual_value_gbp:,.0f}")
+    for label, items in (("Strengths", result.strengths), ("Issues to address", result.issues)):
+        if items:
+            click.echo(f"  {label}: " + "; ".join(f.subject for f in items[:3])
+                       + (f" (+{len(items) - 3} more)" if len(items) > 3 else ""))
+    click.echo(f"  {result.actions:,} improvement action(s), {result.overdue:,} overdue; "
+               f"{result.progress_contracts:,} contract(s) compared with an earlier review")
+
+
+def _safe(name: str) -> str:
+    """A round name as part of a file name."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
