@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from . import layout as L
 from .framework import Framework
@@ -76,8 +77,9 @@ class Problem:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
+    """One accepted answer, ready for the register (a tuple: cheap to send between processes)."""
+
     ref: str
     area: int
     rating: str
@@ -102,6 +104,7 @@ class CheckResult:
     round: str | None = None
     framework_hash: str | None = None
     issue: object | None = None  # register.Issue the return was made on, when identified
+    corrects: int | None = None  # the submission a correction workbook was issued to fix
     answers: list[Answer] = field(default_factory=list)
     attested_name: str | None = None
     attested_role: str | None = None
@@ -229,10 +232,10 @@ def parse_date(value: object) -> tuple[dt.date | None, str]:
 
 def text_of(value: object) -> str:
     """A text cell's value as the owner sees it (numbers without a trailing .0, dates as dd/mm/yyyy)."""
+    if value.__class__ is str:
+        return value.strip()
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value.strip()
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -255,7 +258,9 @@ def shown(value: object, limit: int = 60) -> str:
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    if value == "" or value is None:
+        return True
+    return isinstance(value, str) and not value.strip()
 
 
 def _same_text(a: object, b: object) -> bool:
@@ -331,6 +336,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
     res.contract_id = issue.contract_id
     res.round = issue.round
     res.framework_hash = issue.framework_hash
+    res.corrects = issue.reissue_of
 
     # Every metadata value must be what was issued with this token.
     issued = {
@@ -452,6 +458,12 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
             "to, or clear it."), "stray-answer"))
     prefill = (issue.prefill or {}) if issue is not None else {}
     moved = []
+    lmap = {}
+    for lb in labels:
+        lmap[lb] = lb
+        lmap[" ".join(lb.split()).casefold()] = lb
+    scores = {lb: (None if lb == scale.not_applicable else float(scale.score_of(lb))) for lb in labels}
+    fast = (lmap, scores, scale.not_applicable, L.MAX_TEXT["evidence"])
     for act in fw.activities:
         rows = found.get(act.ref, [])
         want_row = expected_rows[act.ref]
@@ -469,7 +481,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
         row = rows[0]
         if row.row != want_row:
             moved.append((act.ref, row.row, want_row))
-        answer = _activity(row, act, scale, choices, prefill.get(act.ref), res)
+        answer = _activity(row, act, scale, choices, prefill.get(act.ref), res, fast)
         if answer is not None:
             res.answers.append(answer)
     if moved:
@@ -480,11 +492,23 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
             "by their Ref."), "rows-moved"))
 
 
-def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckResult):
+def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckResult, fast=None):
+    v = row.values
+    if fast is not None and carried is None:
+        # The common case, kept cheap: a valid rating, evidence within limits, no action, no confirm.
+        lmap, scores, na_label, max_ev = fast
+        rating, ev = v.get("rating"), v.get("evidence", "")
+        if (rating.__class__ is str and v.get("action", "") == "" and v.get("action_owner", "") == ""
+                and v.get("target_date", "") == "" and v.get("confirm", "") == ""):
+            label = lmap.get(rating) or lmap.get(" ".join(rating.split()).casefold())
+            if label is not None:
+                evs = ev.strip() if ev.__class__ is str else text_of(ev)
+                if len(evs) <= max_ev and (evs or label != na_label):
+                    return Answer(act.ref, act.area, label, scores[label], label == na_label, evs, "", "", None,
+                                  "new", text_of(row.ref), L.ASSESSMENT, row.row)
     p = res.problems.append
     by = L.ASSESS_BY_KEY
     r = row.row
-    v = row.values
     ok = True
 
     def cell(key: str) -> str:

@@ -166,13 +166,6 @@ def _unique(folder: Path, name: str) -> Path:
     return target
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Create ``path`` with ``data`` (never overwriting)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as fh:
-        fh.write(data)
-
-
 def _flush(written: list[Path]) -> None:
     """Make copies and the register durable before inbox copies are removed."""
     if hasattr(os, "sync"):
@@ -292,6 +285,7 @@ def reconcile(ws: Workspace, conn) -> int:
 class _Run:
     def __init__(self, ws: Workspace, conn, progress: Callable[[FileOutcome], None] | None):
         self.ws = ws
+        self.root = str(ws.root) + os.sep
         self.conn = conn
         self.progress = progress
         issues = reg.list_issues(conn)
@@ -304,32 +298,42 @@ class _Run:
         self.snapshots = {i.contract_id: i.contract_snapshot for i in issues}
         self.known = reg.known_files(conn)
         self.current = reg.current_submissions(conn)
-        self.pending: list[tuple[Path, str]] = []
-        self.written: list[Path] = []
+        self.pending: list[tuple[str, str]] = []  # (inbox path, sha) registered, to remove after the flush
+        self.written: list[str] = []
+        self.made: set[str] = set()
+        self.can_link = hasattr(os, "link")
         self.last_flush = time.monotonic()
         self.outcomes: list[FileOutcome] = []
         self.n = 0
         self.hook = _kill_hook()
-        self.duplicates = ws.inbox / "duplicates"
+        self.archive = str(ws.archive)
+        self.rejected = str(ws.rejected)
+        self.duplicates = str(ws.inbox / "duplicates")
+
+    def rel(self, path: str) -> str:
+        if path.startswith(self.root):
+            path = path[len(self.root):]
+        return path.replace(os.sep, "/")
 
     def handle(self, res: ReadResult) -> FileOutcome:
-        src = Path(res.path)
-        ws = self.ws
-        out = FileOutcome(source=_rel(ws, src), name=src.name, outcome="skipped")
+        src = res.path
+        name = os.path.basename(src)
+        out = FileOutcome(source=self.rel(src), name=name, outcome="skipped")
         received = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         out.received_at = received.isoformat()
-        try:
-            data = src.read_bytes()
-        except OSError as exc:
-            out.problems = [Problem("", "", "", "", "", f"the file could not be opened ({exc.strerror}); it was "
-                                    "left where it is", "unreadable")]
-            return self._done(out)
-        sha = hashlib.sha256(data).hexdigest()
+        data = None
+        if res.sha256 and res.stat:
+            sha = res.sha256  # proved unchanged when the file is filed (same inode, size and time)
+        else:  # the worker could not say what it read (it crashed): read it here
+            try:
+                with open(src, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                out.problems = [Problem("", "", "", "", "", f"the file could not be opened ({exc.strerror}); it "
+                                        "was left where it is", "unreadable")]
+                return self._done(out)
+            sha = hashlib.sha256(data).hexdigest()
         out.sha256 = sha
-        if res.sha256 and res.sha256 != sha:
-            out.problems = [Problem("", "", "", "", "", "the file changed while it was being checked (it may still "
-                                    "have been saving); it was left in the inbox for the next run", "changed")]
-            return self._done(out)
         seen = self.known.get(sha)
         if seen is not None:
             return self._duplicate(src, out, seen)
@@ -342,7 +346,15 @@ class _Run:
             problems = [_finding_problem(f) for f in res.fatal]
             result = None
         else:
-            result = check(res.raw, self.ledger, file_name=src.name, received=received)
+            result = res.checked
+            if result is None:
+                try:
+                    result = check(res.raw, self.ledger, file_name=name, received=received)
+                except Exception as exc:  # a bug in a rule: keep the file for the next run, say so
+                    out.problems = [Problem("", "", "", "", "", (
+                        f"the file could not be checked because of an error in cmrg ({type(exc).__name__}: {exc}); "
+                        "it was left in the inbox. Please report this."), "internal-error")]
+                    return self._done(out)
             problems = result.problems
             out.notes = list(result.notes)
         out.problems = problems
@@ -350,9 +362,9 @@ class _Run:
             out.contract_id, out.round = result.contract_id, result.round
         self.n += 1
         if not problems:
-            self._accept(src, data, out, result)
+            self._accept(src, res, data, out, result)
         else:
-            self._reject(src, data, out, result)
+            self._reject(src, res, data, out, result)
         return self._done(out)
 
     def _done(self, out: FileOutcome) -> FileOutcome:
@@ -363,7 +375,61 @@ class _Run:
             self.flush()
         return out
 
-    def _duplicate(self, src: Path, out: FileOutcome, seen: reg.Known) -> FileOutcome:
+    def _changed(self, out: FileOutcome) -> None:
+        out.outcome = "skipped"
+        out.problems = [Problem("", "", "", "", "", "the file changed while it was being checked (it may still have "
+                                "been saving); it was left in the inbox for the next run", "changed")]
+
+    def _place(self, src: str, folder: str, name: str, res: ReadResult, data: bytes | None, sha: str,
+               companion: str = "") -> str | None:
+        """Put the original bytes at ``folder/name`` (made unique) without removing the source: a hard
+        link where the file system allows (no copy; proved to be the very file that was checked), else
+        a copy of bytes whose SHA-256 is checked again. None when the file changed since it was read."""
+        if folder not in self.made:
+            os.makedirs(folder, exist_ok=True)
+            self.made.add(folder)
+        stem, suffix = os.path.splitext(name)
+        n = 1
+        while True:
+            dest = os.path.join(folder, name if n == 1 else f"{stem} ({n}){suffix}")
+            n += 1
+            if companion and os.path.exists(dest + companion):
+                continue
+            try:
+                if self.can_link and res.stat is not None and data is None:
+                    os.link(src, dest)
+                    st = os.stat(dest)
+                    if (st.st_ino, st.st_size, st.st_mtime_ns) != res.stat:
+                        os.unlink(dest)
+                        return None
+                elif data is not None:
+                    if hashlib.sha256(data).hexdigest() != sha:
+                        return None
+                    with open(dest, "xb") as fh:
+                        fh.write(data)
+                else:  # stream the copy, hashing as it goes
+                    h = hashlib.sha256()
+                    with open(src, "rb") as fin, open(dest, "xb") as fout:
+                        for chunk in iter(lambda: fin.read(1 << 20), b""):
+                            h.update(chunk)
+                            fout.write(chunk)
+                    if h.hexdigest() != sha:
+                        os.unlink(dest)
+                        return None
+                self.written.append(dest)
+                return dest
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                return None
+            except OSError:
+                if self.can_link and data is None and res.stat is not None:
+                    self.can_link = False  # e.g. another file system, or links not allowed: copy instead
+                    n -= 1
+                    continue
+                raise
+
+    def _duplicate(self, src: str, out: FileOutcome, seen: reg.Known) -> FileOutcome:
         out.outcome = "duplicate"
         out.contract_id, out.round = seen.contract_id, seen.round
         out.submission_id = seen.id
@@ -371,58 +437,57 @@ class _Run:
         out.notes = [Problem("", "", "", "", "", (
             f"the same file was already received on {when} UTC and {seen.outcome} (submission {seen.id}, now at "
             f"{seen.stored_path}); nothing was changed"), "duplicate")]
-        target = _unique(self.duplicates, _safe_name(src.name))
+        target = _unique(Path(self.duplicates), _safe_name(out.name))
         os.replace(src, target)  # a rename: the file is in one place or the other, never both
-        out.stored = _rel(self.ws, target)
+        out.stored = self.rel(str(target))
         return self._done(out)
 
-    def _commit(self, out: FileOutcome, src: Path, dest: Path, **fields) -> None:
-        ws = self.ws
+    def _commit(self, out: FileOutcome, src: str, dest: str, **fields) -> None:
+        stored = self.rel(dest)
         with reg.transaction(self.conn):
             sub_id = reg.add_submission(
-                self.conn, sha256=out.sha256, original_name=src.name, stored_path=_rel(ws, dest),
-                received_at=out.received_at, inbox_source=_rel(ws, src), **fields)
+                self.conn, sha256=out.sha256, original_name=out.name, stored_path=stored,
+                received_at=out.received_at, inbox_source=out.source, **fields)
         out.submission_id = sub_id
         self.hook("committed", self.n)
-        self.known[out.sha256] = reg.Known(sub_id, fields["outcome"], fields.get("status"), _rel(ws, dest),
+        self.known[out.sha256] = reg.Known(sub_id, fields["outcome"], fields.get("status"), stored,
                                            out.received_at, fields.get("contract_id"), fields.get("round"))
         self.pending.append((src, out.sha256))
 
-    def _accept(self, src: Path, data: bytes, out: FileOutcome, result) -> None:
-        ws = self.ws
-        stamp = out.received_at.replace("-", "").replace(":", "").replace("+0000", "Z").replace("+00:00", "Z")
-        folder = ws.archive / safe_filename(result.round) / safe_filename(result.contract_id)
-        dest = _unique(folder, f"{stamp}-{out.sha256[:12]}-{_safe_name(src.name)}")
-        _write(dest, data)
-        self.written.append(dest)
+    def _accept(self, src: str, res: ReadResult, data: bytes | None, out: FileOutcome, result) -> None:
+        stamp = out.received_at.replace("-", "").replace(":", "").replace("+00:00", "Z")
+        folder = os.path.join(self.archive, safe_filename(result.round), safe_filename(result.contract_id))
+        dest = self._place(src, folder, f"{stamp}-{out.sha256[:12]}-{_safe_name(out.name)}", res, data, out.sha256)
+        if dest is None:
+            self._changed(out)
+            return
         self.hook("copied", self.n)
         key = (result.contract_id, result.round)
         prev = self.current.get(key)
-        issue = result.issue
-        notes = [p.as_dict() for p in out.notes]
         self._commit(out, src, dest, outcome="accepted", status="current", token=result.token,
                      contract_id=result.contract_id, round=result.round, framework_hash=result.framework_hash,
-                     supersedes=prev, corrects=getattr(issue, "reissue_of", None),
+                     supersedes=prev, corrects=result.corrects,
                      attested_name=result.attested_name, attested_role=result.attested_role,
-                     attested_on=result.attested_on, problems=notes, corrections=result.corrections,
-                     answers=result.answers)
+                     attested_on=result.attested_on, problems=[p.as_dict() for p in out.notes],
+                     corrections=result.corrections, answers=result.answers)
         self.current[key] = out.submission_id
         out.outcome = "accepted"
         out.supersedes = prev
-        out.stored = _rel(ws, dest)
+        out.stored = self.rel(dest)
 
-    def _reject(self, src: Path, data: bytes, out: FileOutcome, result) -> None:
-        ws = self.ws
-        dest = _unique(ws.rejected, _safe_name(src.name))
-        _write(dest, data)
-        self.written.append(dest)
+    def _reject(self, src: str, res: ReadResult, data: bytes | None, out: FileOutcome, result) -> None:
+        dest = self._place(src, self.rejected, _safe_name(out.name), res, data, out.sha256, companion=".problems.txt")
+        if dest is None:
+            self._changed(out)
+            return
         contract = None
         if out.contract_id:
             snap = self.snapshots.get(out.contract_id, {})
             contract = f"{out.contract_id} {snap.get('title', '')}".strip()
-        text = _problems_text(src.name, out.received_at, out.problems, contract, out.round)
-        problems_file = Path(str(dest) + ".problems.txt")
-        _write(problems_file, text.encode("utf-8"))
+        text = _problems_text(out.name, out.received_at, out.problems, contract, out.round)
+        problems_file = dest + ".problems.txt"
+        with open(problems_file, "wb") as fh:
+            fh.write(text.encode("utf-8"))
         self.written.append(problems_file)
         self.hook("copied", self.n)
         self._commit(out, src, dest, outcome="rejected", token=getattr(result, "token", None),
@@ -430,20 +495,20 @@ class _Run:
                      framework_hash=getattr(result, "framework_hash", None),
                      problems=[p.as_dict() for p in out.problems])
         out.outcome = "rejected"
-        out.stored = _rel(ws, dest)
-        out.problems_file = _rel(ws, problems_file)
+        out.stored = self.rel(dest)
+        out.problems_file = self.rel(problems_file)
 
     def flush(self) -> None:
         if not self.pending:
             return
-        _flush(self.written)
+        _flush([Path(p) for p in self.written])
         removed = []
         for src, sha in self.pending:
             try:
-                src.unlink()
+                os.unlink(src)
             except FileNotFoundError:
                 pass
-            removed.append((sha, _rel(self.ws, src)))
+            removed.append((sha, self.rel(src)))
             self.hook("removed", len(removed))
         reg.clear_pending(self.conn, removed)
         self.pending.clear()
@@ -470,7 +535,7 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
             conn.execute("PRAGMA synchronous=NORMAL")
             recovered = reconcile(ws, conn)
             run = _Run(ws, conn, progress)
-            paths = inbox_files(ws)
+            paths = [str(p) for p in inbox_files(ws)]
             if on_start:
                 on_start(len(paths))
             limits = limits_for(int(max_mb * 1024 * 1024))
@@ -482,7 +547,7 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
                 for p in big:
                     run.handle(_too_big(p, limits.max_file_bytes))
                 if small:
-                    with ReaderPool(workers, memory_mb, timeout, limits, batch=16) as pool:
+                    with ReaderPool(workers, memory_mb, timeout, limits, batch=16, ledger=run.ledger) as pool:
                         for res in pool.read(small):
                             run.handle(res)
                         replaced = pool.replaced
@@ -497,21 +562,27 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
     return result
 
 
-def _size(p: Path) -> int:
+def _size(p) -> int:
     try:
-        return p.stat().st_size
+        return os.stat(p).st_size
     except OSError:
         return 0
 
 
-def _too_big(p: Path, limit: int) -> ReadResult:
+def _too_big(p, limit: int) -> ReadResult:
     from .read import Finding
 
-    size = _size(p)
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    size = st.st_size
     msg = (f"The file is {size / 1048576:.1f} MB, larger than the {limit / 1048576:.0f} MB we accept. The workbook we "
            "sent is much smaller: check you are sending the right file, remove any pictures or extra sheets you "
            "added, save it and send it again.")
-    return ReadResult(path=str(p), findings=[Finding("too-large", msg, True, None, f"{size} bytes")])
+    return ReadResult(path=str(p), sha256=h.hexdigest(), size=size, stat=(st.st_ino, st.st_size, st.st_mtime_ns),
+                      findings=[Finding("too-large", msg, True, None, f"{size} bytes")])
 
 
 # --- the report ---------------------------------------------------------------------------

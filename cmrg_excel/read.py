@@ -80,6 +80,8 @@ class ReadResult:
     raw: RawReturn | None = None
     error: str | None = None  # the reader refused the file (message for the owner)
     crashed: str | None = None  # the worker died or ran out of time (detail for the log)
+    stat: tuple | None = None  # (inode, size, mtime_ns) of the file as read: proves it unchanged when filed
+    checked: object | None = None  # check.CheckResult, when the worker was given the ledger (raw is then dropped)
 
     @property
     def fatal(self) -> list[Finding]:
@@ -178,12 +180,16 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
 
 def read_path(path: str | Path, limits: Limits) -> ReadResult:
     """Read one file in this process (tests, tools); see :class:`ReaderPool` for untrusted runs."""
-    p = Path(path)
+    p = str(path)
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            data = fh.read(limits.max_file_bytes + 1)
     except OSError as exc:
-        return ReadResult(path=str(p), error=f"The file could not be opened ({exc.strerror}).")
-    return read_bytes(data, limits, str(p))
+        return ReadResult(path=p, error=f"The file could not be opened ({exc.strerror}).")
+    res = read_bytes(data, limits, p)
+    res.stat = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return res
 
 
 # --- worker processes ------------------------------------------------------------------------
@@ -216,12 +222,20 @@ def _limit_memory(memory_mb: int) -> None:
         pass
 
 
-def _worker_main(conn, limits: Limits, memory_mb: int) -> None:
-    """Worker loop: receive a batch of paths, send back one ReadResult per file as each is done."""
+def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None) -> None:
+    """Worker loop: receive a batch of paths, send back one ReadResult per file as each is done.
+
+    With a ledger, the worker also runs :func:`cmrg_excel.check.check` and sends back only
+    its result (small to pickle), so the main process only files and registers."""
     _limit_memory(memory_mb)
     abort_on = os.environ.get(ABORT_HOOK)
     hang_on = os.environ.get(HANG_HOOK)
     import python_calamine  # noqa: F401  (import once, before the first file)
+
+    if ledger is not None:
+        import datetime as _dt
+
+        from .check import check
 
     while True:
         try:
@@ -240,6 +254,14 @@ def _worker_main(conn, limits: Limits, memory_mb: int) -> None:
                 res = read_path(path, limits)
             except MemoryError:
                 res = ReadResult(path=path, error=UNREADABLE.format(why="needed more memory than any of our workbooks"))
+            if ledger is not None and res.raw is not None:
+                try:
+                    received = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
+                    res.checked = check(res.raw, ledger, file_name=name, received=received)
+                    res.checked.issue = None  # the main process needs only what the result carries
+                    res.raw = None
+                except Exception:  # a bug in a rule must not lose the file: the main process checks again
+                    res.checked = None
             conn.send(res)
 
 
@@ -251,9 +273,9 @@ def _context():
 
 
 class _Worker:
-    def __init__(self, ctx, limits: Limits, memory_mb: int):
+    def __init__(self, ctx, limits: Limits, memory_mb: int, ledger=None):
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb, ledger), daemon=True)
         self.proc.start()
         child.close()
         self.pending: deque[str] = deque()  # paths sent, not yet answered, in order
@@ -293,7 +315,7 @@ class ReaderPool:
     """
 
     def __init__(self, workers: int = 2, memory_mb: int = 1024, timeout: float = 30.0,
-                 limits: Limits | None = None, batch: int = 8):
+                 limits: Limits | None = None, batch: int = 8, ledger=None):
         self.n = max(1, int(workers))
         self.memory_mb = memory_mb
         self.timeout = float(timeout)
@@ -302,9 +324,10 @@ class ReaderPool:
         self.ctx = _context()
         self.workers: list[_Worker] = []
         self.replaced = 0
+        self.ledger = ledger
 
     def __enter__(self) -> "ReaderPool":
-        self.workers = [_Worker(self.ctx, self.limits, self.memory_mb) for _ in range(self.n)]
+        self.workers = [_Worker(self.ctx, self.limits, self.memory_mb, self.ledger) for _ in range(self.n)]
         return self
 
     def __exit__(self, *exc) -> None:
@@ -318,7 +341,7 @@ class ReaderPool:
     def _replace(self, w: _Worker) -> _Worker:
         w.kill()
         self.replaced += 1
-        new = _Worker(self.ctx, self.limits, self.memory_mb)
+        new = _Worker(self.ctx, self.limits, self.memory_mb, self.ledger)
         self.workers[self.workers.index(w)] = new
         return new
 
