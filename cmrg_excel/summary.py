@@ -36,8 +36,8 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from . import __version__
 from .framework import Scale
 from .styles import (
-    BLUE, DARK_GREY, DATE_FORMAT, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL,
-    RED_TEXT, SCORE_FORMAT, Styles, footer_text, new_workbook, print_setup,
+    BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL,
+    RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup,
 )
 
 MAX_CELL_TEXT = 32767
@@ -941,6 +941,7 @@ def _activity_heatmap(ws, fm, bulk, data, info, footer):
     _colour_scale(ws, hdr + 1, 2, hdr + len(info), 1 + len(refs), data.scale)
     ws.freeze_panes(hdr + 1, 2)
     print_setup(ws, repeat_to_row=hdr, left_footer=footer)
+    ws.set_paper(8)  # A3: seventy activity columns
     ws.repeat_columns(0, 1)
 
 
@@ -993,6 +994,9 @@ def _findings(ws, fm, bulk, data, settings, findings, outstanding, footer):
                      fm.header)
         row += 1
         for f in items:
+            ids = _ids(f.contracts)
+            ws.set_row(row, max(_text_height(f.subject, 34 * 1.35), _text_height(f.text, 70 * 1.35),
+                                _text_height(ids, 48 * 1.35)))
             ws.write_string(row, 0, kind_label[kind], fm.finding_kind[kind])
             ws.write_string(row, 1, f.subject, fm.cell)
             ws.write_string(row, 2, f.text, fm.cell)
@@ -1000,7 +1004,7 @@ def _findings(ws, fm, bulk, data, settings, findings, outstanding, footer):
                 ws.write_number(row, 3, int(f.share), fm.cell_int)
             else:
                 ws.write_number(row, 3, f.count, fm.cell_int)
-            ws.write_string(row, 4, _ids(f.contracts), fm.cell)
+            ws.write_string(row, 4, ids, fm.cell)
             row += 1
         if kind == "evidence":
             ws.write_string(row, 3, "ratings", fm.note)
@@ -1016,11 +1020,11 @@ def _findings(ws, fm, bulk, data, settings, findings, outstanding, footer):
         row += 1
         ev = short["evidence"].astype(object).where(short["evidence"].notna(), "").astype(str)
         bulk.add(ws, row, [
-            _BulkColumn(short["contract_id"].astype(str).tolist(), "text", fm.cell),
-            _BulkColumn(short["ref"].astype(str).tolist(), "text", fm.cell),
-            _BulkColumn(short["activity"].astype(str).tolist(), "text", fm.cell),
-            _BulkColumn(short["rating"].astype(str).tolist(), "text", fm.cell),
-            _BulkColumn(np.where(ev.str.strip() == "", "(none)", ev).tolist(), "text", fm.cell),
+            _BulkColumn(short["contract_id"].astype(str).tolist(), "text", fm.cell_nowrap),
+            _BulkColumn(short["ref"].astype(str).tolist(), "text", fm.cell_nowrap),
+            _BulkColumn(short["activity"].astype(str).tolist(), "text", fm.cell_nowrap),
+            _BulkColumn(short["rating"].astype(str).tolist(), "text", fm.cell_nowrap),
+            _BulkColumn(np.where(ev.str.strip() == "", "(none)", ev).tolist(), "text", fm.cell_nowrap),
         ])
     print_setup(ws, left_footer=footer)
 
@@ -1030,7 +1034,7 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 30)
     ws.set_column(2, 2, 22)
-    ws.set_column(3, 3 + len(data.areas) + 1, 12)
+    ws.set_column(3, 3 + len(data.areas) + 1, 14)
     ws.write_string(0, 0, f"Progress: contracts reviewed before, round {data.round}", fm.title)
     ids = progress["contracts"]
     if not ids:
@@ -1136,7 +1140,7 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
     headers = ["Contract ID", "Title", "Directorate", "Previous round"] + [_area_header(a, n) for a, n in
                                                                           data.areas] + ["All areas"]
     ws.set_row(hdr, 48)
-    ws.set_column(3, 3, 12)
+    ws.set_column(3, 3, 14)
     first = hdr + 1
     last = first + len(ids) - 1
     ws.add_table(hdr, 0, hdr + 1, len(headers) - 1, {  # widened by _BulkRows
@@ -1188,13 +1192,13 @@ def _actions(ws, fm, bulk, data, actions, footer):
     })
     bulk.add(ws, hdr + 1, [
         _BulkColumn(actions["contract_id"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(actions["title"].astype(str).tolist(), "text", fm.cell),
-        _BulkColumn(actions["directorate"].astype(str).tolist(), "text", fm.cell),
+        _BulkColumn(actions["title"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(actions["directorate"].astype(str).tolist(), "text", fm.cell_nowrap),
         _BulkColumn(actions["ref"].astype(str).tolist(), "text", fm.cell_center),
-        _BulkColumn(actions["activity"].astype(str).tolist(), "text", fm.cell),
-        _BulkColumn(actions["rating"].astype(str).tolist(), "text", fm.cell),
-        _BulkColumn(actions["action"].astype(str).tolist(), "text", fm.cell),
-        _BulkColumn(actions["action_owner"].fillna("").astype(str).tolist(), "text", fm.cell),
+        _BulkColumn(actions["activity"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(actions["rating"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(actions["action"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(actions["action_owner"].fillna("").astype(str).tolist(), "text", fm.cell_nowrap),
         _BulkColumn(_excel_serial(actions["target_date"]), "number", fm.cell_date),
         _BulkColumn(actions["status"].astype(str).tolist(), "text", fm.cell_center),
     ], table="Actions")
