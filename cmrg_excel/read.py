@@ -222,12 +222,18 @@ def _limit_memory(memory_mb: int) -> None:
         pass
 
 
-def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None) -> None:
+def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None, close=()) -> None:
     """Worker loop: receive a batch of paths, send back one ReadResult per file as each is done.
 
     With a ledger, the worker also runs :func:`cmrg_excel.check.check` and sends back only
     its result (small to pickle), so the main process only files and registers."""
+    for c in close:  # a forked worker inherits the main process's ends of every pipe: let them go
+        try:
+            c.close()
+        except OSError:
+            pass
     _limit_memory(memory_mb)
+    parent = os.getppid()
     abort_on = os.environ.get(ABORT_HOOK)
     hang_on = os.environ.get(HANG_HOOK)
     import python_calamine  # noqa: F401  (import once, before the first file)
@@ -239,6 +245,9 @@ def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None) -> None:
 
     while True:
         try:
+            while not conn.poll(0.5):
+                if os.getppid() != parent:  # the main process was killed: stop, releasing what it shared
+                    return
             batch = conn.recv()
         except (EOFError, OSError):
             return
@@ -273,9 +282,10 @@ def _context():
 
 
 class _Worker:
-    def __init__(self, ctx, limits: Limits, memory_mb: int, ledger=None):
+    def __init__(self, ctx, limits: Limits, memory_mb: int, ledger=None, siblings=()):
         self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb, ledger), daemon=True)
+        close = [self.conn, *siblings] if ctx.get_start_method() == "fork" else []
+        self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb, ledger, close), daemon=True)
         self.proc.start()
         child.close()
         self.pending: deque[str] = deque()  # paths sent, not yet answered, in order
@@ -327,7 +337,10 @@ class ReaderPool:
         self.ledger = ledger
 
     def __enter__(self) -> "ReaderPool":
-        self.workers = [_Worker(self.ctx, self.limits, self.memory_mb, self.ledger) for _ in range(self.n)]
+        self.workers = []
+        for _ in range(self.n):
+            self.workers.append(_Worker(self.ctx, self.limits, self.memory_mb, self.ledger,
+                                        [w.conn for w in self.workers]))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -341,7 +354,7 @@ class ReaderPool:
     def _replace(self, w: _Worker) -> _Worker:
         w.kill()
         self.replaced += 1
-        new = _Worker(self.ctx, self.limits, self.memory_mb, self.ledger)
+        new = _Worker(self.ctx, self.limits, self.memory_mb, self.ledger, [x.conn for x in self.workers if x is not w])
         self.workers[self.workers.index(w)] = new
         return new
 
