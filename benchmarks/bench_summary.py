@@ -114,19 +114,75 @@ def summary_data(all_answers: pd.DataFrame, fw, round_: str, outstanding: int = 
 
 def bench(n: int, runs: int) -> float:
     answers, fw = synthetic(n)
-    times = []
+    times, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             data = summary_data(answers, fw, "2026-27")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             res = build_summary(data, SummarySettings(), Path(tmp) / "summary.xlsx")
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
             size = res.path.stat().st_size
-            print(f"run {i + 1}: {times[-1]:.2f} s  ({size / 1e6:.1f} MB, {res.contracts_reviewed} contracts, "
-                  f"{len(data.answers):,} answers, {res.actions:,} actions)")
+            print(f"run {i + 1}: {times[-1]:.2f} s wall, {cpu[-1]:.2f} s CPU  ({size / 1e6:.1f} MB, "
+                  f"{res.contracts_reviewed} contracts, {len(data.answers):,} answers, {res.actions:,} actions)")
     med = statistics.median(times)
-    print(f"median of {runs}: {med:.2f} s for {n:,} contracts x 2 rounds x {answers['ref'].nunique()} activities "
+    print(f"median of {runs}: {med:.2f} s wall ({statistics.median(cpu):.2f} s CPU; load average "
+          f"{os.getloadavg()[0]:.1f}) for {n:,} contracts x 2 rounds x {answers['ref'].nunique()} activities "
           f"(target < 3 s) {'PASS' if med < 3 else 'FAIL'}")
+    return med
+
+
+def bench_register(n: int, runs: int) -> float:
+    """End to end, as `cmrg summary` runs: read the SQLite register, then build."""
+    from cmrg_excel import register as reg
+    from cmrg_excel.summary import load_summary_data
+    from cmrg_excel.workspace import init_workspace
+
+    answers, fw = synthetic(n)
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ws, _ = init_workspace(Path(tmp) / "ws", council="Bench Council", return_email="b@b.gov.uk", password="pw")
+        conn = reg.connect(ws.register_path)
+        with reg.transaction(conn):
+            reg.store_framework(conn, fw)
+            first = answers.drop_duplicates("contract_id")
+            conn.executemany(
+                "INSERT INTO contracts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(r.contract_id, r.title, r.supplier, r.directorate, r.owner_name, "o@x.gov.uk",
+                  float(r.annual_value_gbp), float(r.annual_value_gbp) * 5, r.risk, r.complexity, "{}", "2026-01-01")
+                 for r in first.itertuples()])
+            subs = answers.drop_duplicates(["contract_id", "round"])
+            for k, r in enumerate(subs.itertuples()):
+                conn.execute(
+                    "INSERT INTO issues (token, contract_id, round, framework_id, framework_version, framework_hash,"
+                    " layout_version, kind, file_path, file_sha256, generated_at, contract_snapshot) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (r.token, r.contract_id, r.round, fw.id, fw.version, fw.content_hash, "1", "initial", "x",
+                     r.file_sha256, f"{r.round}T00:00:00", "{}"))
+                conn.execute(
+                    "INSERT INTO submissions (id, file_sha256, original_name, stored_path, received_at, outcome, status,"
+                    " token, contract_id, round, framework_hash, attested_name, attested_on) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (int(r.submission_id), r.file_sha256, "f.xlsx", "archive/f.xlsx", "2026-11-20T10:30:00+00:00",
+                     "accepted", "current", r.token, r.contract_id, r.round, fw.content_hash, r.attested_name,
+                     r.attested_on))
+            conn.executemany(
+                "INSERT INTO answers (submission_id, ref, area, rating, score, not_applicable, evidence, action,"
+                " action_owner, target_date, change, sheet, row) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(int(r.submission_id), r.ref, int(r.area), r.rating, None if r.score != r.score else float(r.score),
+                  int(r.not_applicable), r.evidence, r.action, r.action_owner,
+                  None if pd.isna(r.target_date) else r.target_date.date().isoformat(), r.change, r.sheet,
+                  int(r.rating_cell[1:])) for r in answers.itertuples()])
+        conn.close()
+        for i in range(runs):
+            t0 = time.perf_counter()
+            data = load_summary_data(ws)
+            t1 = time.perf_counter()
+            build_summary(data, SummarySettings(), ws.outbox / "summary.xlsx")
+            times.append(time.perf_counter() - t0)
+            print(f"run {i + 1}: {times[-1]:.2f} s (register read {t1 - t0:.2f} s)")
+    med = statistics.median(times)
+    print(f"end to end median of {runs}: {med:.2f} s")
     return med
 
 
@@ -152,11 +208,16 @@ def main() -> int:
     ap.add_argument("--contracts", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--render", type=Path, help="write the README pictures to this folder and stop")
+    ap.add_argument("--register", action="store_true",
+                    help="also time the whole command: reading a SQLite register, then building")
     args = ap.parse_args()
     if args.render:
         render(args.render)
         return 0
-    return 0 if bench(args.contracts, args.runs) < 3 else 1
+    ok = bench(args.contracts, args.runs) < 3
+    if args.register:
+        bench_register(args.contracts, args.runs)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
