@@ -433,8 +433,10 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     for h in df["framework_hash"].unique():
         fw = load_framework(conn, h)
         names[h] = ({a.number: a.name for a in fw.areas}, {x.ref: x.text for x in fw.activities})
-    df["area_name"] = [names[h][0].get(a, "") for h, a in zip(df["framework_hash"], df["area"])]
-    df["activity"] = [names[h][1].get(r, "") for h, r in zip(df["framework_hash"], df["ref"])]
+    # Plain lists: iterating pandas string columns element by element is ~10x slower.
+    hashes = df["framework_hash"].tolist()
+    df["area_name"] = [names[h][0].get(a, "") for h, a in zip(hashes, df["area"].tolist())]
+    df["activity"] = [names[h][1].get(r, "") for h, r in zip(hashes, df["ref"].tolist())]
     df["rating_cell"] = ASSESS_BY_KEY["rating"].letter + df["row"].astype(str)
     df["evidence_cell"] = ASSESS_BY_KEY["evidence"].letter + df["row"].astype(str)
     df["not_applicable"] = df["not_applicable"].astype(bool)
