@@ -397,3 +397,28 @@ def test_cli_writes_default_path_and_reports_errors(built, tmp_path):
     res = runner.invoke(cli, ["summary", "-w", str(empty.root)])
     assert res.exit_code == 1
     assert "register is empty" in res.output
+
+
+def test_markup_and_control_characters_survive(built, tmp_path):
+    r, _result, _out = built
+    data = r.load()
+    odd = "Tea & <Biscuits> \"Ltd\" _x0041_ \x07bell"
+    data.answers.loc[data.answers["contract_id"] == "C-0002", "title"] = odd
+    data.answers.loc[data.answers["ref"] == "1.1", "evidence"] = "  leading and trailing spaces  "
+    out = tmp_path / "odd.xlsx"
+    build_summary(data, SummarySettings(), out)
+    wb = openpyxl.load_workbook(out)
+    titles = sheet_table(wb["Heatmap"], 4).set_index("Contract ID")["Title"]
+    assert titles["C-0002"].startswith('Tea & <Biscuits> "Ltd" _x0041_ ')
+    assert "bell" in titles["C-0002"]
+    rows = sheet_table(wb["Data"], 1)
+    assert rows.loc[rows["Activity"] == "1.1", "Evidence"].iloc[0] == "  leading and trailing spaces  "
+
+
+def test_dashboard_prints_on_one_page(built):
+    _r, _result, out = built
+    ws = openpyxl.load_workbook(out)["Dashboard"]
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    # 1 x 1 pages (xlsxwriter leaves out attributes equal to Excel's default of 1)
+    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight in (None, 1)
+    assert ws.print_area is not None
