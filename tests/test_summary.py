@@ -422,3 +422,29 @@ def test_dashboard_prints_on_one_page(built):
     # 1 x 1 pages (xlsxwriter leaves out attributes equal to Excel's default of 1)
     assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight in (None, 1)
     assert ws.print_area is not None
+
+
+def test_end_to_end_generate_ingest_summary(issued):
+    """The real pipeline: issued workbooks, two returned through ingest, one outstanding."""
+    from cmrg_excel.ingest import ingest
+
+    from .returns import drop, filled
+
+    ws, _gen = issued
+    drop(ws, "C-0001.xlsx", filled(ws, "C-0001"))
+    drop(ws, "C-0002.xlsx", filled(ws, "C-0002"))
+    ingest(ws)
+    ans = reg.answers(ws, "R1")
+    assert sorted(ans["contract_id"].unique()) == ["C-0001", "C-0002"]
+    res = CliRunner().invoke(cli, ["summary", "-w", str(ws.root)])
+    assert res.exit_code == 0, res.output
+    out = ws.outbox / "summary-R1.xlsx"
+    wb = openpyxl.load_workbook(out)
+    assert wb["Dashboard"]["A4"].value == 2 and wb["Dashboard"]["C4"].value == 1
+    got = sheet_table(wb["Heatmap"], 4).set_index("Contract ID")
+    expect = ans.groupby(["contract_id", "area"])["score"].mean().unstack()
+    fw = ws.framework()
+    for a in fw.areas:
+        assert got[f"{a.number} {a.name}"].tolist() == pytest.approx(expect[a.number].tolist())
+    data = sheet_table(wb["Data"], 1)
+    assert len(data) == len(ans) and set(data["File SHA-256"]) == set(ans["file_sha256"])
