@@ -56,11 +56,10 @@ def _build(args):
             review_group="CMRG", return_email="cmrg@example.gov.uk", password="pw",
             deadline=today + dt.timedelta(days=28), generated_at=reg.now(),
         )
-        blank = build_template(spec)
         spec.answers = realistic_answers(fw, rng, today - dt.timedelta(days=5))
         spec.attestation = {"name": c.owner_name, "role": "Contract manager", "date": today, "confirm": "Yes"}
         filled = build_template(spec)
-        out.append((c.contract_id, token, spec.generated_at, blank, filled))
+        out.append((c.contract_id, token, spec.generated_at, filled))
     return out
 
 
@@ -81,17 +80,17 @@ def make_workspace(folder: Path, n: int) -> "Workspace":  # noqa: F821
 
     with reg.transaction(conn):
         reg.store_framework(conn, fw)
-        for cid, token, generated_at, blank, filled in built:
+        for cid, token, generated_at, filled in built:
             c = by_id[cid]
             reg.upsert_contract(conn, c)
             path = ws.outbox / ROUND / f"{cid}.xlsx"
             reg.record_issue(conn, reg.Issue(
                 token=token, contract_id=cid, round=ROUND, framework_id=fw.id, framework_version=fw.version,
                 framework_hash=fw.content_hash, layout_version="1", kind="initial",
-                file_path=path.relative_to(ws.root).as_posix(), file_sha256=hashlib.sha256(blank).hexdigest(),
+                file_path=path.relative_to(ws.root).as_posix(), file_sha256=hashlib.sha256(filled).hexdigest(),
                 generated_at=generated_at, deadline=None, contract_snapshot=reg.contract_details(c)))
     conn.close()
-    for cid, _, _, _, filled in built:
+    for cid, _, _, filled in built:
         (ws.inbox / f"{cid}.xlsx").write_bytes(filled)
     return ws
 
