@@ -430,20 +430,40 @@ def _contract_sheet(raw, res: CheckResult) -> None:
         res.corrections[f.key] = value
 
 
+_PREPARED: dict[str, tuple] = {}
+
+
+def _prepared(fw: Framework) -> tuple:
+    """What the Assessment rules need from a framework, worked out once per framework."""
+    got = _PREPARED.get(fw.content_hash)
+    if got is None:
+        scale = fw.scale
+        labels = scale.labels
+        lmap = {}
+        for lb in labels:
+            lmap[lb] = lb
+            lmap[" ".join(lb.split()).casefold()] = lb
+        scores = {lb: (None if lb == scale.not_applicable else float(scale.score_of(lb))) for lb in labels}
+        fast = (lmap, scores, scale.not_applicable, L.MAX_TEXT)
+        got = (", ".join(labels), L.activity_rows(fw),
+               {r.row for r in L.assessment_rows(fw) if r.kind != "activity"}, fast)
+        _PREPARED[fw.content_hash] = got
+    return got
+
+
 def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
     if L.ASSESSMENT not in raw.sheets:
         return
     p = res.problems.append
     scale = fw.scale
-    labels = scale.labels
-    choices = ", ".join(labels)
+    choices, expected_rows, area_rows, fast = _prepared(fw)
     by = L.ASSESS_BY_KEY
-    expected_rows = L.activity_rows(fw)
-    area_rows = {r.row for r in L.assessment_rows(fw) if r.kind != "activity"}
     found: dict[str, list] = {}
     stray = []
     for row in raw.rows:
-        ref = text_of(row.ref)
+        ref = row.ref
+        if ref.__class__ is not str or ref not in expected_rows:
+            ref = text_of(ref)
         if ref in expected_rows:
             found.setdefault(ref, []).append(row)
         elif any(not _blank(v) for v in row.values.values()):
@@ -458,12 +478,6 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
             "to, or clear it."), "stray-answer"))
     prefill = (issue.prefill or {}) if issue is not None else {}
     moved = []
-    lmap = {}
-    for lb in labels:
-        lmap[lb] = lb
-        lmap[" ".join(lb.split()).casefold()] = lb
-    scores = {lb: (None if lb == scale.not_applicable else float(scale.score_of(lb))) for lb in labels}
-    fast = (lmap, scores, scale.not_applicable, L.MAX_TEXT["evidence"])
     for act in fw.activities:
         rows = found.get(act.ref, [])
         want_row = expected_rows[act.ref]
@@ -496,16 +510,23 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
     v = row.values
     if fast is not None and carried is None:
         # The common case, kept cheap: a valid rating, evidence within limits, no action, no confirm.
-        lmap, scores, na_label, max_ev = fast
+        lmap, scores, na_label, max_text = fast
         rating, ev = v.get("rating"), v.get("evidence", "")
-        if (rating.__class__ is str and v.get("action", "") == "" and v.get("action_owner", "") == ""
-                and v.get("target_date", "") == "" and v.get("confirm", "") == ""):
+        action, owner, target = v.get("action", ""), v.get("action_owner", ""), v.get("target_date", "")
+        if rating.__class__ is str and ev.__class__ is str and v.get("confirm", "") == "":
             label = lmap.get(rating) or lmap.get(" ".join(rating.split()).casefold())
-            if label is not None:
-                evs = ev.strip() if ev.__class__ is str else text_of(ev)
-                if len(evs) <= max_ev and (evs or label != na_label):
+            evs = ev.strip()
+            if label is not None and len(evs) <= max_text["evidence"] and (evs or label != na_label):
+                if action == "" and owner == "" and target == "":
                     return Answer(act.ref, act.area, label, scores[label], label == na_label, evs, "", "", None,
-                                  "new", text_of(row.ref), L.ASSESSMENT, row.row)
+                                  "new", act.ref, L.ASSESSMENT, row.row)
+                if action.__class__ is str and owner.__class__ is str and target.__class__ in (dt.date, dt.datetime):
+                    action, owner = action.strip(), owner.strip()
+                    day = target.date() if target.__class__ is dt.datetime else target
+                    if (action and owner and len(action) <= max_text["action"]
+                            and len(owner) <= max_text["action_owner"] and DATE_MIN <= day <= DATE_MAX):
+                        return Answer(act.ref, act.area, label, scores[label], label == na_label, evs, action, owner,
+                                      day.isoformat(), "new", act.ref, L.ASSESSMENT, row.row)
     p = res.problems.append
     by = L.ASSESS_BY_KEY
     r = row.row
