@@ -611,12 +611,12 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
         )
         if same and confirmed:
             change = "re-confirmed"
-        elif same:
+        elif same and (confirmed or _blank(confirm_raw)):
             p(Problem(L.ASSESSMENT, cell("confirm"), act.ref, "(blank)", f'"{L.CONFIRM_YES}" or an updated answer', (
                 f"this answer was carried forward from the last review: choose {L.CONFIRM_YES} in 'Still accurate?' if "
                 "it still holds, or update it"), "unconfirmed"))
             ok = False
-        else:
+        elif not same:
             change = "changed"
     if not ok or label is None:
         return None

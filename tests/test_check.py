@@ -299,3 +299,41 @@ def test_old_round(issued):
     result = run(ws, data)
     assert codes(result) == ["old-round"]
     assert "earlier review round (R1)" in result.problems[0].message and "R2" in result.problems[0].message
+
+
+def test_re_review_answers_must_be_confirmed_or_updated(issued, fw):
+    from cmrg_excel.ingest import ingest
+
+    from .returns import drop
+
+    ws, _ = issued
+    answers = complete_answers(fw)
+    drop(ws, "C-0001.xlsx", filled(ws, "C-0001", answers=answers))
+    assert ingest(ws).files[0].outcome == "accepted"
+    generate_round(ws, "R2", only=["C-0001"], prefill_from="R1")
+    issue2 = issue_of(ws, "C-0001", "R2")
+    assert issue2.prefill and issue2.prefill["1.1"]["rating"] == answers["1.1"]["rating"]
+    # Untouched: every carried-forward answer needs Yes or an update.
+    result = run(ws, filled(ws, "C-0001", "R2", answers={}))
+    assert {p.code for p in result.problems} == {"unconfirmed"}
+    assert len(result.problems) == len(fw.activities)
+    assert result.problems[0].cell == f"K{row_of(fw, fw.activities[0].ref)}"
+    # Confirmed everywhere, one rating changed, one bad confirm value.
+    refs = [a.ref for a in fw.activities]
+    new = {ref: {"confirm": "Yes"} for ref in refs}
+    new[refs[1]] = {"rating": "4 Best"}
+    result = run(ws, filled(ws, "C-0001", "R2", answers=new))
+    assert result.ok, [str(p) for p in result.problems[:3]]
+    change = {a.ref: a.change for a in result.answers}
+    assert change[refs[1]] == "changed" and change[refs[0]] == "re-confirmed"
+    new[refs[2]] = {"confirm": "Maybe"}
+    result = run(ws, filled(ws, "C-0001", "R2", answers=new))
+    assert [p.code for p in result.problems] == ["bad-confirm"]
+
+
+def test_duplicate_rows_are_reported(issued, fw):
+    ws, _ = issued
+    r2 = row_of(fw, "1.2")
+    result = run(ws, filled(ws, cells={(L.ASSESSMENT, f"A{r2}"): "1.1"}))
+    got = {p.code for p in result.problems}
+    assert got == {"duplicate-row", "missing-row"}
