@@ -14,12 +14,14 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import pandas as pd
 
 from . import framework as fwmod
 from .layout import ASSESS_BY_KEY
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: ingest and its workers never need it
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 
@@ -401,6 +403,8 @@ ANSWER_COLUMNS = [
 
 
 def _frame(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> pd.DataFrame:
+    import pandas as pd
+
     cur = conn.execute(sql, args)
     cols = [c[0] for c in cur.description]
     return pd.DataFrame.from_records([tuple(r) for r in cur.fetchall()], columns=cols)
@@ -408,6 +412,8 @@ def _frame(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> pd.DataFrame
 
 def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
     """One row per contract x round x activity of accepted returns, with provenance."""
+    import pandas as pd
+
     sql = """
       SELECT s.contract_id, c.title, c.supplier, c.directorate, c.owner_name, c.annual_value_gbp, c.risk,
              c.complexity, s.round, f.id AS framework_id, f.version AS framework_version, a.area, a.ref,
@@ -510,6 +516,8 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
 
 
 def _export_value(value: object, csv: bool = False) -> object:
+    import pandas as pd
+
     if value is None:
         return None
     try:
