@@ -75,3 +75,9 @@ def test_demo_makes_a_workspace_with_a_generated_round(tmp_path):
     assert len(list((tmp_path / "demo" / "outbox" / "2026-27").glob("*.eml"))) == 28
     res = run("demo", str(tmp_path / "demo"))
     assert res.exit_code == 1 and "not empty" in res.output
+
+
+def test_init_with_sample_contracts(tmp_path):
+    res = run("init", str(tmp_path / "ws"), "--sample")
+    assert res.exit_code == 0 and "28 fictional sample contracts" in res.output
+    assert len(read_contracts(tmp_path / "ws" / "contracts.xlsx").contracts) == 28

@@ -15,8 +15,10 @@ from . import cli, friendly_errors
 @click.option("--council", default="Example Council", show_default=True, help="Council name shown on every workbook.")
 @click.option("--return-email", default="cmrg@example.gov.uk", show_default=True,
               help="Where contract owners send their completed workbooks.")
+@click.option("--sample", is_flag=True,
+              help="Fill a new contract list with the 28 fictional sample contracts, to practise on.")
 @friendly_errors
-def init_cmd(directory: Path, council: str, return_email: str) -> None:
+def init_cmd(directory: Path, council: str, return_email: str, sample: bool) -> None:
     """Create a workspace in DIRECTORY (default: the current folder).
 
     \b
@@ -31,10 +33,17 @@ def init_cmd(directory: Path, council: str, return_email: str) -> None:
     Existing files are never overwritten, so running it again is safe.
     """
     ws, made = init_workspace(directory, council=council, return_email=return_email)
+    if sample and ws.contracts_path in made:
+        from ..demo import sample_contracts
+        from ..generate import write_contract_list
+
+        write_contract_list(ws.contracts_path, sample_contracts())
     if made:
         click.echo(f"Workspace ready in {ws.root}")
         for path in made:
             click.echo(f"  made {path.relative_to(ws.root)}{'/' if path.is_dir() else ''}")
     else:
         click.echo(f"{ws.root} is already a workspace; nothing changed.")
+    if sample and ws.contracts_path in made:
+        click.echo("  contracts.xlsx holds the 28 fictional sample contracts")
     click.echo("\nNext: fill in contracts.xlsx, check cmrg.toml, then run: cmrg generate --round 2026-27")
