@@ -48,10 +48,16 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
                f"outstanding, annual value covered £{result.annual_value_gbp:,.0f}")
     for label, items in (("Strengths", result.strengths), ("Issues to address", result.issues)):
         if items:
-            click.echo(f"  {label}: " + "; ".join(f.subject for f in items[:3])
-                       + (f" (+{len(items) - 3} more)" if len(items) > 3 else ""))
+            click.echo(f"  {label} ({len(items)}):")
+            for f in items[:3]:
+                click.echo(f"    - {_short(f.subject)}")
     click.echo(f"  {result.actions:,} improvement action(s), {result.overdue:,} overdue; "
                f"{result.progress_contracts:,} contract(s) compared with an earlier review")
+
+
+def _short(text: str, width: int = 90) -> str:
+    """One terminal line: long activity statements are cut with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
 
 
 def _safe(name: str) -> str:
