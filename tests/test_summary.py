@@ -388,7 +388,7 @@ def test_cli_writes_default_path_and_reports_errors(built, tmp_path):
     res = runner.invoke(cli, ["summary", "-w", str(r.ws.root)])
     assert res.exit_code == 0, res.output
     assert "outbox/summary-R1.xlsx" in res.output and out.exists()
-    assert "Strengths: Area 5, Managing performance" in res.output
+    assert "Strengths (" in res.output and "    - Area 5, Managing performance" in res.output
     custom = tmp_path / "pack.xlsx"
     res = runner.invoke(cli, ["summary", "-w", str(r.ws.root), "--round", "R1", "--out", str(custom)])
     assert res.exit_code == 0 and custom.exists()
