@@ -141,6 +141,11 @@ def round_status(
             cid, rnd = token_issue.contract_id, round
         if rnd != round:
             continue
+        if sub.get("outcome") == REJECTED and _misaddressed(sub.get("problems")):
+            # Someone sent another contract's workbook: that contract's owner sent nothing,
+            # so it must not show as "rejected, awaiting correction" (nor be chased for it).
+            unmatched += 1
+            continue
         if cid in mine:
             mine[cid].append(sub)
         elif sub.get("outcome") == REJECTED:
@@ -173,6 +178,17 @@ def round_status(
             stored_path=str(sub["stored_path"]) if sub is not None and sub.get("stored_path") else None,
         ))
     return RoundStatus(round, today, rows, unmatched, deadline)
+
+
+def _misaddressed(problems: object) -> bool:
+    """True when a rejection says the file is another contract's workbook."""
+    import json
+
+    try:
+        items = json.loads(problems) if isinstance(problems, str) else (problems or [])
+    except ValueError:
+        return False
+    return any(isinstance(p, dict) and p.get("code") == "wrong-contract" for p in items)
 
 
 # --- the workspace edge ----------------------------------------------------------------

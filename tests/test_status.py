@@ -115,6 +115,18 @@ def test_a_superseded_acceptance_does_not_count(issued):
     assert by["C-0001"].state == OUTSTANDING
 
 
+def test_another_contracts_workbook_does_not_count_against_that_contract(issued):
+    ws, _ = issued
+    # The owner of C-0001 sent C-0002's workbook: C-0002's owner has sent nothing.
+    add_submission(ws, contract_id="C-0002", outcome="rejected", token=token_of(ws, "C-0002"), name="C-0001.xlsx",
+                   problems=[{"sheet": "", "cell": "", "code": "wrong-contract",
+                              "message": "This is another contract's workbook"}])
+    status = load_round_status(ws, today=BEFORE)
+    by = {c.contract_id: c for c in status.contracts}
+    assert by["C-0002"].state == OUTSTANDING and by["C-0001"].state == OUTSTANDING
+    assert status.unmatched_rejections == 1
+
+
 def test_latest_round_by_default_and_unknown_rounds(issued):
     ws, _ = issued
     from cmrg_excel.generate import generate_round
