@@ -163,7 +163,7 @@ class Ledger:
         return issue
 
     def ids_in_name(self, name: str) -> set[str]:
-        """Contract IDs of the ledger written in a file name as whole words."""
+        """Contract IDs of the ledger written in a file name as whole words (case ignored)."""
         from .contracts import safe_filename
 
         if self._id_re is None:
@@ -171,14 +171,20 @@ class Ledger:
             for cid in self.contract_ids:
                 forms[cid.casefold()] = cid
                 forms[safe_filename(cid).casefold()] = cid
-            if not forms:
-                self._id_re = re.compile(r"(?!x)x")
-                self._forms = {}
-            else:
-                alt = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-                self._id_re = re.compile(rf"(?<![0-9a-z])({alt})(?![0-9a-z])")
-                self._forms = forms
-        return {self._forms[m] for m in self._id_re.findall(name.casefold())}
+            self._forms = forms
+            self._id_re = True
+        text = name.casefold()
+        n = len(text)
+        starts = [i for i in range(n) if text[i].isalnum() and (i == 0 or not text[i - 1].isalnum())]
+        ends = [j for j in range(1, n + 1) if text[j - 1].isalnum() and (j == n or not text[j].isalnum())]
+        found = set()
+        for i in starts:
+            for j in ends:
+                if j > i:
+                    cid = self._forms.get(text[i:j])
+                    if cid is not None:
+                        found.add(cid)
+        return found
 
 
 # --- values ---------------------------------------------------------------------------------
