@@ -321,7 +321,7 @@ def test_re_review_answers_must_be_confirmed_or_updated(issued, fw):
     # Confirmed everywhere, one rating changed, one bad confirm value.
     refs = [a.ref for a in fw.activities]
     new = {ref: {"confirm": "Yes"} for ref in refs}
-    new[refs[1]] = {"rating": "4 Best"}
+    new[refs[1]] = {"rating": "4 Best", "evidence": "Plan rewritten and approved by the board in 2027"}
     result = run(ws, filled(ws, "C-0001", "R2", answers=new))
     assert result.ok, [str(p) for p in result.problems[:3]]
     change = {a.ref: a.change for a in result.answers}

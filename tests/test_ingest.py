@@ -84,7 +84,7 @@ def test_round_trip_register_matches_cells(issued):
     assert n_actions == sum(1 for a, _ in written.values() for v in a.values() if v.get("action"))
     # the report
     wb = openpyxl.load_workbook(result.report)
-    assert wb.sheetnames == ["Files", "Reasons", "Summary"]
+    assert {"Files", "Reasons", "Summary"} <= set(wb.sheetnames)
     assert wb["Files"].tables and wb["Files"]["C2"].value == "accepted"
 
 
