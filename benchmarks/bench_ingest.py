@@ -279,7 +279,8 @@ def main() -> None:
             pss = m["pss_peak_mb"]
             print(f"memory run: {m['files']} files in {m['secs']:.1f} s ({m['files'] / m['secs']:.0f} files/s); "
                   f"peak RSS ingest process {m['self_kb'] / 1024:.0f} MB, largest worker {m['child_kb'] / 1024:.0f} MB "
-                  f"(sum of peaks, counting shared pages once per process: {bound:.0f} MB)")
+                  f"(sum of peaks {bound:.0f} MB; getrusage maxrss survives exec, so it includes this benchmark "
+                  f"process's own memory at the moment it started the run)")
             if pss:
                 print(f"peak memory of the whole run (ingest process + workers, proportional set size sampled "
                       f"every 20 ms): {pss:.0f} MB")
