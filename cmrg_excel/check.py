@@ -27,7 +27,11 @@ Which answers are required (the decision, also in the README)
     ISO ``2027-03-31``; two-digit years are refused as ambiguous).
   * Text must fit :data:`cmrg_excel.layout.MAX_TEXT`.
   * Re-review workbooks: each answer carried forward must be either updated or confirmed
-    with Yes in "Still accurate?".
+    with Yes in "Still accurate?". A rating raised two levels or more above the carried
+    one needs new evidence text.
+  * A return on an older version of the framework (``Ledger.current`` has the same id and
+    another version) is mapped onto the current one, or rejected asking for the current
+    template (:mod:`cmrg_excel.upgrade`).
   * The attestation needs a name, a role, a date signed that is neither in the future nor
     before the workbook was issued, and Yes to the confirmation.
   * Answers typed outside the activity rows are refused (they would otherwise be lost).
@@ -110,6 +114,9 @@ class CheckResult:
     attested_role: str | None = None
     attested_on: str | None = None
     corrections: dict[str, str] = field(default_factory=dict)
+    entered: dict | None = None  # what the owner typed (entered.entered_values), kept for rejected returns
+    mapping: dict[str, str] | None = None  # old ref -> new ref, when a return on an older framework was mapped
+    upgraded_from: str | None = None  # the framework version the return was made on, when mapped
 
     @property
     def ok(self) -> bool:
@@ -123,9 +130,10 @@ class CheckResult:
 class Ledger:
     """The issue ledger and framework definitions, as plain data for the rules."""
 
-    def __init__(self, issues: list, frameworks: dict[str, Framework]):
+    def __init__(self, issues: list, frameworks: dict[str, Framework], current: Framework | None = None):
         self.issues = {i.token: i for i in issues}
         self.frameworks = frameworks
+        self.current = current  # the workspace's framework now: returns on older versions are mapped onto it
         ordered = sorted(issues, key=lambda i: (i.generated_at, i.contract_id))
         self.round_order: dict[str, int] = {}
         for i in ordered:
@@ -299,7 +307,38 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
     _contract_sheet(raw, res)
     _assessment(raw, fw, issue, res)
     _attestation(raw, issue, received, res)
+    if issue is not None and ledger.current is not None:
+        _upgrade(fw, ledger.current, res)
+    if res.problems and issue is not None:
+        from .entered import entered_values
+
+        res.entered = entered_values(raw, [a.ref for a in fw.activities])
     return res
+
+
+def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
+    """A return on an older version of the framework: map its answers onto the current one,
+    or reject it asking for the current template (see :mod:`cmrg_excel.upgrade`)."""
+    from . import upgrade
+
+    up = upgrade.plan(fw, current)
+    if up is None:
+        return
+    if not up.complete:
+        res.problems.append(Problem(L.META, L.meta_cell("framework_version"), "", fw.version, current.version,
+                                    upgrade.old_template_message(up), "old-template"))
+        return
+    if res.problems:
+        return
+    areas = {a.ref: a.area for a in current.activities}
+    res.answers = [a._replace(ref=up.targets[a.ref], area=areas[up.targets[a.ref]])
+                   for a in res.answers if up.targets.get(a.ref)]
+    res.mapping = dict(up.targets)
+    res.upgraded_from = fw.version
+    res.framework_hash = current.content_hash
+    res.notes.append(Problem(L.META, L.meta_cell("framework_version"), "", fw.version, current.version, (
+        f"Made with version {fw.version} of the framework and mapped onto the current version {current.version}: "
+        f"{up.describe()}."), "upgraded"))
 
 
 def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
@@ -407,6 +446,14 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
             f"This workbook is from an earlier review round ({issue.round}). Round {latest_round} has started "
             f"since, and {issue.contract_id} was sent a new workbook for it{where}. Please fill in that one."),
             "old-round"))
+    elif issue.status == "superseded" and ledger.follow(issue).kind == "correction":
+        newer = ledger.follow(issue)
+        p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}",
+                  f"the corrections workbook sent {newer.generated_at[:10]}", (
+                      f"A corrections workbook was sent for {issue.contract_id} on {newer.generated_at[:10]} "
+                      f"({newer.file_path.rsplit('/', 1)[-1]}): it has your answers filled in, with each cell to fix "
+                      "shaded red and a note saying what is wrong. Please make the fixes in that workbook and send it "
+                      "back; returns on this older workbook can no longer be accepted."), "superseded"))
     elif issue.status == "superseded":
         newer = ledger.follow(issue)
         if newer is not issue:
@@ -615,6 +662,14 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
             and (target.isoformat() if target else None) == ((carried.get("target_date") or None) and
                                                              str(carried.get("target_date"))[:10])
         )
+        before = scale.normalise(carried.get("rating"))
+        if (label and before and label != scale.not_applicable and before != scale.not_applicable
+                and scale.score_of(label) - scale.score_of(before) >= 2
+                and texts["evidence"] in ("", text_of(carried.get("evidence")))):
+            p(Problem(L.ASSESSMENT, cell("evidence"), act.ref, shown(texts["evidence"]), "what has changed", (
+                f"the rating rose from {before} to {label} (two levels or more) without new evidence; say in "
+                "Evidence what has changed since the last review"), "jump-without-evidence"))
+            ok = False
         if same and confirmed:
             change = "re-confirmed"
         elif same and (confirmed or _blank(confirm_raw)):

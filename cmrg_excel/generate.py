@@ -402,7 +402,12 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
         if carried:
             prev = ans.get("previous") or ""
             ws.write_string(r0, ci["previous"], prev, st.locked)
-            ws.write_blank(r0, ci["confirm"], None, st.input_center)
+            confirm_cell = f"{by['confirm'].letter}{r.row}"
+            fmt = st.problem if (L.ASSESSMENT, confirm_cell) in spec.annotations else st.input_center
+            if ans.get("confirm"):  # a corrections workbook keeps the owner's answer
+                ws.write_string(r0, ci["confirm"], str(ans["confirm"]), fmt)
+            else:
+                ws.write_blank(r0, ci["confirm"], None, fmt)
 
     first_row = rows[0].row
     multi = lambda key: " ".join(f"{by[key].letter}{lo}:{by[key].letter}{hi}" for lo, hi in area_ranges.values())  # noqa: E731

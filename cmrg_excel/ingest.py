@@ -75,6 +75,9 @@ class FileOutcome:
     notes: list[Problem] = field(default_factory=list)
     problems_file: str = ""
     received_at: str = ""
+    mapping: dict | None = None  # old ref -> new ref: a return on an older framework version, mapped
+    upgraded_from: str | None = None  # that older version
+    token: str | None = None  # the issue token found in the file
 
     @property
     def first_reason(self) -> str:
@@ -93,6 +96,8 @@ class IngestResult:
     seconds: float
     recovered: int = 0  # files of an interrupted run finished off
     workers_replaced: int = 0
+    corrections: list = field(default_factory=list)  # corrections.Correction made for rejected returns
+    corrections_error: str = ""  # why corrections workbooks could not be made (the run itself completed)
 
     def count(self, outcome: str) -> int:
         return sum(1 for f in self.files if f.outcome == outcome)
@@ -294,7 +299,12 @@ class _Run:
             fw = reg.load_framework(conn, h)
             if fw is not None:
                 frameworks[h] = fw
-        self.ledger = Ledger(issues, frameworks)
+        current = _current_framework(ws)
+        if current is not None and any(f.id == current.id and f.content_hash != current.content_hash
+                                       for f in frameworks.values()):
+            with reg.transaction(conn):  # returns mapped onto it are registered against it
+                reg.store_framework(conn, current)
+        self.ledger = Ledger(issues, frameworks, current)
         self.snapshots = {i.contract_id: i.contract_snapshot for i in issues}
         self.known = reg.known_files(conn)
         self.current = reg.current_submissions(conn)
@@ -360,6 +370,7 @@ class _Run:
         out.problems = problems
         if result is not None:
             out.contract_id, out.round = result.contract_id, result.round
+            out.token = result.token
         self.n += 1
         if not problems:
             self._accept(src, res, data, out, result)
@@ -469,7 +480,8 @@ class _Run:
                      supersedes=prev, corrects=result.corrects,
                      attested_name=result.attested_name, attested_role=result.attested_role,
                      attested_on=result.attested_on, problems=[p.as_dict() for p in out.notes],
-                     corrections=result.corrections, answers=result.answers)
+                     corrections=result.corrections, answers=result.answers, mapping=result.mapping)
+        out.mapping, out.upgraded_from = result.mapping, result.upgraded_from
         self.current[key] = out.submission_id
         out.outcome = "accepted"
         out.supersedes = prev
@@ -493,7 +505,7 @@ class _Run:
         self._commit(out, src, dest, outcome="rejected", token=getattr(result, "token", None),
                      contract_id=out.contract_id, round=out.round,
                      framework_hash=getattr(result, "framework_hash", None),
-                     problems=[p.as_dict() for p in out.problems])
+                     problems=[p.as_dict() for p in out.problems], entered=getattr(result, "entered", None))
         out.outcome = "rejected"
         out.stored = self.rel(dest)
         out.problems_file = self.rel(problems_file)
@@ -516,10 +528,20 @@ class _Run:
         self.last_flush = time.monotonic()
 
 
+def _current_framework(ws: Workspace):
+    try:
+        return ws.framework()
+    except Exception:  # a broken framework setting must not stop returns being filed
+        return None
+
+
 def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = None,
            on_start: Callable[[int], None] | None = None, wait_seconds: float = 10.0,
-           write_report: bool = True) -> IngestResult:
-    """Ingest every file waiting in ``inbox/``; see the module documentation."""
+           write_report: bool = True, corrections: bool = False) -> IngestResult:
+    """Ingest every file waiting in ``inbox/``; see the module documentation.
+
+    With ``corrections``, each rejected return of a workbook we issued (still open) gets
+    its corrections workbook (:mod:`cmrg_excel.corrections`) once every file is filed."""
     started = time.monotonic()
     started_at = reg.now()
     cfg = ws.config.section("ingest")
@@ -554,6 +576,14 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
             finally:
                 run.flush()
             result = IngestResult(run.outcomes, None, started_at, 0.0, recovered, replaced)
+            if corrections and result.rejected:
+                from .corrections import CorrectionsError, issue_corrections
+
+                try:
+                    result.corrections = issue_corrections(ws, conn, submission_ids=[
+                        f.submission_id for f in result.rejected if f.submission_id is not None])
+                except (CorrectionsError, OSError) as exc:
+                    result.corrections_error = str(exc)
             if write_report:
                 result.report = write_ingest_report(ws, result)
         finally:
@@ -610,17 +640,35 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         for p in f.problems + f.notes:
             reasons.append([f.name, f.contract_id, f.outcome, p.sheet, p.cell, p.ref, p.found, p.expected, p.message,
                             p.code])
+    upgrades = []
+    for f in result.accepted:
+        if not f.mapping:
+            continue
+        moved = {o: n for o, n in f.mapping.items() if o != n}
+        for old, new in moved.items():
+            upgrades.append([f.name, f.contract_id, f.upgraded_from, old, new or "(dropped: no successor)",
+                             "moved" if new else "dropped"])
+        upgrades.append([f.name, f.contract_id, f.upgraded_from, f"the other {len(f.mapping) - len(moved)}",
+                         "(same reference)", "same"])
+    made = [[c.contract_id, c.round, c.submission_id, c.path_rel, len(c.fixes), c.framework_version]
+            for c in result.corrections]
     summary = [
         ["Started (UTC)", result.started_at.replace("T", " ")[:19]],
         ["Files", len(result.files)],
         *[[o.capitalize(), result.count(o)] for o in OUTCOMES],
         ["Finished off from an interrupted run", result.recovered],
         ["Reading processes replaced after a crash or time-out", result.workers_replaced],
+        ["Returns mapped from an older framework version", sum(1 for f in result.accepted if f.mapping)],
+        ["Corrections workbooks made", len(result.corrections)],
     ]
     return reg.write_table_xlsx(
         path, "Files", FILE_COLUMNS, rows,
         widths={"File": 30, "First reason": 80, "Now at": 45, "Found in": 30, "SHA-256": 20, "Problems file": 30},
-        extra=[("Reasons", PROBLEM_COLUMNS, reasons), ("Summary", ["Item", "Value"], summary)],
+        extra=[("Reasons", PROBLEM_COLUMNS, reasons),
+               ("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"], upgrades),
+               ("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook", "Fixes",
+                                "Framework version"], made),
+               ("Summary", ["Item", "Value"], summary)],
     )
 
 

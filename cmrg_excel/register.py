@@ -23,7 +23,9 @@ from .layout import ASSESS_BY_KEY
 if TYPE_CHECKING:  # pandas is imported where a frame is built: ingest and its workers never need it
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns added since schema 1, added to an older register when it is opened (nothing else changes).
+MIGRATIONS = {2: [("submissions", "entered", "TEXT")]}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -91,7 +93,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     attested_on    TEXT,
     problems       TEXT NOT NULL DEFAULT '[]',  -- JSON list of problems (rejected) or notes
     corrections    TEXT NOT NULL DEFAULT '{}',  -- JSON {field: corrected value} flagged on the Contract sheet
-    mapping        TEXT                         -- JSON {old ref: new ref} when an old template was upgraded
+    mapping        TEXT,                        -- JSON {old ref: new ref} when an old template was upgraded
+    entered        TEXT                         -- JSON of what the owner typed (rejected returns we issued)
 );
 CREATE INDEX IF NOT EXISTS submissions_by_contract ON submissions(contract_id, round, outcome, status);
 CREATE TABLE IF NOT EXISTS answers (
@@ -157,10 +160,22 @@ def connect(path: str | Path) -> sqlite3.Connection:
                 raise RegisterError(
                     f"{path} was written by a newer cmrg (schema {row[0]}); upgrade cmrg-excel to use it"
                 )
+            elif int(row[0]) < SCHEMA_VERSION:
+                _migrate(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise RegisterError(f"{path} is not a usable register: {exc}") from None
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older register up to SCHEMA_VERSION (inside the opening transaction)."""
+    for _version, columns in sorted(MIGRATIONS.items()):
+        for table, column, kind in columns:
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
 
 @contextmanager
@@ -333,8 +348,8 @@ def current_submissions(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
 _INSERT_SUBMISSION = """
 INSERT INTO submissions (file_sha256, original_name, stored_path, received_at, outcome, status, token, contract_id,
     round, framework_hash, supersedes, corrects, attested_name, attested_role, attested_on, problems, corrections,
-    mapping)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+    mapping, entered)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
 _INSERT_ANSWER = """
 INSERT INTO answers (submission_id, ref, area, rating, score, not_applicable, evidence, action, action_owner,
     target_date, change, source_ref, sheet, row)
@@ -348,7 +363,7 @@ def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str,
                    supersedes: int | None = None, corrects: int | None = None, attested_name: str | None = None,
                    attested_role: str | None = None, attested_on: str | None = None, problems: list | None = None,
                    corrections: dict | None = None, mapping: dict | None = None, answers=(),
-                   inbox_source: str | None = None) -> int:
+                   inbox_source: str | None = None, entered: dict | None = None) -> int:
     """Record one received file (call inside :func:`transaction`): the submission, its answers
     (objects with the attributes of :class:`cmrg_excel.check.Answer`) and actions, the
     superseding of the previous current return, and the inbox copy still to remove."""
@@ -357,6 +372,7 @@ def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str,
         framework_hash, supersedes, corrects, attested_name, attested_role, attested_on,
         json.dumps(problems or [], ensure_ascii=False), json.dumps(corrections or {}, ensure_ascii=False),
         json.dumps(mapping, ensure_ascii=False) if mapping else None,
+        json.dumps(entered, ensure_ascii=False) if entered is not None else None,
     ))
     sub_id = cur.lastrowid
     if supersedes is not None:

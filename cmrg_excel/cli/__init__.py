@@ -33,9 +33,10 @@ A review cycle, in commands:
   cmrg plan                      propose which contracts to review, month by month
   cmrg generate --round R        one locked self-assessment workbook per contract
   cmrg ingest                    check returned workbooks dropped into inbox/
+  cmrg corrections               rejected returns sent back pre-filled, cells to fix marked
   cmrg status / cmrg chase       who has not returned, and reminder emails
   cmrg summary                   the summary workbook for finance and the committee
-  cmrg demo                      all of the above on built-in sample data
+  cmrg demo                      two review rounds on built-in sample data
 
 Every command works on a workspace folder: --workspace DIR, else ${ENV_VAR},
 else the current folder. Run 'cmrg COMMAND --help' for each command's manual.
@@ -49,7 +50,7 @@ Exit codes: 0 done; 1 an input needs fixing (the message says where);
 class CmrgGroup(click.Group):
     """Lists commands in the order of a review cycle rather than alphabetically."""
 
-    ORDER = ["init", "plan", "generate", "ingest", "status", "chase", "summary", "register", "demo"]
+    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "summary", "register", "demo"]
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)
@@ -136,7 +137,8 @@ def table(rows: list[list[object]], headers: list[str]) -> str:
 
 
 # Stage command modules register themselves on import.
-for _name in ("workspace_cmds", "generate", "ingest", "register", "summary", "plan", "status", "chase", "demo"):
+for _name in ("workspace_cmds", "generate", "ingest", "corrections", "register", "summary", "plan", "status", "chase",
+              "demo"):
     if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
         importlib.import_module(f"{__name__}.{_name}")
 

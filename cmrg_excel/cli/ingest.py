@@ -14,9 +14,11 @@ from . import cli, friendly_errors, load, rel, table, workspace_option
 @cli.command("ingest")
 @click.option("--wait", "wait_seconds", type=float, default=10.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another cmrg run on this workspace to finish before giving up.")
+@click.option("--no-corrections", is_flag=True,
+              help="Do not make corrections workbooks for rejected returns (make them later with 'cmrg corrections').")
 @workspace_option
 @friendly_errors
-def ingest_cmd(wait_seconds: float, workspace: Path | None) -> None:
+def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None) -> None:
     """Check the returned workbooks in inbox/ and file each one.
 
     Save returned workbooks (as they came, any file name) into the workspace's inbox/
@@ -39,12 +41,22 @@ def ingest_cmd(wait_seconds: float, workspace: Path | None) -> None:
                  older one as "current"; both stay in the history.
       rejected   inbox/rejected/<name>, with <name>.problems.txt beside it listing
                  every problem with its sheet and cell, in words the owner can act on.
-                 Send that text to the owner; the corrected file comes back to inbox/.
+                 If it is a workbook we issued, a corrections workbook is also made:
+                 outbox/ROUND/corrections/<contract>.xlsx, the owner's answers filled
+                 in, each cell to fix shaded red with a note, a "Fixes needed" sheet
+                 first. It replaces the owner's workbook ('cmrg chase' attaches it);
+                 when it comes back fixed it is accepted, linked to the rejected one.
       duplicate  inbox/duplicates/<name>: the very same file was received before, so
                  nothing changed. Safe to delete.
 
+    A return made on an older version of the framework (the workspace's framework
+    file has a newer version) is mapped onto the current version using the file's
+    [[upgrades]] table, and the mapping is listed in the report; without a mapping it is
+    rejected with "please use the current template", and its corrections workbook is on
+    the current version.
+
     Every run writes a report workbook, outbox/ingest-<time>.xlsx, listing each file,
-    its outcome and every reason. Running ingest again is always safe: a run that was
+    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections). Running ingest again is always safe: a run that was
     interrupted is finished off, and files already registered are recognised.
 
     \b
@@ -73,7 +85,8 @@ def ingest_cmd(wait_seconds: float, workspace: Path | None) -> None:
             state["bar"].update(1)
 
     try:
-        result = ingest(ws, progress=tick, on_start=on_start, wait_seconds=wait_seconds)
+        result = ingest(ws, progress=tick, on_start=on_start, wait_seconds=wait_seconds,
+                        corrections=not no_corrections)
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
@@ -103,8 +116,17 @@ def ingest_cmd(wait_seconds: float, workspace: Path | None) -> None:
     superseding = [f for f in result.accepted if f.supersedes]
     if superseding:
         click.echo(f"\n{len(superseding)} accepted return(s) replace an earlier return for the same contract and round.")
+    mapped = [f for f in result.accepted if f.mapping]
+    if mapped:
+        click.echo(f"\n{len(mapped)} return(s) made on an older framework version were mapped onto the current one "
+                   "(sheet Upgrades of the report).")
     if result.rejected:
         click.echo(f"\nWhat each owner must fix: {rel(ws, ws.rejected)}/<file>.problems.txt")
+    if result.corrections:
+        click.echo(f"Corrections workbooks ({len(result.corrections)}), to send back: "
+                   f"{rel(ws, ws.outbox)}/ROUND/corrections/ ('cmrg chase' attaches them)")
+    if result.corrections_error:
+        click.secho(f"Corrections workbooks could not be made: {result.corrections_error}", fg="yellow")
     if result.report:
         click.echo(f"Report: {rel(ws, result.report)}")
     if result.workers_replaced:

@@ -1,0 +1,60 @@
+"""cmrg corrections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..corrections import CorrectionsError, issue_corrections
+from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, workspace_option
+
+
+@cli.command("corrections")
+@click.option("--round", "round_", metavar="ROUND", help="Only returns of this round. Default: every round.")
+@click.option("--only", multiple=True, metavar="ID", help="Only these contracts (repeat, or separate with commas).")
+@workspace_option
+@friendly_errors
+def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path | None) -> None:
+    """Make a corrections workbook for each rejected return that does not have one yet.
+
+    'cmrg ingest' already does this for the returns it rejects (unless --no-corrections);
+    run this command for returns rejected before, or after using --no-corrections.
+
+    A corrections workbook is a fresh workbook for the same contract and round with
+    everything the owner entered filled in again, each cell to fix shaded red with a note
+    saying what is wrong, and a first sheet, "Fixes needed", listing the fixes. It is
+    written to outbox/ROUND/corrections/<contract>.xlsx, where 'cmrg chase' attaches it
+    to the reminder, and recorded in the issue ledger as a re-issue linked to the rejected
+    return. It replaces the workbook the owner used: a return on that one is rejected,
+    pointing to the corrections workbook. When the fixed workbook comes back, ingest
+    accepts it as the contract's return, linked to the rejected one.
+
+    A return made on an older framework version that could not be mapped gets its
+    corrections workbook on the current version, answers copied across where the
+    activities correspond.
+
+    Returns that cannot be placed (not a workbook we issued, its hidden sheet removed, a
+    replaced workbook or an earlier round) get none: their owners need the workbook
+    already issued to them.
+
+    \b
+    Examples:
+      cmrg corrections
+      cmrg corrections --round 2026-27 --only GET-004
+    """
+    ws = load(workspace)
+    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    try:
+        made = issue_corrections(ws, round=round_, only=ids or None)
+    except CorrectionsError as exc:
+        fail(str(exc), EXIT_INPUT)
+        return
+    if not made:
+        click.echo("No rejected return needs a corrections workbook.")
+        return
+    click.echo(f"{len(made)} corrections workbook(s):")
+    for c in made:
+        click.echo(f"  {c.contract_id:<12} {rel(ws, c.path)}  ({len(c.fixes)} fix(es)"
+                   + (f", moved to framework v{c.framework_version}" if c.upgraded else "") + ")")
+    click.echo("\nNext: send them to the owners ('cmrg chase' writes the emails with each one attached).")
