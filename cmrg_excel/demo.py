@@ -1,4 +1,10 @@
-"""A whole review cycle on built-in, fictional sample data, for trying the tool out."""
+"""A whole review programme on built-in, fictional sample data, for trying the tool out.
+
+:func:`run_demo` runs two rounds end to end in a new folder: generate, simulated returns
+(some with the usual mistakes), ingest, corrections workbooks, the fixed returns, status
+and reminders, then a re-review round pre-filled from the first, and the summary. It is
+seeded, so every run tells the same story (only dates and times differ).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from .contracts import read_contracts
 from .framework import BUILTIN_PACKAGE
@@ -13,7 +20,9 @@ from .generate import GenerateResult, generate_round, write_contract_list
 from .workspace import Workspace, init_workspace, open_workspace
 
 FIRST_ROUND = "2026-27"
+SECOND_ROUND = "2027-28"
 SAMPLE = "sample-contracts.csv"
+SEED = 2026
 
 
 def sample_contracts():
@@ -38,6 +47,9 @@ def default_folder(base: Path | None = None) -> Path:
 class DemoResult:
     workspace: Workspace
     generated: list[GenerateResult] = field(default_factory=list)
+    ingests: list = field(default_factory=list)
+    corrections: list = field(default_factory=list)
+    summary: Path | None = None
 
 
 def setup(folder: Path) -> Workspace:
@@ -48,3 +60,133 @@ def setup(folder: Path) -> Workspace:
                            password="demo")
     write_contract_list(ws.contracts_path, sample_contracts())
     return open_workspace(ws.root)
+
+
+def _table(rows: list[list[object]], headers: list[str], indent: str = "     ") -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(indent + line for line in lines)
+
+
+def _short(text: str, n: int = 88) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | None = None) -> DemoResult:
+    """Two review rounds on the sample contracts in ``folder`` (new or empty), told through ``say``."""
+    from .chase import chase_round
+    from .ingest import ingest
+    from .simulate import fix_corrections, simulate_re_reviews, simulate_returns
+    from .status import load_round_status, status_path, write_status_workbook
+    from .summary import SummarySettings, build_summary, load_summary_data
+
+    today = today or dt.date.today()
+    ws = setup(folder)
+    out = DemoResult(ws)
+
+    def rel(p: Path) -> str:
+        try:
+            return Path(p).resolve().relative_to(ws.root).as_posix()
+        except ValueError:
+            return str(p)
+
+    def outcomes(res) -> str:
+        return (f"{res.count('accepted')} accepted, {res.count('rejected')} rejected"
+                + (f", {res.count('duplicate')} duplicate" if res.count("duplicate") else ""))
+
+    say(f"Demo workspace: {ws.root}")
+    say(f"   contract list: {rel(ws.contracts_path)} (28 fictional contracts, five directorates)")
+
+    r1 = FIRST_ROUND
+    gen = generate_round(ws, r1, eml=True, today=today)
+    out.generated.append(gen)
+    say(f"\n 1. cmrg generate --round {r1} --eml: {len(gen.files)} locked workbooks, email drafts and "
+        f"mailmerge.csv in {rel(gen.folder)}/")
+
+    sent = simulate_returns(ws, r1, rng_seed=SEED, today=today)
+    say(f" 2. Owners return {len(sent)} workbooks into inbox/ (three with typical mistakes: a pasted rating, "
+        "a missing sign-off, another contract's file name); one owner sends nothing.")
+
+    first = ingest(ws, corrections=True)
+    out.ingests.append(first)
+    out.corrections += first.corrections
+    say(f" 3. cmrg ingest: {outcomes(first)}. Report: {rel(first.report)}")
+    rows = [[f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in first.rejected]
+    if rows:
+        say(_table(rows, ["Contract", "Outcome", "First reason"]))
+
+    if first.corrections:
+        say(f" 4. Corrections workbooks (made by ingest, one per rejected return) in {rel(ws.outbox / r1)}/corrections/:")
+        for c in first.corrections:
+            say(f"     {c.contract_id:<9} {len(c.fixes)} fix(es): {_short(c.fixes[0], 80)}")
+        say("     Each has the owner's answers filled in, the cells to fix shaded red with a note, a 'Fixes needed' "
+            "sheet first.")
+
+    back = fix_corrections(ws, r1, rng_seed=SEED, today=today)
+    second = ingest(ws, corrections=True)
+    out.ingests.append(second)
+    linked = sum(1 for f in second.accepted if _corrects(ws, f.submission_id))
+    say(f" 5. Owners fix and return {len(back)} corrections workbooks; cmrg ingest: {outcomes(second)}, "
+        f"{linked} linked to the return they correct.")
+
+    status = load_round_status(ws, r1, today=today)
+    spath = write_status_workbook(status, status_path(ws, r1), ws.config.council_name)
+    chased = chase_round(ws, r1, today=today)
+    say(f" 6. cmrg status --round {r1}: {status.totals_line()}")
+    say(f"     Status workbook: {rel(spath)}; reminder drafts (cmrg chase): {len(chased.drafts)} in "
+        f"{rel(chased.folder)}/")
+
+    r2 = SECOND_ROUND
+    gen2 = generate_round(ws, r2, eml=True, prefill_from=r1, today=today)
+    out.generated.append(gen2)
+    carried = sum(1 for f in gen2.files if _prefilled(ws, f.token))
+    say(f"\n 7. cmrg generate --round {r2} --prefill-from {r1}: {len(gen2.files)} workbooks in {rel(gen2.folder)}/, "
+        f"{carried} pre-filled with last year's answers (green, 'Still accurate?' to confirm)")
+
+    files, counts = simulate_re_reviews(ws, r2, rng_seed=SEED, today=today)
+    say(f" 8. Owners return {len(files)} re-review workbooks: {counts['re-confirmed']} answers re-confirmed, "
+        f"{counts['changed']} changed, {counts['new']} answered afresh (one rating raised two levels with no new "
+        "evidence).")
+    third = ingest(ws, corrections=True)
+    out.ingests.append(third)
+    out.corrections += third.corrections
+    say(f" 9. cmrg ingest: {outcomes(third)}. Report: {rel(third.report)}")
+    rows = [[f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in third.rejected]
+    if rows:
+        say(_table(rows, ["Contract", "Outcome", "First reason"]))
+    if third.corrections:
+        say(f"     Corrections workbook: {', '.join(rel(c.path) for c in third.corrections)}")
+
+    settings = SummarySettings.from_section(ws.config.section("summary"))
+    result = build_summary(load_summary_data(ws, r2, today=today), settings, ws.outbox / f"summary-{r2}.xlsx")
+    out.summary = result.path
+    say(f"\n10. cmrg summary --round {r2}: {result.contracts_reviewed} contracts reviewed, "
+        f"{result.progress_contracts} compared with {r1} (sheet Progress: change by area, changed vs "
+        "re-confirmed answers).")
+    say(f"\nSummary workbook: {result.path}")
+    say(f"Try it yourself: cd {ws.root} and run 'cmrg status', 'cmrg chase' or 'cmrg --help'.")
+    return out
+
+
+def _corrects(ws, submission_id: int | None) -> bool:
+    from . import register as reg
+
+    conn = reg.open_register(ws)
+    try:
+        row = conn.execute("SELECT corrects FROM submissions WHERE id=?", (submission_id,)).fetchone()
+        return bool(row and row[0])
+    finally:
+        conn.close()
+
+
+def _prefilled(ws, token: str) -> bool:
+    from . import register as reg
+
+    conn = reg.open_register(ws)
+    try:
+        issue = reg.get_issue(conn, token)
+        return bool(issue and issue.prefill)
+    finally:
+        conn.close()

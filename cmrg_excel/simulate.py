@@ -174,3 +174,110 @@ def simulate_returns(ws, round: str, rng_seed: int = 0, today: dt.date | None = 
         target.write_bytes(data)
         written.append(target)
     return written
+
+
+# --- owners fixing corrections workbooks, and re-review returns ------------------------------
+
+FIX_EVIDENCE = "Updated contract management plan, approved by the head of service"
+
+
+def _fixes_for(problems: list[dict], fw, rng: random.Random, issued_on: dt.date) -> dict[str, dict]:
+    """Answers that put right the cell problems of a rejected return (what a careful owner does)."""
+    labels = [lv.label for lv in fw.scale.levels]
+    out: dict[str, dict] = {}
+    for p in problems:
+        ref, code = p.get("ref") or "", p.get("code") or ""
+        if not ref:
+            continue
+        fix = out.setdefault(ref, {})
+        if code in ("bad-rating", "missing-rating"):
+            fix["rating"] = rng.choice(labels[1:4])
+        elif code in ("na-needs-reason", "jump-without-evidence"):
+            fix["evidence"] = FIX_EVIDENCE
+        elif code in ("missing-action", "missing-owner", "missing-target-date", "bad-date"):
+            fix.update(action=rng.choice(ACTIONS), action_owner="Contract manager",
+                       target_date=issued_on + dt.timedelta(days=180))
+        elif code in ("unconfirmed", "bad-confirm"):
+            fix["confirm"] = L.CONFIRM_YES
+    return {r: f for r, f in out.items() if f}
+
+
+def fix_corrections(ws, round: str, rng_seed: int = 0, today: dt.date | None = None) -> list[Path]:
+    """Fill every open corrections workbook of ``round`` as its owner would: fix each marked
+    cell, sign again, and drop it into ``inbox/``. Returns the files written."""
+    import json
+
+    rng = random.Random(rng_seed)
+    today = today or dt.date.today()
+    conn = reg.open_register(ws)
+    try:
+        issues = [i for i in reg.list_issues(conn, round, open_only=True) if i.kind == "correction"]
+        problems = {}
+        for i in issues:
+            row = conn.execute("SELECT problems FROM submissions WHERE id=?", (i.reissue_of,)).fetchone()
+            problems[i.token] = json.loads(row[0]) if row else []
+        fws = {h: reg.load_framework(conn, h) for h in {i.framework_hash for i in issues}}
+    finally:
+        conn.close()
+    written = []
+    for issue in sorted(issues, key=lambda i: i.contract_id):
+        fixes = _fixes_for(problems[issue.token], fws[issue.framework_hash], rng, today)
+        attestation = realistic_attestation(issue.contract_snapshot, rng, today)
+        data = fill_return(ws.root / issue.file_path, fixes, attestation)
+        target = ws.inbox / f"{safe_filename(issue.contract_id)} corrected.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
+    return written
+
+
+def simulate_re_reviews(ws, round: str, rng_seed: int = 0, today: dt.date | None = None, change_share: float = 0.15,
+                        mistakes: bool = True) -> tuple[list[Path], dict[str, int]]:
+    """Fill every open workbook of a re-review ``round``: most carried-forward answers
+    confirmed with Yes, about ``change_share`` changed (a level up or down, with new
+    evidence). With ``mistakes``, one return raises a rating by two levels without new
+    evidence. Workbooks with nothing carried forward are filled afresh. Returns the files
+    and the count of answers {"changed", "re-confirmed", "new"} written."""
+    rng = random.Random(rng_seed)
+    today = today or dt.date.today()
+    conn = reg.open_register(ws)
+    try:
+        issues = sorted(reg.list_issues(conn, round, open_only=True), key=lambda i: i.contract_id)
+        fws = {h: reg.load_framework(conn, h) for h in {i.framework_hash for i in issues}}
+    finally:
+        conn.close()
+    counts = {"changed": 0, "re-confirmed": 0, "new": 0}
+    carried_issues = [n for n, i in enumerate(issues) if i.prefill]
+    jumper = rng.choice(carried_issues) if mistakes and carried_issues else None
+    written = []
+    for n, issue in enumerate(issues):
+        fw = fws[issue.framework_hash]
+        issued_on = dt.date.fromisoformat(issue.generated_at[:10])
+        signed = max(issued_on, today)
+        if not issue.prefill:
+            answers = realistic_answers(fw, rng, issued_on)
+            counts["new"] += len(answers)
+        else:
+            answers = {}
+            labels = [lv.label for lv in fw.scale.levels]
+            jumped = False
+            for ref, before in issue.prefill.items():
+                label = before.get("rating")
+                idx = labels.index(label) if label in labels else None
+                if n == jumper and not jumped and idx is not None and idx + 2 < len(labels):
+                    answers[ref] = {"rating": labels[idx + 2]}  # the mistake: no new evidence
+                    jumped = True
+                elif idx is not None and rng.random() < change_share:
+                    step = rng.choice([-1, 1]) if 0 < idx < len(labels) - 1 else (1 if idx == 0 else -1)
+                    answers[ref] = {"rating": labels[idx + step], "evidence": rng.choice(EVIDENCE) + f" ({round})"}
+                    counts["changed"] += 1
+                else:
+                    answers[ref] = {"confirm": L.CONFIRM_YES}
+                    counts["re-confirmed"] += 1
+        data = fill_return(ws.root / issue.file_path, answers,
+                           realistic_attestation(issue.contract_snapshot, rng, signed))
+        target = ws.inbox / f"{safe_filename(issue.contract_id)}.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
+    return written, counts

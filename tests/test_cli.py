@@ -68,11 +68,27 @@ def test_bad_contract_list_lists_every_problem(small_workspace):
     assert res.exit_code == 0 and "Skipped 2 row(s)" in res.output
 
 
-def test_demo_makes_a_workspace_with_a_generated_round(tmp_path):
+def test_demo_runs_two_rounds_end_to_end(tmp_path):
+    import openpyxl
+
     res = run("demo", str(tmp_path / "demo"))
     assert res.exit_code == 0, res.output
-    assert len(list((tmp_path / "demo" / "outbox" / "2026-27").glob("*.xlsx"))) == 28
-    assert len(list((tmp_path / "demo" / "outbox" / "2026-27").glob("*.eml"))) == 28
+    root = tmp_path / "demo"
+    assert len(list((root / "outbox" / "2026-27").glob("*.xlsx"))) == 28
+    assert len(list((root / "outbox" / "2026-27").glob("*.eml"))) == 28
+    out = res.output
+    for step in range(1, 11):
+        assert f"{step:>2}. " in out, step
+    assert "24 accepted, 3 rejected" in out and "3 accepted, 0 rejected, 3 linked" in out
+    assert "is not a rating" in out and "another contract's workbook" in out
+    assert len(list((root / "outbox" / "2026-27" / "corrections").glob("*.xlsx"))) == 3
+    assert "outstanding 1" in out and "the rating rose from" in out.split(" 9. ")[1]
+    summary = root / "outbox" / "summary-2027-28.xlsx"
+    assert f"Summary workbook: {summary}" in out
+    progress = openpyxl.load_workbook(summary, read_only=True)["Progress"]
+    firsts = [row[0] for row in progress.iter_rows(values_only=True) if row and row[0] is not None]
+    assert "2026-27" in firsts and "2027-28" in firsts
+    assert "How the answers were given in round 2027-28" in firsts
     res = run("demo", str(tmp_path / "demo"))
     assert res.exit_code == 1 and "not empty" in res.output
 
