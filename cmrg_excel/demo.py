@@ -113,13 +113,13 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     out.ingests.append(first)
     out.corrections += first.corrections
     say(f" 3. cmrg ingest: {outcomes(first)}. Report: {rel(first.report)}")
-    rows = [[f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in first.rejected]
+    rows = sorted([f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in first.rejected)
     if rows:
         say(_table(rows, ["Contract", "Outcome", "First reason"]))
 
     if first.corrections:
         say(f" 4. Corrections workbooks (made by ingest, one per rejected return) in {rel(ws.outbox / r1)}/corrections/:")
-        for c in first.corrections:
+        for c in sorted(first.corrections, key=lambda c: c.contract_id):  # worker order varies: keep it stable
             say(f"     {c.contract_id:<9} {len(c.fixes)} fix(es): {_short(c.fixes[0], 80)}")
         say("     Each has the owner's answers filled in, the cells to fix shaded red with a note, a 'Fixes needed' "
             "sheet first.")
@@ -153,7 +153,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     out.ingests.append(third)
     out.corrections += third.corrections
     say(f" 9. cmrg ingest: {outcomes(third)}. Report: {rel(third.report)}")
-    rows = [[f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in third.rejected]
+    rows = sorted([f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in third.rejected)
     if rows:
         say(_table(rows, ["Contract", "Outcome", "First reason"]))
     if third.corrections:
