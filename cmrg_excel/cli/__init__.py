@@ -109,9 +109,10 @@ def rel(ws: Workspace, path: Path) -> str:
 
 
 def progress(items, label: str, show_over: int = 20):
-    """A progress bar on stderr for long runs; silent for short ones."""
+    """A progress bar on stderr for long runs in a terminal; silent for short ones and in
+    scripts or logs, where a bar would only add noise."""
     items = list(items)
-    if len(items) < show_over:
+    if len(items) < show_over or not sys.stderr.isatty():
         return _Quiet(items)
     return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
 
