@@ -79,6 +79,10 @@ months = 12
 timing_horizon_months = 18
 # At most this share of any month's reviews may come from one directorate.
 max_directorate_share = 0.5
+# Review a contract at least this many months before its re-commissioning or end date.
+lead_months = 2
+# Time since the last review earns full marks once it reaches this many months.
+review_full_months = 36
 
 [summary]
 # A finding of strength: at least this share of contracts rate an area or activity
