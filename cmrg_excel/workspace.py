@@ -60,8 +60,9 @@ contracts = "contracts.xlsx"
 max_file_mb = 10
 # Worker processes that read returns (each with its own memory cap and time limit).
 workers = 2
-# Memory cap for one worker, in megabytes, and the time limit for one file, in seconds.
+# Memory cap for one worker, in megabytes.
 worker_memory_mb = 1024
+# Time limit for reading one file, in seconds.
 file_timeout_seconds = 30
 
 [plan]
