@@ -73,10 +73,11 @@ weight_complexity = 10     # complexity rating
 weight_audit_synergy = 10  # internal audit is looking at the same area
 weight_timing = 20         # re-commissioning, extension or end date coming up
 weight_since_review = 10   # time since the last review
-# Reviews to schedule each month, how many months to plan, and how far ahead a
-# re-commissioning or end date still counts as "coming up".
+# Reviews to schedule each month.
 per_month = 3
+# How many months to plan.
 months = 12
+# How far ahead, in months, a re-commissioning or end date still counts as "coming up".
 timing_horizon_months = 18
 # At most this share of any month's reviews may come from one directorate.
 max_directorate_share = 0.5
