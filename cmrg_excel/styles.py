@@ -43,7 +43,7 @@ _FUNCTION_RE = re.compile(r"\b([A-Z][A-Z0-9.]*)\(")
 # "_xlfn." prefix that xlsxwriter adds to newer functions.
 CLASSIC_FUNCTIONS = frozenset(
     {"IF", "IFERROR", "INDEX", "MATCH", "AVERAGE", "COUNTA", "COUNTIF", "COUNTBLANK", "LEN", "AND", "OR", "NOT",
-     "SUM", "ROUND", "TODAY", "ISNUMBER", "ISBLANK"}
+     "SUM", "ROUND", "TODAY", "ISNUMBER", "ISBLANK", "TRIM"}
 )
 
 
