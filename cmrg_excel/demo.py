@@ -109,13 +109,17 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     say(f" 2. Owners return {len(sent)} workbooks into inbox/ (three with typical mistakes: a pasted rating, "
         "a missing sign-off, another contract's file name); one owner sends nothing.")
 
-    first = ingest(ws, corrections=True)
-    out.ingests.append(first)
-    out.corrections += first.corrections
-    say(f" 3. cmrg ingest: {outcomes(first)}. Report: {rel(first.report)}")
-    rows = sorted([f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in first.rejected)
-    if rows:
-        say(_table(rows, ["Contract", "Outcome", "First reason"]))
+    def ingest_step(step: str):
+        res = ingest(ws, corrections=True)
+        out.ingests.append(res)
+        out.corrections += res.corrections
+        say(f"{step} cmrg ingest: {outcomes(res)}. Report: {rel(res.report)}")
+        rows = sorted([f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in res.rejected)
+        if rows:
+            say(_table(rows, ["Contract", "Outcome", "First reason"]))
+        return res
+
+    first = ingest_step(" 3.")
 
     if first.corrections:
         say(f" 4. Corrections workbooks (made by ingest, one per rejected return) in {rel(ws.outbox / r1)}/corrections/:")
@@ -149,13 +153,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     say(f" 8. Owners return {len(files)} re-review workbooks: {counts['re-confirmed']} answers re-confirmed, "
         f"{counts['changed']} changed, {counts['new']} answered afresh (one rating raised two levels with no new "
         "evidence).")
-    third = ingest(ws, corrections=True)
-    out.ingests.append(third)
-    out.corrections += third.corrections
-    say(f" 9. cmrg ingest: {outcomes(third)}. Report: {rel(third.report)}")
-    rows = sorted([f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in third.rejected)
-    if rows:
-        say(_table(rows, ["Contract", "Outcome", "First reason"]))
+    third = ingest_step(" 9.")
     if third.corrections:
         say(f"     Corrections workbook: {', '.join(rel(c.path) for c in third.corrections)}")
 
