@@ -95,6 +95,12 @@ def _cached_score(value: str | None, fw: Framework) -> object:
     return "n/a" if score is None else score
 
 
+def _mean_score(cached_scores: Iterable[object]) -> object:
+    """The cached value of an AVERAGE over score cells: the mean of the numbers, else blank."""
+    nums = [s for s in cached_scores if isinstance(s, (int, float))]
+    return round(sum(nums) / len(nums), 10) if nums else ""
+
+
 def _input_message(fw: Framework) -> str:
     lines = ["Pick from the list."] + [f"{lv.label}: {lv.descriptor}" for lv in fw.scale.levels]
     lines.append(f"{fw.scale.not_applicable}: give the reason in Evidence.")
@@ -123,7 +129,6 @@ def build_template(spec: TemplateSpec) -> bytes:
     """The workbook for one contract, as .xlsx bytes."""
     wb, buffer = new_workbook()
     st = Styles(wb)
-    fw = spec.framework
     c = spec.contract
     footer = f"{c.contract_id} | {spec.round} | {spec.council}"
     wb.set_properties(
@@ -337,10 +342,6 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             lo, hi = area_ranges.get(r.area, (r.row, r.row))
             area_ranges[r.area] = (min(lo, r.row), max(hi, r.row))
 
-    def formula_cached(answers: Iterable[object]) -> tuple[object, int]:
-        scores = [s for s in answers if isinstance(s, (int, float))]
-        return (round(sum(scores) / len(scores), 10) if scores else ""), len(scores)
-
     all_scores: list[object] = []
     for r in rows:
         r0 = r.row - 1
@@ -355,8 +356,8 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             ws.write_formula(r0, ci["guidance"], f'=COUNTA({rating_rng})&" of {hi - lo + 1} rated"', st.area,
                              f"{answered} of {hi - lo + 1} rated")
             ws.write_blank(r0, ci["rating"], None, st.area)
-            cached, _ = formula_cached(_cached_score(spec.answers.get(x.ref, {}).get("rating"), fw)
-                                       for x in area.activities)
+            cached = _mean_score(_cached_score(spec.answers.get(x.ref, {}).get("rating"), fw)
+                                 for x in area.activities)
             score_rng = f"{by['score'].letter}{lo}:{by['score'].letter}{hi}"
             ws.write_formula(r0, ci["score"], f'=IFERROR(AVERAGE({score_rng}),"")', st.area_score, cached)
             for col in cols[L.ASSESS_COLUMNS.index(by["evidence"]):]:
@@ -364,7 +365,7 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             continue
         if r.kind == "overall":
             ranges = ",".join(f"{by['score'].letter}{lo}:{by['score'].letter}{hi}" for lo, hi in area_ranges.values())
-            cached, _ = formula_cached(all_scores)
+            cached = _mean_score(all_scores)
             ws.write_string(r0, ci["activity"], "Overall: mean score of all rated activities", st.area)
             ws.write_formula(r0, ci["score"], f'=IFERROR(AVERAGE({ranges}),"")', st.area_score, cached)
             continue
@@ -389,10 +390,11 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             else:
                 fmt = st.input_date if is_date else (st.input_center if key == "rating" else st.input)
             value = ans.get(key)
+            day = _as_date(value) if is_date else None
             if value in (None, ""):
                 ws.write_blank(r0, ci[key], None, fmt)
-            elif is_date and _as_date(value):
-                ws.write_datetime(r0, ci[key], dt.datetime.combine(_as_date(value), dt.time()), fmt)
+            elif day:
+                ws.write_datetime(r0, ci[key], dt.datetime.combine(day, dt.time()), fmt)
             else:
                 ws.write_string(r0, ci[key], str(value), fmt)
         cached = _cached_score(ans.get("rating"), fw)
@@ -495,8 +497,9 @@ def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             fmt = st.problem_date if flagged else st.input_date
         else:
             fmt = st.problem if flagged else st.input
-        if f.kind == "date" and _as_date(value):
-            ws.write_datetime(r0, c0, dt.datetime.combine(_as_date(value), dt.time()), fmt)
+        day = _as_date(value) if f.kind == "date" else None
+        if day:
+            ws.write_datetime(r0, c0, dt.datetime.combine(day, dt.time()), fmt)
         elif value:
             ws.write_string(r0, c0, str(value), fmt)
         else:
@@ -536,10 +539,8 @@ def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     ws.write_formula(r, 2, f"=COUNTA('{L.ASSESSMENT}'!{rating_col}{first}:{rating_col}{last})&\" of {len(acts)}\"",
                      st.locked, f"{answered} of {len(acts)}")
     ws.write_string(r + 1, 1, "Overall mean score", st.locked_bold)
-    scores = [_cached_score(spec.answers.get(x.ref, {}).get("rating"), fw) for x in acts]
-    nums = [s for s in scores if isinstance(s, (int, float))]
-    ws.write_formula(r + 1, 2, f"='{L.ASSESSMENT}'!{by['score'].letter}{overall.row}", st.locked_score,
-                     round(sum(nums) / len(nums), 10) if nums else "")
+    cached = _mean_score(_cached_score(spec.answers.get(x.ref, {}).get("rating"), fw) for x in acts)
+    ws.write_formula(r + 1, 2, f"='{L.ASSESSMENT}'!{by['score'].letter}{overall.row}", st.locked_score, cached)
     print_setup(ws, landscape=False, left_footer=footer, header=spec.council)
 
 
@@ -640,8 +641,11 @@ def _ledger_entry(ws: Workspace, spec: TemplateSpec, path: Path, sha: str, reiss
 def _record(conn, entries: list[tuple[TemplateSpec, reg.Issue]]) -> None:
     """Record issued workbooks in the ledger, all or none."""
     with reg.transaction(conn):
+        stored: set[str] = set()
         for spec, issue in entries:
-            reg.store_framework(conn, spec.framework)
+            if spec.framework.content_hash not in stored:  # one JSON copy per definition, not per file
+                reg.store_framework(conn, spec.framework)
+                stored.add(spec.framework.content_hash)
             reg.upsert_contract(conn, spec.contract)
             reg.record_issue(conn, issue)
 
@@ -694,8 +698,12 @@ def generate_round(
     prefill_from: str | None = None,
     today: dt.date | None = None,
     progress: Callable[[Contract], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> GenerateResult:
-    """Generate a round's workbooks into ``outbox/ROUND/`` and record them in the ledger."""
+    """Generate a round's workbooks into ``outbox/ROUND/`` and record them in the ledger.
+
+    ``on_start(total)`` is called once the contracts are chosen, ``progress(contract)``
+    after each workbook is written."""
     round = check_round(round)
     fw = ws.framework()
     clist = read_contracts(ws.contracts_path)
@@ -736,6 +744,8 @@ def generate_round(
                 answers=answers, carried_from=prefill_from if answers else None,
             ))
             paths.append(folder / f"{stem}.xlsx")
+        if on_start:
+            on_start(len(specs))
         files: list[GeneratedFile] = []
         pending: list[tuple[TemplateSpec, reg.Issue]] = []
         for spec, path, data in zip(specs, paths, build_many(specs)):
