@@ -17,6 +17,7 @@ from typing import Callable
 from .contracts import read_contracts
 from .framework import BUILTIN_PACKAGE
 from .generate import GenerateResult, generate_round, write_contract_list
+from .terminal import clip, table
 from .workspace import Workspace, init_workspace, open_workspace
 
 FIRST_ROUND = "2026-27"
@@ -62,18 +63,6 @@ def setup(folder: Path) -> Workspace:
     return open_workspace(ws.root)
 
 
-def _table(rows: list[list[object]], headers: list[str], indent: str = "     ") -> str:
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(indent + line for line in lines)
-
-
-def _short(text: str, n: int = 88) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
-
-
 def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | None = None) -> DemoResult:
     """Two review rounds on the sample contracts in ``folder`` (new or empty), told through ``say``."""
     from .chase import chase_round
@@ -86,11 +75,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     ws = setup(folder)
     out = DemoResult(ws)
 
-    def rel(p: Path) -> str:
-        try:
-            return Path(p).resolve().relative_to(ws.root).as_posix()
-        except ValueError:
-            return str(p)
+    rel = ws.rel
 
     def outcomes(res) -> str:
         return (f"{res.count('accepted')} accepted, {res.count('rejected')} rejected"
@@ -114,9 +99,9 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
         out.ingests.append(res)
         out.corrections += res.corrections
         say(f"{step} cmrg ingest: {outcomes(res)}. Report: {rel(res.report)}")
-        rows = sorted([f.contract_id or "?", f.outcome, _short(f.first_reason)] for f in res.rejected)
+        rows = sorted([f.contract_id or "?", f.outcome, clip(f.first_reason, 88)] for f in res.rejected)
         if rows:
-            say(_table(rows, ["Contract", "Outcome", "First reason"]))
+            say(table(rows, ["Contract", "Outcome", "First reason"], indent="     "))
         return res
 
     first = ingest_step(" 3.")
@@ -124,7 +109,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     if first.corrections:
         say(f" 4. Corrections workbooks (made by ingest, one per rejected return) in {rel(ws.outbox / r1)}/corrections/:")
         for c in sorted(first.corrections, key=lambda c: c.contract_id):  # worker order varies: keep it stable
-            say(f"     {c.contract_id:<9} {len(c.fixes)} fix(es): {_short(c.fixes[0], 80)}")
+            say(f"     {c.contract_id:<9} {len(c.fixes)} fix(es): {clip(c.fixes[0], 80)}")
         say("     Each has the owner's answers filled in, the cells to fix shaded red with a note, a 'Fixes needed' "
             "sheet first.")
 

@@ -192,6 +192,13 @@ class Workspace:
     def contracts_path(self) -> Path:
         return self.root / self.config.contracts
 
+    def rel(self, path: str | Path) -> str:
+        """A path as shown to people: relative to the workspace when it is inside it."""
+        try:
+            return Path(path).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
     def framework(self, name: str | None = None) -> fwmod.Framework:
         """The framework named in settings (or ``name``), workspace definitions first."""
         return fwmod.find(name or self.config.framework, [self.frameworks_dir])

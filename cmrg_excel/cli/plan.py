@@ -9,6 +9,7 @@ import click
 
 from ..contracts import parse_date, read_contracts
 from ..plan import PlanError, PlanSettings, add_months, make_plan, month_start, register_last_reviews, write_plan_workbook
+from ..terminal import clip
 from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, table, workspace_option
 
 SHOW_MONTHS = 3
@@ -68,7 +69,7 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, w
     path = write_plan_workbook(plan, ws.outbox / "review-plan.xlsx", ws.config.council_name, ws.config.review_group)
 
     shown = [r for r in plan.reviews if r.month < add_months(month_start(start), SHOW_MONTHS)]
-    rows = [[f"{r.month:%b %Y}", r.contract_id, _clip(r.directorate, 28), f"{r.score:.0f}", _clip(r.reason, 70)]
+    rows = [[f"{r.month:%b %Y}", r.contract_id, clip(r.directorate, 28), f"{r.score:.0f}", clip(r.reason, 70)]
             for r in shown]
     click.echo(f"Review plan: {len(plan.reviews)} of {len(plan.scores)} contracts over {settings.months} months "
                f"from {start:%d/%m/%Y}, {settings.per_month} a month")
@@ -84,7 +85,3 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, w
             click.echo(f"  {p}")
         if len(clist.problems) > 5:
             click.echo(f"  ... and {len(clist.problems) - 5} more")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"

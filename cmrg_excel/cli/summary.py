@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..summary import SummaryError, SummarySettings, build_summary, load_summary_data
+from ..terminal import clip
 from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, workspace_option
 
 
@@ -50,14 +51,9 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
         if items:
             click.echo(f"  {label} ({len(items)}):")
             for f in items[:3]:
-                click.echo(f"    - {_short(f.subject)}")
+                click.echo(f"    - {clip(f.subject, 90)}")
     click.echo(f"  {result.actions:,} improvement action(s), {result.overdue:,} overdue; "
                f"{result.progress_contracts:,} contract(s) compared with an earlier review")
-
-
-def _short(text: str, width: int = 90) -> str:
-    """One terminal line: long activity statements are cut with an ellipsis."""
-    return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
 
 
 def _safe(name: str) -> str:
