@@ -9,7 +9,6 @@ usage, 3 the workspace is busy or damaged.
 from __future__ import annotations
 
 import functools
-import importlib
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from .. import __version__
 from ..contracts import ContractListError
 from ..framework import FrameworkError
 from ..register import RegisterError
+from ..terminal import table  # noqa: F401  (re-exported for the command modules)
 from ..workspace import ENV_VAR, Workspace, WorkspaceError, open_workspace
 
 EXIT_INPUT = 1
@@ -102,46 +102,46 @@ def load(workspace: Path | None) -> Workspace:
 
 def rel(ws: Workspace, path: Path) -> str:
     """A path shown relative to the workspace when it is inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(ws.root))
-    except ValueError:
-        return str(path)
+    return ws.rel(path)
 
 
-def progress(items, label: str, show_over: int = 20):
-    """A progress bar on stderr for long runs in a terminal; silent for short ones and in
-    scripts or logs, where a bar would only add noise."""
-    items = list(items)
-    if len(items) < show_over or not sys.stderr.isatty():
-        return _Quiet(items)
-    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+class Progress:
+    """A progress bar on stderr for a long run, started once the run knows its size.
 
+    Shown in a terminal from ``show_over`` items, and from ``always_over`` items even in
+    logs and scripts; otherwise silent, where a bar would only add noise. Use it as a
+    context manager and pass ``start`` and ``tick`` to the stage as its callbacks.
+    """
 
-class _Quiet:
-    def __init__(self, items):
-        self.items = items
+    def __init__(self, label: str, show_over: int = 20, always_over: int | None = None):
+        self.label = label
+        self.show_over = show_over
+        self.always_over = always_over
+        self.bar = None
 
-    def __enter__(self):
-        return iter(self.items)
+    def start(self, total: int) -> None:
+        shown = total >= self.show_over and sys.stderr.isatty()
+        if shown or (self.always_over is not None and total >= self.always_over):
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
 
-    def __exit__(self, *exc):
+    def tick(self, *_done) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
         return False
 
 
-def table(rows: list[list[object]], headers: list[str]) -> str:
-    """A plain text table for the terminal."""
-    cells = [[str(h) for h in headers]] + [[("" if v is None else str(v)) for v in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 # Stage command modules register themselves on import.
-for _name in ("workspace_cmds", "generate", "ingest", "corrections", "register", "summary", "plan", "status", "chase",
-              "demo"):
-    if importlib.util.find_spec(f"{__name__}.{_name}") is not None:
-        importlib.import_module(f"{__name__}.{_name}")
+from . import (  # noqa: E402,F401  (imported for their commands)
+    chase, corrections, demo, generate, ingest, plan, register, status, summary, workspace_cmds,
+)
 
 
 def main() -> None:

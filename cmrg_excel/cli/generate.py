@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..generate import GenerateError, generate_round
-from . import EXIT_INPUT, cli, fail, friendly_errors, load, progress, rel, workspace_option
+from . import EXIT_INPUT, Progress, cli, fail, friendly_errors, load, rel, workspace_option
 
 
 @cli.command("generate")
@@ -46,21 +46,10 @@ def generate_cmd(round_: str, only: tuple[str, ...], force: bool, skip_invalid: 
     """
     ws = load(workspace)
     ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
-    bar_holder = {}
-
-    def tick(contract):
-        bar = bar_holder.get("bar")
-        if bar is not None:
-            bar.update(1)
-
-    from ..contracts import read_contracts
-
-    count = len(ids) or len(read_contracts(ws.contracts_path).contracts)
     try:
-        with progress(range(count), "Generating workbooks") as bar:
-            bar_holder["bar"] = bar if hasattr(bar, "update") else None
+        with Progress("Generating workbooks") as bar:
             result = generate_round(ws, round_, only=ids or None, force=force, skip_invalid=skip_invalid,
-                                    eml=eml, prefill_from=prefill_from, progress=tick)
+                                    eml=eml, prefill_from=prefill_from, progress=bar.tick, on_start=bar.start)
     except GenerateError as exc:
         fail(str(exc), EXIT_INPUT)
         return

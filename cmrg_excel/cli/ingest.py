@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..ingest import ingest
-from . import cli, friendly_errors, load, rel, table, workspace_option
+from ..terminal import clip
+from . import Progress, cli, friendly_errors, load, rel, table, workspace_option
 
 
 @cli.command("ingest")
@@ -73,23 +73,9 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
       cmrg ingest --workspace ~/cmrg/2026-27
     """
     ws = load(workspace)
-    state = {"bar": None}
-
-    def on_start(n: int) -> None:
-        if n >= 20 and sys.stderr.isatty() or n >= 200:
-            state["bar"] = click.progressbar(length=n, label="Checking returns", file=sys.stderr, show_pos=True)
-            state["bar"].__enter__()
-
-    def tick(_outcome) -> None:
-        if state["bar"] is not None:
-            state["bar"].update(1)
-
-    try:
-        result = ingest(ws, progress=tick, on_start=on_start, wait_seconds=wait_seconds,
+    with Progress("Checking returns", always_over=200) as bar:
+        result = ingest(ws, progress=bar.tick, on_start=bar.start, wait_seconds=wait_seconds,
                         corrections=not no_corrections)
-    finally:
-        if state["bar"] is not None:
-            state["bar"].__exit__(None, None, None)
     n = len(result.files)
     if result.recovered:
         click.echo(f"Finished off {result.recovered} file(s) left by an interrupted run.")
@@ -103,11 +89,8 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     rows = []
     shown = [f for f in result.files if f.outcome != "accepted"]
     for f in shown[:15]:
-        reason = f.first_reason
         more = f" (+{len(f.problems) - 1} more)" if len(f.problems) > 1 else ""
-        if len(reason) > 90:
-            reason = reason[:87] + "..."
-        rows.append([f.name[:30], f.contract_id or "?", f.outcome, reason + more])
+        rows.append([f.name[:30], f.contract_id or "?", f.outcome, clip(f.first_reason, 90) + more])
     if rows:
         click.echo("")
         click.echo(table(rows, ["File", "Contract", "Outcome", "First reason"]))
