@@ -17,7 +17,6 @@ in the order each worker finished them, so a crash is pinned to the file being r
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import multiprocessing

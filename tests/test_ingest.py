@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
-import sqlite3
 
 import openpyxl
-import pytest
 from click.testing import CliRunner
 
 from cmrg_excel import layout as L
@@ -231,7 +228,6 @@ def test_register_answers_columns_unchanged(issued):
 
 
 def test_simulate_returns_mix(issued):
-    from cmrg_excel.generate import generate_round
     from cmrg_excel.simulate import simulate_returns
 
     ws, _ = issued

@@ -4,7 +4,6 @@ accepts a file whose values break the rules (checked by an independent oracle)."
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 
 import pytest

@@ -36,7 +36,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
