@@ -8,6 +8,7 @@ import math
 import re
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 NAVY = "#1F3864"
@@ -67,6 +68,35 @@ class FastFormulaWorksheet(Worksheet):
                 formula = formula[:-1]
             return formula
         return super()._prepare_formula(formula, expand_future_functions)
+
+    # xlsxwriter (3.3.1) writes a shared string that starts with "<r>" and ends with
+    # "</r>" into sharedStrings.xml raw, as if it were rich-text XML it had made itself
+    # (that is how write_rich_string stores its runs). Plain text of that shape, such as a
+    # supplier called "<r>boom</r>", so became an empty cell, and "<r>a</b></r>" a corrupt
+    # file. Such text is written instead as a rich string of plain fragments, which
+    # xlsxwriter escapes like any other text: it reads back identical.
+    def _write_string(self, row, col, string, cell_format=None):
+        if string.startswith("<r>") and string.endswith("</r>"):
+            return self._write_rich_string(row, col, *self.literal_fragments(string), *([cell_format] if cell_format else []))
+        return super()._write_string(row, col, string, cell_format)
+
+    @staticmethod
+    def literal_fragments(string: str) -> list:
+        """``string`` as rich-string arguments that xlsxwriter escapes as plain text.
+
+        The first fragment is "<" and the rest follow with the default font (Calibri 11,
+        the house font), so the cell shows exactly the text. xlsxwriter escapes each
+        fragment and then runs its _xHHHH_ escaping once more over the stored runs, so
+        the text is also cut between every "_" and "x": no fragment then holds an
+        "_xHHHH_" sequence for that second pass to mangle. (A control character in such
+        a string still comes back as its _xHHHH_ code: xlsxwriter escapes it twice.)
+        """
+        pieces = [string[0]] + re.split(r"(?<=_)(?=x)", string[1:])
+        default = Format()
+        args: list = [pieces[0]]
+        for piece in pieces[1:]:
+            args += [default, piece]
+        return args
 
 
 def new_workbook(target=None) -> tuple[xlsxwriter.Workbook, io.BytesIO | None]:
