@@ -278,3 +278,13 @@ def test_file_names_are_safe_on_windows(small_workspace):
 def test_bad_round_name_is_refused(small_workspace):
     with pytest.raises(GenerateError, match="not a valid name"):
         generate_round(small_workspace, "../escape")
+
+
+def test_build_is_deterministic_and_dated_when_generated():
+    spec = _spec(generated_at="2026-11-02T10:00:00+01:00")
+    first = build_template(spec)
+    assert build_template(spec) == first
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        core = zf.read("docProps/core.xml").decode()
+    assert '<dcterms:created xsi:type="dcterms:W3CDTF">2026-11-02T09:00:00Z</dcterms:created>' in core
+    assert _open(first).properties.created == dt.datetime(2026, 11, 2, 9, 0)
