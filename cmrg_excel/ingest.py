@@ -10,8 +10,8 @@ left alone):
 3. **file it**, in exactly one place:
 
    * *accepted*: the original bytes are copied to
-     ``archive/ROUND/CONTRACT/<received>-<sha256 prefix>-<name>``, the register gets the
-     submission, its answers (with sheet and row) and actions in one transaction, and the
+     ``archive/ROUND/<contract>_<received>-<sha256 prefix>-<name>``, the register gets the
+     submission, its answers (with sheet and row) and actions, all or nothing, and the
      contract's previous return for the round, if any, becomes ``superseded``;
    * *rejected*: copied to ``inbox/rejected/<name>`` with ``<name>.problems.txt`` beside it
      (what to fix, with sheet and cell), and a rejected submission with its problems;
@@ -20,9 +20,11 @@ left alone):
      copy is. Duplicates are kept rather than deleted so that nothing is ever lost; the
      secretariat may delete that folder at any time.
 
-Crash safety. The order for each file is: copy to its destination, commit (the commit also
-records the inbox copy as "to remove"), and only after a group flush to disk (``os.sync``
-every few hundred files and at the end) remove it from ``inbox/``. A run killed at any
+Crash safety. The order for each file is: copy to its destination, register it (recording
+the inbox copy as "to remove"; each file in its own savepoint, committed in groups of up to
+50 files or half a second, so the register is never half-written for any file), and only
+after a group flush to disk (``os.sync`` every few hundred files and at the end) remove it
+from ``inbox/``. A run killed at any
 moment leaves either an unregistered copy (removed on the next run, the inbox file is still
 there) or a registered file still in ``inbox/`` (recognised by its SHA-256 on the next run
 and removed), so after the next run every file is in exactly one place and registered at
@@ -55,6 +57,8 @@ from .workspace import Workspace
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 FLUSH_EVERY = 500  # files between flushes to disk (and removals from inbox/)
 FLUSH_SECONDS = 2.0
+COMMIT_EVERY = 50  # files registered per transaction (each one all-or-nothing in its own savepoint)
+COMMIT_SECONDS = 0.5
 KILL_HOOK = "CMRG_TEST_KILL_AT"  # "stage:N": SIGKILL this process at stage copied|committed|removed of file N
 
 OUTCOMES = ("accepted", "rejected", "duplicate", "skipped")
@@ -309,6 +313,8 @@ class _Run:
         self.known = reg.known_files(conn)
         self.current = reg.current_submissions(conn)
         self.pending: list[tuple[str, str]] = []  # (inbox path, sha) registered, to remove after the flush
+        self.group: list[int] = []  # files registered in the open transaction (not yet committed)
+        self.group_started = 0.0
         self.written: list[str] = []
         self.made: set[str] = set()
         self.can_link = hasattr(os, "link")
@@ -441,6 +447,7 @@ class _Run:
                 raise
 
     def _duplicate(self, src: str, out: FileOutcome, seen: reg.Known) -> FileOutcome:
+        self.commit()  # the first copy's registration is on disk before this one is set aside
         out.outcome = "duplicate"
         out.contract_id, out.round = seen.contract_id, seen.round
         out.submission_id = seen.id
@@ -454,21 +461,47 @@ class _Run:
         return self._done(out)
 
     def _commit(self, out: FileOutcome, src: str, dest: str, **fields) -> None:
+        """Register one file: all of it or none of it (a savepoint inside the group's transaction)."""
         stored = self.rel(dest)
-        with reg.transaction(self.conn):
+        if not self.group:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.group_started = time.monotonic()
+        self.conn.execute("SAVEPOINT one_file")
+        try:
             sub_id = reg.add_submission(
                 self.conn, sha256=out.sha256, original_name=out.name, stored_path=stored,
                 received_at=out.received_at, inbox_source=out.source, **fields)
+        except BaseException:
+            self.conn.execute("ROLLBACK TO one_file")
+            self.conn.execute("RELEASE one_file")
+            raise
+        self.conn.execute("RELEASE one_file")
+        self.group.append(self.n)
         out.submission_id = sub_id
-        self.hook("committed", self.n)
         self.known[out.sha256] = reg.Known(sub_id, fields["outcome"], fields.get("status"), stored,
                                            out.received_at, fields.get("contract_id"), fields.get("round"))
         self.pending.append((src, out.sha256))
+        if len(self.group) >= COMMIT_EVERY or time.monotonic() - self.group_started > COMMIT_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the files registered since the last commit (one transaction, one write to the
+        log, instead of one per file: each file is still all-or-nothing through its savepoint,
+        and a run killed before this leaves only unregistered copies, which the next run drops)."""
+        if not self.group:
+            return
+        self.conn.execute("COMMIT")
+        for n in self.group:
+            self.hook("committed", n)
+        self.group = []
 
     def _accept(self, src: str, res: ReadResult, data: bytes | None, out: FileOutcome, result) -> None:
-        stamp = out.received_at.replace("-", "").replace(":", "").replace("+00:00", "Z")
-        folder = os.path.join(self.archive, safe_filename(result.round), safe_filename(result.contract_id))
-        dest = self._place(src, folder, f"{stamp}-{out.sha256[:12]}-{_safe_name(out.name)}", res, data, out.sha256)
+        stamp = out.received_at.replace("+00:00", "Z").replace("-", "").replace(":", "")
+        # One folder per round (a folder per contract cost a directory creation per file);
+        # names start with the contract, so each contract's returns sort together.
+        folder = os.path.join(self.archive, safe_filename(result.round))
+        name = f"{safe_filename(result.contract_id)}_{stamp}-{out.sha256[:12]}-{_safe_name(out.name)}"
+        dest = self._place(src, folder, name, res, data, out.sha256)
         if dest is None:
             self._changed(out)
             return
@@ -511,6 +544,7 @@ class _Run:
         out.problems_file = self.rel(problems_file)
 
     def flush(self) -> None:
+        self.commit()
         if not self.pending:
             return
         _flush([Path(p) for p in self.written])

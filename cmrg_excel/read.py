@@ -107,11 +107,25 @@ _ASSESS_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "
 
 def _cell(grid: list[list[object]], a1: str) -> object:
     r, c = L.rc(a1)
+    return _at(grid, r, c)
+
+
+def _at(grid: list[list[object]], r: int, c: int) -> object:
     if r < len(grid):
         row = grid[r]
         if c < len(row):
             return row[c]
     return ""
+
+
+# Where the layout's cells are, as 0-based (row, column): worked out once, not per file.
+_META_AT = tuple((k, L.rc(L.meta_cell(k)), L.rc("A" + L.meta_cell(k)[1:])) for k in L.META_KEYS)
+_CONTRACT_AT = tuple((f.key, L.rc(L.contract_cell(f.key)), L.rc(L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL)))
+                     for f in L.CONTRACT_FIELDS)
+_ATTEST_AT = tuple((f.key, L.rc(f.cell)) for f in L.ATTEST_FIELDS)
+_REF_COL = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
+_ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in _ASSESS_KEYS)
+_LAST_ANSWER_COL = max(c for _, c in _ANSWER_COLS)
 
 
 def extract(wb) -> RawReturn:
@@ -129,29 +143,31 @@ def extract(wb) -> RawReturn:
 
     g = grid(L.META)
     if g is not None:
-        raw.meta = {k: _cell(g, L.meta_cell(k)) for k in L.META_KEYS}
-        raw.meta_labels = {k: _cell(g, "A" + L.meta_cell(k)[1:]) for k in L.META_KEYS}
+        raw.meta = {k: _at(g, *value) for k, value, _ in _META_AT}
+        raw.meta_labels = {k: _at(g, *label) for k, _, label in _META_AT}
     g = grid(L.CONTRACT)
     if g is not None:
-        for f in L.CONTRACT_FIELDS:
-            raw.contract[f.key] = _cell(g, L.contract_cell(f.key))
-            corr = _cell(g, L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL))
+        for key, value, correction in _CONTRACT_AT:
+            raw.contract[key] = _at(g, *value)
+            corr = _at(g, *correction)
             if corr not in ("", None):
-                raw.corrections[f.key] = corr
+                raw.corrections[key] = corr
     g = grid(L.ASSESSMENT)
     if g is not None:
-        ref_c = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
-        cols = [(k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in _ASSESS_KEYS]
+        rows = raw.rows
         for r0 in range(L.ASSESS_FIRST_ROW - 1, min(len(g), L.MAX_ROW)):
             row = g[r0]
             n = len(row)
-            ref = row[ref_c] if ref_c < n else ""
-            values = {k: (row[c] if c < n else "") for k, c in cols}
+            if n > _LAST_ANSWER_COL:
+                values = {k: row[c] for k, c in _ANSWER_COLS}
+            else:
+                values = {k: (row[c] if c < n else "") for k, c in _ANSWER_COLS}
+            ref = row[_REF_COL] if _REF_COL < n else ""
             if ref not in ("", None) or any(v not in ("", None) for v in values.values()):
-                raw.rows.append(RawRow(r0 + 1, ref, values))
+                rows.append(RawRow(r0 + 1, ref, values))
     g = grid(L.ATTESTATION)
     if g is not None:
-        raw.attestation = {f.key: _cell(g, f.cell) for f in L.ATTEST_FIELDS}
+        raw.attestation = {key: _at(g, *at) for key, at in _ATTEST_AT}
     return raw
 
 
