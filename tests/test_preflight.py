@@ -272,6 +272,23 @@ def test_corrupt_member_data_is_damage():
     assert finding.part == SHEET1
 
 
+@pytest.mark.parametrize("damage", ["signature", "name"])
+def test_damaged_local_header_is_damage(damage):
+    # The directory at the end of the zip and the header before each member must agree:
+    # readers that trust one or the other would see different files.
+    data = bytearray(hostile.valid_xlsx())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo(SHEET1)
+    if damage == "signature":
+        data[info.header_offset:info.header_offset + 4] = b"PK\x09\x09"
+    else:  # same length, another name: the local header points at a different part
+        name_at = info.header_offset + 30
+        data[name_at + len(SHEET1) - 5] = ord("9")
+    finding = assert_refused(bytes(data), "truncated")
+    assert finding.part == SHEET1
+    assert ("magic" if damage == "signature" else "differ") in finding.detail
+
+
 @pytest.mark.filterwarnings("ignore:Duplicate name")
 def test_duplicate_part_names_are_refused():
     data = hostile.rezip(hostile.valid_xlsx(), add={SHEET1: b'<worksheet xmlns="' + MAIN_NS.encode() + b'"/>'})
