@@ -39,6 +39,8 @@ WORKBOOK_OPTIONS = {
 }
 
 
+# Two _xHHHH_ sequences sharing an underscore: xlsxwriter escapes only the first.
+_CHAINED_ESCAPES = re.compile(r"_x[0-9a-fA-F]{4}_x[0-9a-fA-F]{4}_")
 _FUNCTION_RE = re.compile(r"\b([A-Z][A-Z0-9.]*)\(")
 # Functions that every Excel since 2007 knows by these names: they never need the
 # "_xlfn." prefix that xlsxwriter adds to newer functions.
@@ -73,23 +75,30 @@ class FastFormulaWorksheet(Worksheet):
     # "</r>" into sharedStrings.xml raw, as if it were rich-text XML it had made itself
     # (that is how write_rich_string stores its runs). Plain text of that shape, such as a
     # supplier called "<r>boom</r>", so became an empty cell, and "<r>a</b></r>" a corrupt
-    # file. Such text is written instead as a rich string of plain fragments, which
-    # xlsxwriter escapes like any other text: it reads back identical.
+    # file. And it escapes a literal "_xHHHH_" by prefixing "_x005F", but misses the second
+    # of two that share an underscore ("_x005F_x0042_" came back "_x005FB"). Such text is
+    # written instead as a rich string of plain fragments, which xlsxwriter escapes like any
+    # other text: it reads back identical.
     def _write_string(self, row, col, string, cell_format=None):
-        if string.startswith("<r>") and string.endswith("</r>"):
+        if self.needs_fragments(string):
             return self._write_rich_string(row, col, *self.literal_fragments(string), *([cell_format] if cell_format else []))
         return super()._write_string(row, col, string, cell_format)
+
+    @staticmethod
+    def needs_fragments(string: str) -> bool:
+        """Whether xlsxwriter would store ``string`` wrongly as a plain shared string."""
+        return (string.startswith("<r>") and string.endswith("</r>")) or bool(_CHAINED_ESCAPES.search(string))
 
     @staticmethod
     def literal_fragments(string: str) -> list:
         """``string`` as rich-string arguments that xlsxwriter escapes as plain text.
 
-        The first fragment is "<" and the rest follow with the default font (Calibri 11,
-        the house font), so the cell shows exactly the text. xlsxwriter escapes each
-        fragment and then runs its _xHHHH_ escaping once more over the stored runs, so
-        the text is also cut between every "_" and "x": no fragment then holds an
-        "_xHHHH_" sequence for that second pass to mangle. (A control character in such
-        a string still comes back as its _xHHHH_ code: xlsxwriter escapes it twice.)
+        The first fragment is the first character and the rest follow with the default font
+        (Calibri 11, the house font), so the cell shows exactly the text. xlsxwriter escapes
+        each fragment and then runs its _xHHHH_ escaping once more over the stored runs, so
+        the text is also cut between every "_" and "x": no fragment then holds an "_xHHHH_"
+        sequence for either pass to touch. (A control character in such a string still
+        comes back as its _xHHHH_ code: xlsxwriter escapes it twice.)
         """
         pieces = [string[0]] + re.split(r"(?<=_)(?=x)", string[1:])
         default = Format()

@@ -14,7 +14,9 @@ from cmrg_excel.styles import Styles, new_workbook
 # Text that xlsxwriter 3.3.1 would have stored raw as rich-text XML (first two), and its neighbours.
 RICH_LOOKALIKES = [
     "<r>boom</r>", "<r>a</b></r>", "<r></r>", "<r> spaced </r>", "<r>_x0041_</r>", "<r>x_</r>",
-    "<r>Café – £ & \"quotes\"</r>", "<r>boom</r> ", "<r>boom", "boom</r>", "_x0041_", "<R>boom</R>",
+    "<r>Café – £ & \"quotes\"</r>", "<r>boom</r> ", "<r>boom", "boom</r>", "<R>boom</R>",
+    # xlsxwriter's _xHHHH_ escaping: fine for one, but it missed the second of two sharing a "_"
+    "_x0041_", "_x005F_x0042_", "a_x0041_x0042_x0043_b",
 ]
 
 
@@ -42,4 +44,5 @@ def test_text_that_looks_like_rich_string_xml_reads_back_identical(how):
     o, c = _sheet_values(data, "S")
     for i, text in enumerate(RICH_LOOKALIKES):
         assert c[i][0] == text, (i, text)
-        assert o.cell(i + 1, 1).value == text, (i, text)
+        if "x005F_" not in text:  # openpyxl deletes every "x005F_" it reads, escaped or not
+            assert o.cell(i + 1, 1).value == text, (i, text)
