@@ -817,17 +817,27 @@ def write_mailmerge(ws: Workspace, conn, round: str) -> Path:
     from .textsafe import write_csv
 
     rows = []
+    folders: dict[Path, Path] = {}
     for issue in reg.list_issues(conn, round, open_only=True):
         snap = issue.contract_snapshot
         rows.append({
             "owner_name": snap.get("owner_name", ""), "owner_email": snap.get("owner_email", ""),
             "contract_id": issue.contract_id, "title": snap.get("title", ""),
-            "attachment_path": str((ws.root / issue.file_path).resolve()),
+            "attachment_path": str(_resolved(ws.root / issue.file_path, folders)),
             "deadline": dt.date.fromisoformat(issue.deadline) if issue.deadline else "",
         })
     from .mail import MAILMERGE_COLUMNS
 
     return write_csv(ws.outbox / round / "mailmerge.csv", MAILMERGE_COLUMNS, rows)
+
+
+def _resolved(path: Path, folders: dict[Path, Path]) -> Path:
+    """``path.resolve()``, resolving each folder once (a round's files share one or two)."""
+    if path.name in ("", ".", "..") or path.is_symlink():
+        return path.resolve()
+    if path.parent not in folders:
+        folders[path.parent] = path.parent.resolve()
+    return folders[path.parent] / path.name
 
 
 def write_issue_eml(ws: Workspace, f: GeneratedFile, contract: Contract, deadline: dt.date, round: str) -> GeneratedFile:

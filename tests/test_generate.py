@@ -288,3 +288,23 @@ def test_build_is_deterministic_and_dated_when_generated():
         core = zf.read("docProps/core.xml").decode()
     assert '<dcterms:created xsi:type="dcterms:W3CDTF">2026-11-02T09:00:00Z</dcterms:created>' in core
     assert _open(first).properties.created == dt.datetime(2026, 11, 2, 9, 0)
+
+
+def test_mailmerge_attachment_paths_are_resolved(tmp_path, small_workspace):
+    import csv
+    import os
+
+    from cmrg_excel.workspace import open_workspace
+
+    link = tmp_path / "via-link"
+    os.symlink(small_workspace.root, link)
+    ws = open_workspace(link)
+    generate_round(ws, "R1")
+    rows = list(csv.DictReader((ws.outbox / "R1" / "mailmerge.csv").read_text(encoding="utf-8-sig").splitlines()))
+    conn = reg.open_register(ws)
+    try:
+        expected = {i.contract_id: str((ws.root / i.file_path).resolve()) for i in reg.list_issues(conn, "R1")}
+    finally:
+        conn.close()
+    assert {r["contract_id"]: r["attachment_path"] for r in rows} == expected
+    assert all(p.startswith(str(small_workspace.root.resolve())) for p in expected.values())
