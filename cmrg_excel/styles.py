@@ -80,8 +80,10 @@ class FastFormulaWorksheet(Worksheet):
     # written instead as a rich string of plain fragments, which xlsxwriter escapes like any
     # other text: it reads back identical.
     def _write_string(self, row, col, string, cell_format=None):
-        if self.needs_fragments(string):
-            return self._write_rich_string(row, col, *self.literal_fragments(string), *([cell_format] if cell_format else []))
+        # (Text over Excel's 32,767 characters is left to xlsxwriter, which cuts it.)
+        if self.needs_fragments(string) and len(string.encode("utf-16-le", "surrogatepass")) <= 2 * self.xls_strmax:
+            fragments = self.literal_fragments(string)
+            return self._write_rich_string(row, col, *fragments, *([cell_format] if cell_format else []))
         return super()._write_string(row, col, string, cell_format)
 
     @staticmethod

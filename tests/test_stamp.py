@@ -295,3 +295,12 @@ def test_stamped_workbooks_of_hostile_contracts_are_accepted_by_ingest(small_wor
     outcome = ingest(ws)
     assert [(f.contract_id, f.outcome) for f in sorted(outcome.files, key=lambda f: f.contract_id)] == [
         ("C-0001", "accepted"), ("C-0002", "accepted"), ("C-0003", "accepted")]
+
+
+def test_lookalike_text_over_excels_limit_is_cut_as_xlsxwriter_cuts_any_text():
+    wb, buffer = new_workbook()
+    ws = wb.add_worksheet("S")
+    ws.write_string(0, 0, "<r>" + "x" * 40_000 + "</r>")
+    wb.close()
+    _, c = _sheet_values(buffer.getvalue(), "S")
+    assert c[0][0] == "<r>" + "x" * (32_767 - 3)
