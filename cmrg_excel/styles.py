@@ -208,9 +208,11 @@ def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None,
         ws.fit_to_pages(1, 0)
     if repeat_to_row is not None:
         ws.repeat_rows(0, repeat_to_row)
+    # "&8" sets the font size and takes every digit after it: without the space, a contract
+    # ID such as 123-X would be read as font size 8123 followed by "-X".
     if header:
-        ws.set_header(f"&L&8{footer_text(header)}")
-    ws.set_footer(f"&L&8{footer_text(left_footer)}&R&8Page &P of &N")
+        ws.set_header(f"&L&8 {footer_text(header)}")
+    ws.set_footer(f"&L&8 {footer_text(left_footer)}&R&8 Page &P of &N")
 
 
 def row_height(*cells: tuple[str, float], font_size: float = 11, minimum: float = 15.0) -> float:

@@ -200,6 +200,13 @@ def test_print_setup_and_frozen_headers(template):
     assert "C-0001" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
 
 
+def test_footer_keeps_a_contract_id_that_starts_with_a_digit():
+    # "&8" in a footer takes every digit after it as the font size.
+    ws = _open(build_template(_spec(contract=make_contract("123-X"))))[L.ASSESSMENT]
+    assert ws.oddFooter.left.size == 8
+    assert ws.oddFooter.left.text.strip().startswith("123-X | R1")
+
+
 # --- a whole round ---------------------------------------------------------------------
 def test_round_writes_files_records_ledger_and_mailmerge(issued):
     ws, result = issued
