@@ -215,6 +215,7 @@ sampler = threading.Thread(target=sample, daemon=True)
 if sys.argv[2] == "sample-memory" and os.path.exists("/proc/self/smaps_rollup"):
     sampler.start()  # only for the memory run: reading smaps costs the kernel time it measures
 ws = open_workspace(sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF)  # leave out interpreter start-up and imports
 t0 = time.perf_counter()
 r = ingest(ws)
 secs = time.perf_counter() - t0
@@ -223,7 +224,8 @@ me = resource.getrusage(resource.RUSAGE_SELF)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"secs": secs, "files": len(r.files), "accepted": r.count("accepted"),
                   "self_kb": me.ru_maxrss, "child_kb": kids.ru_maxrss,
-                  "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, "pss_peak_mb": peak[0],
+                  "cpu": (me.ru_utime + me.ru_stime - before.ru_utime - before.ru_stime
+                          + kids.ru_utime + kids.ru_stime), "pss_peak_mb": peak[0],
                   "workers": int(ws.config.section("ingest").get("workers", 2))}))
 """
 
