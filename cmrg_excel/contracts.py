@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import openpyxl
@@ -68,7 +68,12 @@ class Contract:
     row: int = 0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Every field is a plain value, so a shallow copy is the same as dataclasses.asdict,
+        # without its recursive deep copy (called for every workbook of a round).
+        return {name: getattr(self, name) for name in _CONTRACT_FIELDS}
+
+
+_CONTRACT_FIELDS = tuple(f.name for f in fields(Contract))
 
 
 @dataclass(frozen=True)
