@@ -5,13 +5,15 @@ weights come from the ``[plan]`` section of ``cmrg.toml``; each criterion's cont
 is kept, so the score can be explained. :func:`schedule` turns the scores into a
 month-by-month plan that spreads reviews across directorates and puts contracts with a
 re-commissioning or end date coming up ahead of that date. Both take and return plain
-data; :func:`write_plan_workbook` writes ``outbox/review-plan.xlsx``.
+data; :func:`write_plan_workbook` writes ``outbox/review-plan.xlsx``, and
+:func:`read_plan_schedule` reads its Schedule sheet back, as the secretariat left it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -322,6 +324,11 @@ def _schedule_reason(s: ContractScore, month: dt.date, review_by: dt.date | None
     return f"{s.reason}; scheduled {when} {label}, short of the {lead_months}-month lead (earlier months full)"
 
 
+def default_start(today: dt.date) -> dt.date:
+    """Where a plan starts unless told otherwise: the first day of next month."""
+    return add_months(month_start(today), 1)
+
+
 def make_plan(contracts: Iterable[Contract], settings: PlanSettings, start: dt.date,
               last_reviews: Mapping[str, dt.date] | None = None) -> Plan:
     """Scores and schedule together, with timing measured from ``start``."""
@@ -482,6 +489,134 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
     wb.close()
     write_atomic(path, buffer.getvalue())
     return path
+
+
+# --- reading a plan back ---------------------------------------------------------------
+PLAN_WORKBOOK = "review-plan.xlsx"
+SCHEDULE_SHEET = "Schedule"
+MONTH_HEADING = "Month"
+ID_HEADING = "Contract ID"
+MONTH_FORMS = "12/2026, 2026-12, Dec 2026 or December 2026"
+_MONTH_NAMES = {name: i for i, names in enumerate(
+    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+     ("december", "dec")], start=1) for name in names}
+
+
+def parse_month(text: str) -> dt.date:
+    """The first day of a month written 12/2026, 2026-12, Dec 2026 or December 2026 (any case).
+
+    Raises ValueError with a message that says what was wrong and which forms work.
+    """
+    t = " ".join(str(text).split()).casefold()
+    year = month = None
+    if m := re.fullmatch(r"(\d{1,2}) ?/ ?(\d{4})", t):
+        month, year = int(m[1]), int(m[2])
+    elif m := re.fullmatch(r"(\d{4}) ?- ?(\d{1,2})", t):
+        year, month = int(m[1]), int(m[2])
+    elif (m := re.fullmatch(r"([a-z]+)\.?[ -]?(\d{4})", t)) and m[1] in _MONTH_NAMES:
+        month, year = _MONTH_NAMES[m[1]], int(m[2])
+    if month is None or not 1 <= month <= 12 or not 1900 <= year <= 9999:
+        raise ValueError(f"{str(text)!r} is not a month: write it as {MONTH_FORMS}")
+    return dt.date(year, month, 1)
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    """One row of a plan workbook's Schedule sheet, as it is now."""
+
+    month: dt.date    # first day of the month
+    contract_id: str
+    row: int          # the worksheet row (1-based), for messages
+
+
+def _heading(value: object) -> str:
+    return " ".join(str(value).split()).casefold() if value is not None else ""
+
+
+def _cell_month(value: object) -> dt.date:
+    """A month from a Schedule cell: a date (as written), an Excel serial number, or text."""
+    from .contracts import parse_date
+
+    if isinstance(value, str):
+        try:
+            return parse_month(value)
+        except ValueError:
+            pass  # perhaps a whole date typed as text, e.g. 01/12/2026
+    return month_start(parse_date(value))
+
+
+def _cell_id(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # an ID typed as a number
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def read_plan_schedule(path: Path, name: str | None = None) -> list[ScheduleEntry]:
+    """Every scheduled review on the Schedule sheet of a plan workbook, in sheet order.
+
+    The sheet is read as the secretariat left it: the header row is found by its
+    "Month" and "Contract ID" headings (wherever it is, whatever order the columns are
+    in), and every row below it with a contract ID counts, so deleted, added, re-sorted
+    and filtered-out rows and months changed by hand are all taken as they are. A row
+    without a contract ID (blank, or the "Not scheduled" note) is skipped, and so is a
+    contract whose month has been cleared (no longer scheduled). A month that cannot be
+    read is an error naming its cell. ``name`` is how the file is named in messages.
+    """
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    name = name or path.name
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001  (zip, XML or permission errors: all mean "cannot read it")
+        raise PlanError(f"{name} could not be read as an Excel workbook ({exc.__class__.__name__}: {exc}); "
+                        "close it in Excel if it is open, or run 'cmrg plan' to write it again") from None
+    try:
+        sheet = next((wb[n] for n in wb.sheetnames if n.strip().casefold() == SCHEDULE_SHEET.casefold()), None)
+        if sheet is None:
+            raise PlanError(f"{name} has no {SCHEDULE_SHEET} sheet (it has: {', '.join(wb.sheetnames)}); "
+                            "run 'cmrg plan' to write it again")
+        month_col = id_col = None
+        entries: list[ScheduleEntry] = []
+        for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if id_col is None:
+                heads = [_heading(v) for v in row]
+                if MONTH_HEADING.casefold() in heads and ID_HEADING.casefold() in heads:
+                    month_col, id_col = heads.index(MONTH_HEADING.casefold()), heads.index(ID_HEADING.casefold())
+                continue
+            cid = _cell_id(row[id_col] if id_col < len(row) else None)
+            value = row[month_col] if month_col < len(row) else None
+            if not cid or value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            try:
+                month = _cell_month(value)
+            except ValueError:
+                raise PlanError(f"{name}, {SCHEDULE_SHEET}!{get_column_letter(month_col + 1)}{r} (contract {cid}): "
+                                f"{value!r} is not a month; write it as {MONTH_FORMS}") from None
+            entries.append(ScheduleEntry(month, cid, r))
+        if id_col is None:
+            raise PlanError(f"{name}: the {SCHEDULE_SHEET} sheet has no header row with the headings "
+                            f"'{MONTH_HEADING}' and '{ID_HEADING}'; put them back, or run 'cmrg plan' to write it again")
+        return entries
+    finally:
+        wb.close()
+
+
+def planned_ids(entries: Iterable[ScheduleEntry], month: dt.date) -> list[str]:
+    """The contract IDs scheduled in ``month``, in sheet order, each once (case-insensitively)."""
+    seen: set[str] = set()
+    out = []
+    for e in entries:
+        if e.month == month_start(month) and e.contract_id.casefold() not in seen:
+            seen.add(e.contract_id.casefold())
+            out.append(e.contract_id)
+    return out
+
+
+def schedule_entries(plan: Plan) -> list[ScheduleEntry]:
+    """A computed plan's schedule in the same form as :func:`read_plan_schedule` gives."""
+    return [ScheduleEntry(r.month, r.contract_id, 0) for r in plan.reviews]
 
 
 # --- the workspace edge ----------------------------------------------------------------
