@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 
 from ..generate import GenerateError, generate_round
 from . import EXIT_INPUT, Progress, cli, fail, friendly_errors, load, rel, workspace_option
+from .plan import date_option, month_option, planned_contracts
 
 
 @cli.command("generate")
@@ -15,6 +17,12 @@ from . import EXIT_INPUT, Progress, cli, fail, friendly_errors, load, rel, works
               help="Name of the review round, e.g. 2026-27. Files go to outbox/ROUND/.")
 @click.option("--only", multiple=True, metavar="ID",
               help="Only these contracts (repeat the option, or separate IDs with commas).")
+@click.option("--planned", callback=month_option, metavar="MONTH",
+              help="Only the contracts the review plan schedules for MONTH: 12/2026, 2026-12, Dec 2026 or "
+                   "December 2026. Not with --only.")
+@click.option("--plan-from", callback=date_option, metavar="DATE",
+              help="With --planned and no outbox/review-plan.xlsx: the first month of the recomputed plan "
+                   "(dd/mm/yyyy), as 'cmrg plan --from'. Default: as 'cmrg plan', the first day of next month.")
 @click.option("--force", is_flag=True,
               help="Issue new workbooks even where the round already has them; the old ones become superseded.")
 @click.option("--skip-invalid", is_flag=True,
@@ -25,8 +33,8 @@ from . import EXIT_INPUT, Progress, cli, fail, friendly_errors, load, rel, works
                    "marked as carried forward for the owner to confirm or update.")
 @workspace_option
 @friendly_errors
-def generate_cmd(round_: str, only: tuple[str, ...], force: bool, skip_invalid: bool, eml: bool,
-                 prefill_from: str | None, workspace: Path | None) -> None:
+def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, plan_from: dt.date | None, force: bool,
+                 skip_invalid: bool, eml: bool, prefill_from: str | None, workspace: Path | None) -> None:
     """Write one locked self-assessment workbook per contract on the list.
 
     Each workbook has the contract's details filled in and locked, a rating dropdown and
@@ -38,14 +46,34 @@ def generate_cmd(round_: str, only: tuple[str, ...], force: bool, skip_invalid: 
     The contract list is checked first: if any row has a problem, every problem is
     listed with its row and column and nothing is generated (unless --skip-invalid).
 
+    --planned MONTH issues that month's reviews from the review plan. The plan is
+    outbox/review-plan.xlsx (written by 'cmrg plan') as you last saved it: its Schedule
+    sheet is read as it stands, so rows deleted, added, re-sorted or moved to another
+    month in Excel count. Only when there is no such workbook is the plan recomputed,
+    as 'cmrg plan' would make it, from the contract list and the [plan] settings in
+    cmrg.toml, starting from --plan-from (default: next month); a recomputed plan changes
+    as the list, the settings and the register change, so keep a workbook for a
+    programme run month by month. The output says which plan was used. A planned
+    contract that is no longer on the contract list, or a month with nothing planned,
+    is an error and nothing is generated. --planned and --only do not mix: to issue an
+    extra contract, run generate again with --only.
+
     \b
     Examples:
       cmrg generate --round 2026-27
+      cmrg generate --round 2026-27 --planned 12/2026 --eml
       cmrg generate --round 2026-27 --only GET-001 --force --eml
       cmrg generate --round 2027-28 --prefill-from 2026-27
     """
+    if planned is not None and only:
+        raise click.UsageError("use --planned or --only, not both: to issue an extra contract, run generate again "
+                               "with --only")
+    if plan_from is not None and planned is None:
+        raise click.UsageError("--plan-from goes with --planned")
     ws = load(workspace)
     ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    if planned is not None:
+        ids = planned_contracts(ws, planned, plan_from)
     try:
         with Progress("Generating workbooks") as bar:
             result = generate_round(ws, round_, only=ids or None, force=force, skip_invalid=skip_invalid,
