@@ -11,6 +11,7 @@ import os
 import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +26,19 @@ ENV_VAR = "CMRG_WORKSPACE"
 
 class WorkspaceError(Exception):
     """The workspace is missing, incomplete or its settings are invalid."""
+
+
+# [templates] holidays: whose bank holidays a deadline avoids, as the UK subdivision codes
+# of the `holidays` package (which keeps substitute days and one-off holidays).
+HOLIDAY_NATIONS = {"England": "ENG", "Wales": "WLS", "Scotland": "SCT", "Northern Ireland": "NIR"}
+NO_HOLIDAYS = "none"
+
+
+@lru_cache(maxsize=None)
+def _bank_holidays(subdiv: str):
+    import holidays  # only when a deadline is worked out, so other commands start no slower
+
+    return holidays.country_holidays("GB", subdiv=subdiv)  # fills in each year as it is asked about
 
 
 CONFIG_TEMPLATE = """\
@@ -50,8 +64,13 @@ framework = "nao-cm-areas-1-8"
 password = "{password}"
 # Date the returns are due. Leave it commented out to allow deadline_days instead.
 # deadline = 2027-01-29
-# Days from generation to the deadline, used when no deadline date is set.
+# Days from generation to the deadline, used when no deadline date is set. A deadline
+# that falls on a weekend or a bank holiday moves on to the next working day.
 deadline_days = 28
+# Whose bank holidays a deadline avoids: "England", "Wales", "Scotland" or
+# "Northern Ireland"; "none" skips weekends only. A deadline date set above is kept as
+# written, but cmrg generate warns if it is not a working day.
+holidays = "England"
 # The contract list, relative to this folder (.xlsx or .csv).
 contracts = "contracts.xlsx"
 
@@ -110,6 +129,7 @@ class Config:
     password: str
     deadline: dt.date | None
     deadline_days: int
+    holidays: str                     # whose bank holidays: a HOLIDAY_NATIONS name, or "none"
     contracts: str
     raw: dict = field(default_factory=dict, repr=False)
 
@@ -119,7 +139,24 @@ class Config:
         return value if isinstance(value, dict) else {}
 
     def deadline_from(self, issued_on: dt.date) -> dt.date:
-        return self.deadline or issued_on + dt.timedelta(days=self.deadline_days)
+        """The deadline set in the settings, as written; else ``deadline_days`` after
+        ``issued_on``, moved on to the next working day."""
+        if self.deadline:
+            return self.deadline
+        due = issued_on + dt.timedelta(days=self.deadline_days)
+        while self.not_a_working_day(due):
+            due += dt.timedelta(days=1)
+        return due
+
+    def not_a_working_day(self, day: dt.date) -> str | None:
+        """Why ``day`` is not a working day ("a Saturday", "Christmas Day, a bank holiday
+        in England"), or None when it is one."""
+        if day.weekday() >= 5:
+            return ("a Saturday", "a Sunday")[day.weekday() - 5]
+        if self.holidays == NO_HOLIDAYS:
+            return None
+        name = _bank_holidays(HOLIDAY_NATIONS[self.holidays]).get(day)
+        return f"{name}, a bank holiday in {self.holidays}" if name else None
 
 
 def load_config(path: Path) -> Config:
@@ -146,6 +183,12 @@ def load_config(path: Path) -> Config:
     days = get("templates", "deadline_days", int, 28)
     if not 1 <= days <= 365:
         raise WorkspaceError(f"{path}: setting [templates] deadline_days must be between 1 and 365")
+    nation = raw.get("templates", {}).get("holidays", "England")
+    allowed = {name.casefold(): name for name in [*HOLIDAY_NATIONS, NO_HOLIDAYS]}
+    if not isinstance(nation, str) or " ".join(nation.split()).casefold() not in allowed:
+        raise WorkspaceError(f'{path}: setting [templates] holidays must be "England", "Wales", "Scotland", '
+                             f'"Northern Ireland" or "none" (found {nation!r})')
+    nation = allowed[" ".join(nation.split()).casefold()]
     return Config(
         council_name=get("council", "name", str, "The Council"),
         review_group=get("council", "review_group", str, "Contract Management Review Group"),
@@ -154,6 +197,7 @@ def load_config(path: Path) -> Config:
         password=get("templates", "password", str, ""),
         deadline=deadline,
         deadline_days=days,
+        holidays=nation,
         contracts=get("templates", "contracts", str, "contracts.xlsx"),
         raw=raw,
     )

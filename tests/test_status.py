@@ -134,7 +134,8 @@ def test_latest_round_by_default_and_unknown_rounds(issued):
     generate_round(ws, "R2", only=["C-0001"], today=dt.date(2027, 5, 1))
     status = load_round_status(ws, today=BEFORE)
     assert status.round == "R2" and [c.contract_id for c in status.contracts] == ["C-0001"]
-    assert status.contracts[0].deadline == dt.date(2027, 5, 29)
+    # 28 days on is Saturday 29/05/2027, and Monday 31/05 is the Spring bank holiday.
+    assert status.contracts[0].deadline == dt.date(2027, 6, 1)
     with pytest.raises(StatusError, match="rounds issued: R1, R2"):
         load_round_status(ws, "R9")
 

@@ -50,3 +50,14 @@ def test_a_second_run_waits_then_refuses_clearly(tmp_path):
 def test_not_a_workspace(tmp_path):
     with pytest.raises(WorkspaceError, match="is not a cmrg workspace"):
         open_workspace(tmp_path)
+
+
+@pytest.mark.parametrize("value", ['"Cornwall"', '"ENG"', '""', "3", "true"])
+def test_a_bad_holidays_setting_names_the_setting_and_the_choices(tmp_path, value):
+    ws, _ = init_workspace(tmp_path / "ws")
+    cfg = ws.root / "cmrg.toml"
+    cfg.write_text(cfg.read_text().replace('holidays = "England"', f"holidays = {value}"))
+    expected = r'\[templates\] holidays must be "England", "Wales", "Scotland", "Northern Ireland" or "none" \(found '
+    with pytest.raises(WorkspaceError, match=expected) as err:
+        load_config(cfg)
+    assert str(err.value).startswith(f"{cfg}: setting")
