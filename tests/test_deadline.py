@@ -10,10 +10,12 @@ import email.policy
 import holidays
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
 from cmrg_excel import register as reg
+from cmrg_excel.cli import cli
 from cmrg_excel.generate import generate_round
-from cmrg_excel.workspace import init_workspace, load_config
+from cmrg_excel.workspace import init_workspace, load_config, open_workspace
 
 D = dt.date
 
@@ -118,3 +120,32 @@ def test_generated_workbooks_emails_and_ledger_carry_the_moved_deadline(small_wo
     finally:
         conn.close()
 
+
+def _generate(ws):
+    res = CliRunner().invoke(cli, ["generate", "--round", "R1", "-w", str(ws.root)])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_generate_warns_when_the_set_deadline_is_not_a_working_day(small_workspace):
+    _settings(small_workspace.root / "cmrg.toml", **{"# deadline = 2027-01-29": "deadline = 2026-12-25"})
+    out = _generate(open_workspace(small_workspace.root))
+    assert "Deadline for returns: 25/12/2026\n" in out
+    warnings = [line for line in out.splitlines() if line.startswith("Warning")]
+    assert warnings == ["Warning: that is Christmas Day, a bank holiday in England; "
+                        "the deadline set in cmrg.toml is kept as written."]
+    conn = reg.open_register(small_workspace)
+    try:
+        assert {i.deadline for i in reg.list_issues(conn, "R1")} == {"2026-12-25"}
+    finally:
+        conn.close()
+
+
+def test_generate_warns_about_a_set_weekend_deadline_but_not_a_working_day(tmp_path, small_workspace):
+    path = small_workspace.root / "cmrg.toml"
+    _settings(path, **{"# deadline = 2027-01-29": "deadline = 2027-01-30", 'holidays = "England"': 'holidays = "none"'})
+    out = _generate(small_workspace)
+    assert "Warning: that is a Saturday; the deadline set in cmrg.toml is kept as written." in out
+    _settings(path, **{"deadline = 2027-01-30": "deadline = 2027-01-29"})
+    out = CliRunner().invoke(cli, ["generate", "--round", "R2", "-w", str(small_workspace.root)]).output
+    assert "Deadline for returns: 29/01/2027" in out and "Warning" not in out

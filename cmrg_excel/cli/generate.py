@@ -88,6 +88,8 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     if len(result.files) > 5:
         click.echo(f"  ... and {len(result.files) - 5} more")
     click.echo(f"Deadline for returns: {result.deadline:%d/%m/%Y}")
+    if ws.config.deadline and (why := ws.config.not_a_working_day(result.deadline)):
+        click.secho(f"Warning: that is {why}; the deadline set in cmrg.toml is kept as written.", fg="yellow")
     if result.mailmerge:
         click.echo(f"Mail merge list: {rel(ws, result.mailmerge)}")
     if result.superseded:
