@@ -25,7 +25,8 @@ Which rejected returns get one: the file carried one of our issue tokens, its is
 still open (not superseded, not an earlier round) and no return for that contract and round
 has been accepted since. Returns with no identity (not our workbook, hidden sheet removed)
 cannot be placed and get none. The latest rejected return per contract wins. Its
-deadline is the original one, or two weeks from today if that is later.
+deadline is the original one, or two weeks from today if that is later (moved on to the next
+working day).
 """
 
 from __future__ import annotations
@@ -217,6 +218,9 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
     own = conn is None
     conn = conn or reg.open_register(ws)
     today = today or dt.date.today()
+    fix_by = today + dt.timedelta(days=DAYS_TO_FIX)
+    while ws.config.not_a_working_day(fix_by):  # never a weekend or bank holiday
+        fix_by += dt.timedelta(days=1)
     try:
         current = None
         try:
@@ -238,8 +242,7 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
             new_fw = current if upgrade.plan(old_fw, current) is not None else old_fw
             plan = plan_correction(issue, old_fw, new_fw, json.loads(sub["entered"]),
                                    json.loads(sub["problems"] or "[]"))
-            due = max(dt.date.fromisoformat(issue.deadline) if issue.deadline else today,
-                      today + dt.timedelta(days=DAYS_TO_FIX))
+            due = max(dt.date.fromisoformat(issue.deadline) if issue.deadline else today, fix_by)
             spec = spec_for(ws, contract_from_snapshot(issue.contract_snapshot), new_fw, issue.round, due,
                             kind="correction", answers=plan.answers, carried_from=plan.carried_from,
                             attestation=plan.attestation, corrections=plan.corrections,

@@ -124,6 +124,29 @@ def test_corrections_command_for_returns_rejected_without(issued):
     assert "corrections" in CliRunner().invoke(cli, ["--help"]).output
 
 
+
+def test_corrections_due_date_is_a_working_day(issued):
+    import datetime as dt
+
+    from cmrg_excel.corrections import issue_corrections
+
+    ws, _ = issued
+    fw = framework_of(ws, issue_of(ws, "C-0002"))
+    answers = complete_answers(fw)
+    answers["2.1"] = {"rating": fw.scale.not_applicable}
+    drop(ws, "C-0002.xlsx", filled(ws, "C-0002", answers=answers))
+    ingest(ws)
+    conn = reg.open_register(ws)
+    try:
+        conn.execute("UPDATE issues SET deadline='2026-12-01'")  # long passed: two weeks from today applies
+        # 14 days after 11/12/2026 is Friday 25 December; Monday 28th is the Boxing Day substitute.
+        made = issue_corrections(ws, conn, today=dt.date(2026, 12, 11))
+        assert len(made) == 1
+        issue = reg.get_issue(conn, made[0].token)
+    finally:
+        conn.close()
+    assert issue.deadline == "2026-12-29"
+
 def _re_review(ws, fw):
     answers = complete_answers(fw)
     drop(ws, "C-0001.xlsx", filled(ws, "C-0001", answers=answers))
