@@ -332,6 +332,9 @@ class _Worker:
         self.conn.close()
 
 
+COLLECT_SECONDS = 0.005  # how long the main process lets results gather while files are still queued
+
+
 class ReaderPool:
     """Worker processes that read returns; a worker that dies or hangs costs only its current file.
 
@@ -393,6 +396,11 @@ class ReaderPool:
             now = time.monotonic()
             left = min(w.since + self.timeout - now for w in busy)
             wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=max(0.0, left) + 0.01)
+            if queue:
+                # More files to come: let a few more results arrive and take them together. Waking
+                # for every file costs the workers the CPU (context switches, cold caches) on a
+                # machine with as many cores as workers: about 10% of a 1,000-file run.
+                time.sleep(COLLECT_SECONDS)
             for w in busy:
                 while w.pending and _poll(w.conn):
                     try:
