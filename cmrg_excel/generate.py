@@ -595,6 +595,7 @@ class GenerateResult:
     superseded: int
     deadline: dt.date
     mailmerge: Path | None
+    already_issued: list[str] = field(default_factory=list)  # left out with skip_issued
 
 
 def select_contracts(clist: ContractList, only: Iterable[str] | None, skip_invalid: bool) -> list[Contract]:
@@ -711,6 +712,7 @@ def generate_round(
     only: Iterable[str] | None = None,
     force: bool = False,
     skip_invalid: bool = False,
+    skip_issued: bool = False,
     eml: bool = False,
     prefill_from: str | None = None,
     today: dt.date | None = None,
@@ -719,6 +721,8 @@ def generate_round(
 ) -> GenerateResult:
     """Generate a round's workbooks into ``outbox/ROUND/`` and record them in the ledger.
 
+    ``skip_issued`` leaves out contracts that already have an open workbook in the round
+    (after a month of the plan, or contracts added to the list) instead of refusing.
     ``on_start(total)`` is called once the contracts are chosen, ``progress(contract)``
     after each workbook is written."""
     round = check_round(round)
@@ -738,12 +742,19 @@ def generate_round(
                 raise GenerateError(f"round {prefill_from!r} has never been issued, so there is nothing to carry forward")
         open_before = {i.contract_id: i for i in reg.list_issues(conn, round, open_only=True)}
         clash = [c.contract_id for c in contracts if c.contract_id in open_before]
+        already: list[str] = []
+        if clash and skip_issued and not force:
+            already, clash = clash, []
+            contracts = [c for c in contracts if c.contract_id not in open_before]
+            if not contracts:
+                raise GenerateError(f"every one of these contracts already has a workbook in round {round}; "
+                                    "nothing to generate")
         if clash and not force:
             shown = ", ".join(clash[:8]) + (f" and {len(clash) - 8} more" if len(clash) > 8 else "")
             raise GenerateError(
                 f"round {round} already has workbooks for {len(clash)} of these contracts ({shown}). Nothing was "
-                "overwritten. Use --force to issue new ones: the old ones are then marked superseded, and returns "
-                "made on them will be rejected."
+                "overwritten. Use --skip-issued to issue only the contracts without one, or --force to issue new "
+                "ones for all: the old ones are then marked superseded, and returns made on them will be rejected."
             )
         carried = _carried_answers(conn, prefill_from, fw) if prefill_from else {}
         specs: list[TemplateSpec] = []
@@ -786,7 +797,7 @@ def generate_round(
     finally:
         conn.close()
     return GenerateResult(round, folder, files, list(clist.problems) if skip_invalid else [],
-                          len(clash), deadline, mailmerge)
+                          len(clash), deadline, mailmerge, already)
 
 
 def _carried_answers(conn, from_round: str, fw: Framework) -> dict[str, dict[str, dict]]:

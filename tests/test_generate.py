@@ -315,3 +315,29 @@ def test_mailmerge_attachment_paths_are_resolved(tmp_path, small_workspace):
         conn.close()
     assert {r["contract_id"]: r["attachment_path"] for r in rows} == expected
     assert all(p.startswith(str(small_workspace.root.resolve())) for p in expected.values())
+
+
+def test_skip_issued_issues_only_the_contracts_without_a_workbook(workspace):
+    from click.testing import CliRunner
+
+    from cmrg_excel.cli import cli
+
+    ws = workspace
+    write_contract_list(ws.contracts_path, [make_contract(f"C-000{i}") for i in range(1, 5)])
+    first = generate_round(ws, "R1", only=["C-0002"], today=dt.date(2026, 11, 2))
+    refused = CliRunner().invoke(cli, ["generate", "--round", "R1", "-w", str(ws.root)])
+    assert refused.exit_code != 0 and "--skip-issued" in refused.output
+    result = generate_round(ws, "R1", skip_issued=True, today=dt.date(2026, 11, 2))
+    assert [f.contract_id for f in result.files] == ["C-0001", "C-0003", "C-0004"]
+    assert result.already_issued == ["C-0002"] and result.superseded == 0
+    conn = reg.open_register(ws)
+    try:
+        open_issues = {i.contract_id: i.token for i in reg.list_issues(conn, "R1", open_only=True)}
+    finally:
+        conn.close()
+    assert open_issues["C-0002"] == first.files[0].token  # the first workbook still stands
+    assert len(open_issues) == 4
+    with pytest.raises(GenerateError, match="nothing to generate"):
+        generate_round(ws, "R1", skip_issued=True)
+    out = CliRunner().invoke(cli, ["generate", "--round", "R1", "--skip-issued", "--force", "-w", str(ws.root)])
+    assert out.exit_code == 2 and "not both" in out.output

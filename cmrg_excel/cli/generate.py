@@ -25,6 +25,9 @@ from .plan import date_option, month_option, planned_contracts
                    "(dd/mm/yyyy), as 'cmrg plan --from'. Default: as 'cmrg plan', the first day of next month.")
 @click.option("--force", is_flag=True,
               help="Issue new workbooks even where the round already has them; the old ones become superseded.")
+@click.option("--skip-issued", is_flag=True,
+              help="Leave out contracts that already have a workbook in this round (after issuing a month of the "
+                   "plan, or when contracts were added to the list) and issue the rest. Not with --force.")
 @click.option("--skip-invalid", is_flag=True,
               help="Generate for the good rows of the contract list and list the bad ones, instead of stopping.")
 @click.option("--eml", is_flag=True, help="Also write a ready-to-send .eml email draft per contract, workbook attached.")
@@ -34,7 +37,8 @@ from .plan import date_option, month_option, planned_contracts
 @workspace_option
 @friendly_errors
 def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, plan_from: dt.date | None, force: bool,
-                 skip_invalid: bool, eml: bool, prefill_from: str | None, workspace: Path | None) -> None:
+                 skip_issued: bool, skip_invalid: bool, eml: bool, prefill_from: str | None,
+                 workspace: Path | None) -> None:
     """Write one locked self-assessment workbook per contract on the list.
 
     Each workbook has the contract's details filled in and locked, a rating dropdown and
@@ -45,6 +49,11 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
 
     The contract list is checked first: if any row has a problem, every problem is
     listed with its row and column and nothing is generated (unless --skip-invalid).
+
+    A round is never overwritten by accident: where a contract already has a workbook
+    in the round, generate stops and changes nothing. --skip-issued leaves those
+    contracts out and issues the rest; --force issues new workbooks for them and marks
+    the old ones superseded (a return made on an old one is then rejected).
 
     --planned MONTH issues that month's reviews from the review plan. The plan is
     outbox/review-plan.xlsx (written by 'cmrg plan') as you last saved it: its Schedule
@@ -62,12 +71,16 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     Examples:
       cmrg generate --round 2026-27
       cmrg generate --round 2026-27 --planned 12/2026 --eml
+      cmrg generate --round 2026-27 --skip-issued
       cmrg generate --round 2026-27 --only GET-001 --force --eml
       cmrg generate --round 2027-28 --prefill-from 2026-27
     """
     if planned is not None and only:
         raise click.UsageError("use --planned or --only, not both: to issue an extra contract, run generate again "
                                "with --only")
+    if skip_issued and force:
+        raise click.UsageError("use --skip-issued or --force, not both: --force replaces the workbooks already "
+                               "issued, --skip-issued leaves them alone")
     if plan_from is not None and planned is None:
         raise click.UsageError("--plan-from goes with --planned")
     ws = load(workspace)
@@ -77,6 +90,7 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     try:
         with Progress("Generating workbooks") as bar:
             result = generate_round(ws, round_, only=ids or None, force=force, skip_invalid=skip_invalid,
+                                    skip_issued=skip_issued,
                                     eml=eml, prefill_from=prefill_from, progress=bar.tick, on_start=bar.start)
     except GenerateError as exc:
         fail(str(exc), EXIT_INPUT)
@@ -94,6 +108,10 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
         click.echo(f"Mail merge list: {rel(ws, result.mailmerge)}")
     if result.superseded:
         click.echo(f"{result.superseded} earlier workbook(s) of this round are now superseded.")
+    if result.already_issued:
+        n = len(result.already_issued)
+        shown = ", ".join(result.already_issued[:8]) + (f" and {n - 8} more" if n > 8 else "")
+        click.echo(f"Left out {n} contract(s) that already have a workbook in this round: {shown}")
     if result.skipped:
         rows = sorted({p.row for p in result.skipped})
         click.secho(f"Skipped {len(rows)} row(s) of the contract list with problems:", fg="yellow")
