@@ -99,16 +99,22 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     assert got.loc["1.1", "evidence"] == answers["1.1"]["evidence"]
 
 
+def _drop_na_without_reason(ws):
+    """C-0002's return with activity 2.1 Not applicable and no reason (rejected); its framework."""
+    fw = framework_of(ws, issue_of(ws, "C-0002"))
+    answers = complete_answers(fw)
+    answers["2.1"] = {"rating": fw.scale.not_applicable}
+    drop(ws, "C-0002.xlsx", filled(ws, "C-0002", answers=answers))
+    return fw
+
+
 def test_corrections_command_for_returns_rejected_without(issued):
     from click.testing import CliRunner
 
     from cmrg_excel.cli import cli
 
     ws, _ = issued
-    fw = framework_of(ws, issue_of(ws, "C-0002"))
-    answers = complete_answers(fw)
-    answers["2.1"] = {"rating": fw.scale.not_applicable}
-    drop(ws, "C-0002.xlsx", filled(ws, "C-0002", answers=answers))
+    fw = _drop_na_without_reason(ws)
     res = CliRunner().invoke(cli, ["ingest", "--no-corrections", "-w", str(ws.root)], catch_exceptions=False)
     assert res.exit_code == 0 and "Corrections workbooks" not in res.output
     assert not corrections_path(ws, "R1", "C-0002").exists()
@@ -124,17 +130,13 @@ def test_corrections_command_for_returns_rejected_without(issued):
     assert "corrections" in CliRunner().invoke(cli, ["--help"]).output
 
 
-
 def test_corrections_due_date_is_a_working_day(issued):
     import datetime as dt
 
     from cmrg_excel.corrections import issue_corrections
 
     ws, _ = issued
-    fw = framework_of(ws, issue_of(ws, "C-0002"))
-    answers = complete_answers(fw)
-    answers["2.1"] = {"rating": fw.scale.not_applicable}
-    drop(ws, "C-0002.xlsx", filled(ws, "C-0002", answers=answers))
+    _drop_na_without_reason(ws)
     ingest(ws)
     conn = reg.open_register(ws)
     try:
