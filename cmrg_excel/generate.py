@@ -596,6 +596,7 @@ class GenerateResult:
     deadline: dt.date
     mailmerge: Path | None
     already_issued: list[str] = field(default_factory=list)  # left out with skip_issued
+    open_in_round: int = 0  # open workbooks of the round after this run (rows of mailmerge.csv)
 
 
 def select_contracts(clist: ContractList, only: Iterable[str] | None, skip_invalid: bool) -> list[Contract]:
@@ -791,13 +792,14 @@ def generate_round(
         if pending:
             _record(conn, pending)
         mailmerge = write_mailmerge(ws, conn, round)
+        open_in_round = len(reg.list_issues(conn, round, open_only=True))
         if eml:
             by_id = {c.contract_id: c for c in contracts}
             files = [write_issue_eml(ws, f, by_id[f.contract_id], deadline, round) for f in files]
     finally:
         conn.close()
     return GenerateResult(round, folder, files, list(clist.problems) if skip_invalid else [],
-                          len(clash), deadline, mailmerge, already)
+                          len(clash), deadline, mailmerge, already, open_in_round)
 
 
 def _carried_answers(conn, from_round: str, fw: Framework) -> dict[str, dict[str, dict]]:
@@ -824,7 +826,10 @@ def _isnull(value: object) -> bool:
 
 
 def write_mailmerge(ws: Workspace, conn, round: str) -> Path:
-    """outbox/ROUND/mailmerge.csv: one row per open issue of the round, for mail merge."""
+    """outbox/ROUND/mailmerge.csv: one row per open issue of the round, for mail merge.
+
+    A round issued a month at a time holds workbooks sent earlier: ``issued_on`` lets a
+    mail merge pick out the latest ones."""
     from .textsafe import write_csv
 
     rows = []
@@ -836,10 +841,26 @@ def write_mailmerge(ws: Workspace, conn, round: str) -> Path:
             "contract_id": issue.contract_id, "title": snap.get("title", ""),
             "attachment_path": str(_resolved(ws.root / issue.file_path, folders)),
             "deadline": dt.date.fromisoformat(issue.deadline) if issue.deadline else "",
+            "issued_on": _issued_on(issue.generated_at),
         })
     from .mail import MAILMERGE_COLUMNS
 
-    return write_csv(ws.outbox / round / "mailmerge.csv", MAILMERGE_COLUMNS, rows)
+    return write_csv(ws.outbox / round / "mailmerge.csv", MAILMERGE_COLUMNS + ["issued_on"], rows)
+
+
+def _issued_on(generated_at: str | None) -> dt.date | str:
+    """The UK date a workbook was generated (the ledger keeps UTC times)."""
+    if not generated_at:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    when = dt.datetime.fromisoformat(generated_at)
+    if when.tzinfo is None:
+        return when.date()
+    try:
+        return when.astimezone(ZoneInfo("Europe/London")).date()
+    except Exception:  # no time zone data on this system: the UTC date
+        return when.date()
 
 
 def _resolved(path: Path, folders: dict[Path, Path]) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import csv
 import email
 import email.policy
 import hashlib
@@ -15,6 +16,7 @@ import pytest
 from cmrg_excel import layout as L
 from cmrg_excel import register as reg
 from cmrg_excel.contracts import read_contracts
+from cmrg_excel import generate as generate_module
 from cmrg_excel.generate import GenerateError, TemplateSpec, build_template, generate_round, write_contract_list
 from cmrg_excel.framework import find
 
@@ -225,7 +227,7 @@ def test_round_writes_files_records_ledger_and_mailmerge(issued):
         assert reg.load_framework(conn, issue.framework_hash).content_hash == issue.framework_hash
     conn.close()
     merge = (ws.outbox / "R1" / "mailmerge.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert merge[0] == "owner_name,owner_email,contract_id,title,attachment_path,deadline"
+    assert merge[0] == "owner_name,owner_email,contract_id,title,attachment_path,deadline,issued_on"
     assert len(merge) == 4 and "C-0002" in merge[2]
 
 
@@ -336,7 +338,18 @@ def test_skip_issued_issues_only_the_contracts_without_a_workbook(workspace):
     finally:
         conn.close()
     assert open_issues["C-0002"] == first.files[0].token  # the first workbook still stands
-    assert len(open_issues) == 4
+    assert len(open_issues) == 4 and result.open_in_round == 4
+    # the mail merge list holds the whole round; issued_on tells the batches apart
+    conn = reg.open_register(ws)
+    try:
+        conn.execute("UPDATE issues SET generated_at='2026-07-31T23:30:00+00:00' WHERE contract_id='C-0002'")
+        generate_module.write_mailmerge(ws, conn, "R1")
+    finally:
+        conn.close()
+    with (ws.outbox / "R1" / "mailmerge.csv").open(encoding="utf-8-sig", newline="") as fh:
+        issued_on = {row["contract_id"]: row["issued_on"] for row in csv.DictReader(fh)}
+    assert issued_on["C-0002"] == "01/08/2026"  # 23:30 UTC on 31 July is 00:30 on 1 August in London (BST)
+    assert set(issued_on) == {"C-0001", "C-0002", "C-0003", "C-0004"}
     with pytest.raises(GenerateError, match="nothing to generate"):
         generate_round(ws, "R1", skip_issued=True)
     out = CliRunner().invoke(cli, ["generate", "--round", "R1", "--skip-issued", "--force", "-w", str(ws.root)])

@@ -105,7 +105,10 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     if ws.config.deadline and (why := ws.config.not_a_working_day(result.deadline)):
         click.secho(f"Warning: that is {why}; the deadline set in cmrg.toml is kept as written.", fg="yellow")
     if result.mailmerge:
-        click.echo(f"Mail merge list: {rel(ws, result.mailmerge)}")
+        earlier = result.already_issued or result.open_in_round > len(result.files)
+        note = (f" (all {result.open_in_round} open workbooks of the round: filter on issued_on for the ones "
+                "just made)") if earlier else ""
+        click.echo(f"Mail merge list: {rel(ws, result.mailmerge)}{note}")
     if result.superseded:
         click.echo(f"{result.superseded} earlier workbook(s) of this round are now superseded.")
     if result.already_issued:
