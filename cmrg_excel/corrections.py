@@ -218,9 +218,7 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
     own = conn is None
     conn = conn or reg.open_register(ws)
     today = today or dt.date.today()
-    fix_by = today + dt.timedelta(days=DAYS_TO_FIX)
-    while ws.config.not_a_working_day(fix_by):  # never a weekend or bank holiday
-        fix_by += dt.timedelta(days=1)
+    fix_by = ws.config.next_working_day(today + dt.timedelta(days=DAYS_TO_FIX))
     try:
         current = None
         try:

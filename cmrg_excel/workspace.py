@@ -143,10 +143,13 @@ class Config:
         ``issued_on``, moved on to the next working day."""
         if self.deadline:
             return self.deadline
-        due = issued_on + dt.timedelta(days=self.deadline_days)
-        while self.not_a_working_day(due):
-            due += dt.timedelta(days=1)
-        return due
+        return self.next_working_day(issued_on + dt.timedelta(days=self.deadline_days))
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """``day`` itself if it is a working day, else the first working day after it."""
+        while self.not_a_working_day(day):
+            day += dt.timedelta(days=1)
+        return day
 
     def not_a_working_day(self, day: dt.date) -> str | None:
         """Why ``day`` is not a working day ("a Saturday", "Christmas Day, a bank holiday
