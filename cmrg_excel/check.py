@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from . import layout as L
+from .contracts import MONTH_NUMBERS
 from .framework import Framework
 
 # --- plain data --------------------------------------------------------------------------
@@ -197,11 +198,6 @@ class Ledger:
 
 # --- values ---------------------------------------------------------------------------------
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"], start=1)}
-_MONTHS.update({k[:3]: v for k, v in list(_MONTHS.items())})
-_MONTHS["sept"] = 9
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _UK = re.compile(r"^(\d{1,2})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{2}|\d{4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
 _WORDS = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
@@ -237,8 +233,8 @@ def parse_date(value: object) -> tuple[dt.date | None, str]:
                 return None, "has a two-digit year; write the year in full"
             return dt.date(int(m.group(4)), int(m.group(3)), int(m.group(1))), ""
         m = _WORDS.match(text)
-        if m and m.group(2).casefold() in _MONTHS:
-            return dt.date(int(m.group(3)), _MONTHS[m.group(2).casefold()], int(m.group(1))), ""
+        if m and m.group(2).casefold() in MONTH_NUMBERS:
+            return dt.date(int(m.group(3)), MONTH_NUMBERS[m.group(2).casefold()], int(m.group(1))), ""
     except ValueError:
         return None, "is not a real date"
     return None, "is not a date"

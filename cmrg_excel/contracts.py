@@ -115,6 +115,12 @@ _MONEY_RE = re.compile(
     re.IGNORECASE,
 )
 _UNITS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+# Month names as people write them in dates and months (full, three letters, "sept"), any case.
+MONTH_NUMBERS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+MONTH_NUMBERS.update({k[:3]: v for k, v in list(MONTH_NUMBERS.items())})
+MONTH_NUMBERS["sept"] = 9
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%d/%m/%y")
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .contracts import Contract
+from .contracts import MONTH_NUMBERS, Contract
 
 # (key, heading, setting, how it is measured) in the order they are shown everywhere.
 CRITERIA: tuple[tuple[str, str, str, str], ...] = (
@@ -497,10 +497,6 @@ SCHEDULE_SHEET = "Schedule"
 MONTH_HEADING = "Month"
 ID_HEADING = "Contract ID"
 MONTH_FORMS = "12/2026, 2026-12, Dec 2026 or December 2026"
-_MONTH_NAMES = {name: i for i, names in enumerate(
-    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-     ("december", "dec")], start=1) for name in names}
 
 
 def parse_month(text: str) -> dt.date:
@@ -514,8 +510,8 @@ def parse_month(text: str) -> dt.date:
         month, year = int(m[1]), int(m[2])
     elif m := re.fullmatch(r"(\d{4}) ?- ?(\d{1,2})", t):
         year, month = int(m[1]), int(m[2])
-    elif (m := re.fullmatch(r"([a-z]+)\.?[ -]?(\d{4})", t)) and m[1] in _MONTH_NAMES:
-        month, year = _MONTH_NAMES[m[1]], int(m[2])
+    elif (m := re.fullmatch(r"([a-z]+)\.?[ -]?(\d{4})", t)) and m[1] in MONTH_NUMBERS:
+        month, year = MONTH_NUMBERS[m[1]], int(m[2])
     if month is None or not 1 <= month <= 12 or not 1900 <= year <= 9999:
         raise ValueError(f"{str(text)!r} is not a month: write it as {MONTH_FORMS}")
     return dt.date(year, month, 1)
