@@ -105,11 +105,6 @@ _VIS = {"Visible": "visible", "Hidden": "hidden", "VeryHidden": "veryhidden"}
 _ASSESS_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
 
 
-def _cell(grid: list[list[object]], a1: str) -> object:
-    r, c = L.rc(a1)
-    return _at(grid, r, c)
-
-
 def _at(grid: list[list[object]], r: int, c: int) -> object:
     if r < len(grid):
         row = grid[r]
