@@ -7,12 +7,18 @@ month-by-month plan that spreads reviews across directorates and puts contracts 
 re-commissioning or end date coming up ahead of that date. Both take and return plain
 data; :func:`write_plan_workbook` writes ``outbox/review-plan.xlsx``, and
 :func:`read_plan_schedule` reads its Schedule sheet back, as the secretariat left it.
+:func:`save_plan_workbook` writes it only where that keeps the secretariat's edits: it
+notes the SHA-256 of what it wrote in a hidden file beside it, and will not replace a
+workbook that is open or no longer the one it wrote (unless told to, and then keeps it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,8 +354,21 @@ def _row_height(cells: list[tuple[str, float]], line: float = 15.0) -> float:
 
 # --- the workbook ----------------------------------------------------------------------
 def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group: str = "") -> Path:
-    """``review-plan.xlsx``: Schedule, Scores (an Excel Table) and Method sheets."""
+    """``review-plan.xlsx``: Schedule, Scores (an Excel Table) and Method sheets.
+
+    Replaces whatever is at ``path`` and records what it wrote (:func:`record_plan_written`);
+    :func:`save_plan_workbook` is the one that first makes sure nobody's edits are lost.
+    """
     from .generate import write_atomic
+
+    data = plan_workbook_bytes(plan, council, review_group)
+    write_atomic(path, data)
+    record_plan_written(path, data)
+    return path
+
+
+def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -> bytes:
+    """The plan workbook's file contents (see :func:`write_plan_workbook`)."""
     from .styles import Styles, new_workbook, print_setup
 
     wb, buffer = new_workbook()
@@ -487,8 +506,203 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
 
     sched.activate()
     wb.close()
-    write_atomic(path, buffer.getvalue())
-    return path
+    return buffer.getvalue()
+
+
+# --- keeping the secretariat's edits ---------------------------------------------------
+# The group moves reviews between months on the plan workbook's Schedule sheet, and
+# 'cmrg generate --planned' reads it as they left it, so writing a new plan must never
+# destroy those edits. Each time cmrg writes the workbook it notes the SHA-256 of the
+# bytes it wrote, and when, in a small hidden file beside it. A workbook whose bytes
+# still match is cmrg's own and may be replaced; any other (edited, copied in, or from
+# a version of cmrg that kept no note) is left alone, or moved aside to a dated name
+# when the user asks for a new plan anyway.
+RECORD_KEYS = ("file", "sha256", "written_at")
+
+
+def plan_record_path(path: Path) -> Path:
+    """The hidden note of what cmrg wrote to a plan workbook: ``outbox/.review-plan.json``."""
+    return path.with_name(f".{path.stem}.json")
+
+
+def lock_files(path: Path) -> list[tuple[Path, str]]:
+    """The files a spreadsheet program puts beside a workbook it has open, and the program's name."""
+    return [(path.with_name(f"~${path.name}"), "Excel"), (path.with_name(f".~lock.{path.name}#"), "LibreOffice")]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def record_plan_written(path: Path, data: bytes, when: dt.datetime | None = None) -> Path:
+    """Note, beside the workbook, the SHA-256 of exactly ``data`` (the bytes written to ``path``) and
+    when (UTC). Written atomically: the note is the old one or the new one, never half of either."""
+    from .generate import write_atomic
+
+    when = (when or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    record = {
+        "file": path.name,
+        "sha256": _sha256(data),
+        "written_at": when.isoformat(timespec="seconds"),
+        "about": f"Written by 'cmrg plan' with {path.name}, to tell whether the workbook has been changed "
+                 "since (so that a new plan never replaces the group's edits). Leave it be.",
+    }
+    target = plan_record_path(path)
+    write_atomic(target, (json.dumps(record, indent=2) + "\n").encode("utf-8"))
+    return target
+
+
+def _read_record(path: Path) -> tuple[str | None, dt.datetime | None]:
+    """(sha256, written_at in UTC) from the note about ``path``; (None, None) when there is no usable note."""
+    try:
+        record = json.loads(plan_record_path(path).read_text(encoding="utf-8"))
+        if not isinstance(record, dict) or record.get("file") != path.name:
+            return None, None
+        sha = record["sha256"]
+        if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+            return None, None
+        when = dt.datetime.fromisoformat(record["written_at"])
+    except (OSError, ValueError, KeyError, TypeError):  # missing, unreadable or not ours: no record
+        return None, None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return sha, when.astimezone(dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class PlanWorkbookState:
+    """A plan workbook as it is now, against cmrg's note of what it last wrote there."""
+
+    path: Path
+    exists: bool
+    sha256: str | None               # of its bytes now (None when absent or unreadable)
+    recorded_sha256: str | None      # of the bytes cmrg last wrote (None without a note)
+    written_at: dt.datetime | None   # when cmrg last wrote it, UTC (None without a note)
+    saved_at: dt.datetime | None     # when the file was last saved (modified), local time
+    open_in: str | None = None       # "Excel" or "LibreOffice" while its lock file is beside it
+    lock_file: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        """There is a workbook, and it cannot be shown to be the one cmrg last wrote."""
+        return self.exists and (self.recorded_sha256 is None or self.sha256 != self.recorded_sha256)
+
+
+def plan_workbook_state(path: Path) -> PlanWorkbookState:
+    """Whether the plan workbook at ``path`` is there, open, and as cmrg last wrote it."""
+    lock, program = next(((f, name) for f, name in lock_files(path) if f.exists()), (None, None))
+    if not path.is_file():
+        sha, when = _read_record(path)
+        return PlanWorkbookState(path, False, None, sha, when, None, program, lock)
+    try:
+        saved_at = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        current = _sha256(path.read_bytes())
+    except OSError:  # cannot even read it: it is certainly not provably ours
+        saved_at, current = None, None
+    sha, when = _read_record(path)
+    return PlanWorkbookState(path, True, current, sha, when, saved_at, program, lock)
+
+
+def kept_name(state: PlanWorkbookState) -> Path:
+    """A free name beside the workbook to keep it under, dated when it was last saved:
+    ``review-plan (saved 27-11-2026 1530).xlsx``, then `` (2)``, `` (3)``... if that is taken."""
+    path = state.path
+    stamp = f" (saved {state.saved_at:%d-%m-%Y %H%M})" if state.saved_at else " (kept)"
+    candidate = path.with_name(f"{path.stem}{stamp}{path.suffix}")
+    n = 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}{stamp} ({n}){path.suffix}")
+    return candidate
+
+
+def _keep_aside(state: PlanWorkbookState) -> Path:
+    """Move the workbook to :func:`kept_name`, never over another file."""
+    for _ in range(100):
+        target = kept_name(state)
+        try:
+            if os.name == "nt":
+                os.rename(state.path, target)  # refuses to replace an existing file on Windows
+            else:
+                os.link(state.path, target)    # refuses an existing name, unlike rename
+                os.unlink(state.path)
+            return target
+        except FileExistsError:
+            continue  # taken between looking and moving: look again
+        except OSError:
+            if os.name == "nt" or target.exists():
+                raise
+            os.rename(state.path, target)  # no hard links here (e.g. some network drives)
+            return target
+    raise FileExistsError(f"no free name to keep {state.path.name} under")
+
+
+class PlanWorkbookKept(PlanError):
+    """The plan workbook there was not replaced: it is open, or it has been changed since cmrg wrote it."""
+
+    def __init__(self, message: str, state: PlanWorkbookState):
+        super().__init__(message)
+        self.state = state
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    path: Path
+    kept: Path | None  # where the previous, changed workbook now is (with replace=True)
+
+
+def _shown(name: str, path: Path) -> str:
+    """``path`` named the way ``name`` (the workbook as shown in messages) is: same folder, its own file name."""
+    return f"{name.rsplit('/', 1)[0]}/{path.name}" if "/" in name else path.name
+
+
+def save_plan_workbook(plan: Plan, path: Path, council: str = "", review_group: str = "", *,
+                       replace: bool = False, name: str | None = None) -> SavedPlan:
+    """Write the plan workbook without ever losing the secretariat's edits.
+
+    A workbook already at ``path`` is replaced only when its bytes are exactly what cmrg
+    last wrote there. One that is open in Excel or LibreOffice is never touched. Any
+    other (changed since, or with no note of cmrg writing it) is left as it is and
+    :class:`PlanWorkbookKept` raised, or with ``replace`` moved to a dated name beside it
+    first (:func:`kept_name`). ``name`` is how the workbook is named in messages.
+    """
+    name = name or path.name
+    state = plan_workbook_state(path)
+    if state.exists and state.open_in:
+        lock = _shown(name, state.lock_file)
+        raise PlanWorkbookKept(
+            f"{name} is open in {state.open_in} (its lock file {lock} is there), so it was not replaced. Close it "
+            f"in {state.open_in} first (saving it if you have changed it), then run 'cmrg plan' again. If it is not "
+            f"open anywhere, the lock file was left behind when {state.open_in} stopped: delete {lock} (a hidden "
+            "file) and try again.", state)
+    kept = None
+    if state.changed:
+        if not replace:
+            keep_as = _shown(name, kept_name(state))
+            if state.recorded_sha256 is not None:
+                when = state.written_at.astimezone()
+                why = (f"{name} has been changed since cmrg wrote it on {when:%d/%m/%Y} at {when:%H:%M} "
+                       "(it may hold the group's moves between months), so it was not replaced.")
+            else:
+                why = (f"cmrg has no note of writing {name} (it may come from an older version of cmrg, or have "
+                       "been copied in), so it cannot tell whether the workbook holds the group's moves between "
+                       "months, and did not replace it.")
+            raise PlanWorkbookKept(
+                f"{why} To make a new plan anyway, run 'cmrg plan --replace' (plus any options you gave): the "
+                f"workbook there now will be kept as {keep_as}.", state)
+        try:
+            kept = _keep_aside(state)
+        except OSError as exc:
+            raise PlanWorkbookKept(f"{name} could not be moved aside to keep it ({exc.strerror or exc}), so no new "
+                                   "plan was written: close it in any program that has it open, and try again",
+                                   state) from None
+    try:
+        write_plan_workbook(plan, path, council, review_group)
+    except OSError as exc:
+        kept_note = f" (the previous workbook is kept as {_shown(name, kept)})" if kept else ""
+        raise PlanError(f"{name} could not be written ({exc.strerror or exc}){kept_note}: close it in any program "
+                        "that has it open, check the outbox folder can be written to, and try again") from None
+    return SavedPlan(path, kept)
 
 
 # --- reading a plan back ---------------------------------------------------------------

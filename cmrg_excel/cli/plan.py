@@ -10,7 +10,7 @@ import click
 from ..contracts import parse_date, read_contracts
 from ..plan import (
     PLAN_WORKBOOK, PlanError, PlanSettings, add_months, default_start, make_plan, month_start, parse_month,
-    planned_ids, read_plan_schedule, register_last_reviews, schedule_entries, write_plan_workbook,
+    planned_ids, read_plan_schedule, register_last_reviews, save_plan_workbook, schedule_entries,
 )
 from ..terminal import clip
 from ..workspace import Workspace
@@ -47,9 +47,13 @@ def month_option(ctx, param, value):
               help="How many months to plan. Default: [plan] months in cmrg.toml (12).")
 @click.option("--per-month", type=click.IntRange(1, 100), metavar="K",
               help="Reviews each month. Default: [plan] per_month in cmrg.toml (3).")
+@click.option("--replace", is_flag=True,
+              help="Write a new plan even though the plan workbook has been changed since cmrg wrote it; "
+                   "the changed one is kept beside it under a dated name.")
 @workspace_option
 @friendly_errors
-def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, workspace: Path | None) -> None:
+def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, replace: bool,
+             workspace: Path | None) -> None:
     """Propose which contracts to review, month by month.
 
     Every contract on the list gets a score out of 100 from six criteria: value (annual
@@ -60,16 +64,22 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, w
 
     Writes outbox/review-plan.xlsx: the Schedule with a reason for each choice, every
     contract's Scores with each criterion's points in its own column, and the Method.
-    Nothing else changes, so run it as often as you like; but each run replaces the
-    workbook, so keep a copy of one you have edited.
+    Nothing else changes, so run it as often as you like to try other settings.
 
     Move reviews between months on the Schedule sheet as the group decides, then issue
     each month's with 'cmrg generate --round ROUND --planned MONTH', which reads it.
+
+    Your edits are never lost: a new plan replaces the workbook only while it is just as
+    cmrg wrote it. Once it has been changed (or if cmrg cannot tell, e.g. it was copied
+    in), plan stops and changes nothing; with --replace it keeps the changed workbook
+    beside it under a dated name, e.g. 'review-plan (saved 27-11-2026 1530).xlsx', and
+    writes the new one. If the workbook is open in Excel, close it first.
 
     \b
     Examples:
       cmrg plan
       cmrg plan --from 01/04/2027 --months 6 --per-month 4
+      cmrg plan --from 01/04/2027 --replace
     """
     ws = load(workspace)
     try:
@@ -84,7 +94,15 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, w
     except PlanError as exc:
         fail(f"{rel(ws, ws.contracts_path)}: {exc}", EXIT_INPUT)
         return
-    path = write_plan_workbook(plan, ws.outbox / PLAN_WORKBOOK, ws.config.council_name, ws.config.review_group)
+    target = ws.outbox / PLAN_WORKBOOK
+    try:
+        with ws.lock("plan"):  # looking at the workbook there and replacing it is one step
+            saved = save_plan_workbook(plan, target, ws.config.council_name, ws.config.review_group,
+                                       replace=replace, name=rel(ws, target))
+    except PlanError as exc:
+        fail(str(exc), EXIT_INPUT)
+        return
+    path = saved.path
 
     shown = [r for r in plan.reviews if r.month < add_months(month_start(start), SHOW_MONTHS)]
     rows = [[f"{r.month:%b %Y}", r.contract_id, clip(r.directorate, 28), f"{r.score:.0f}", clip(r.reason, 70)]
@@ -96,6 +114,8 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, w
         click.echo(f"... and {len(plan.reviews) - len(shown)} more in later months")
     if plan.unscheduled:
         click.echo(f"Not scheduled in these months: {len(plan.unscheduled)} (lowest scores; see the Scores sheet)")
+    if saved.kept is not None:
+        click.echo(f"Previous workbook kept as: {rel(ws, saved.kept)}")
     click.echo(f"Written: {rel(ws, path)}")
     if clist.problems:
         click.secho(f"Left out {len(clist.bad_rows)} row(s) of the contract list with problems:", fg="yellow")
@@ -133,8 +153,8 @@ def planned_contracts(ws: Workspace, month: dt.date, plan_from: dt.date | None,
             if plan_from is not None:
                 raise click.UsageError(
                     f"--plan-from is only for when there is no plan workbook, and {rel(ws, path)} exists: it is the "
-                    "plan used. To plan from another month, run 'cmrg plan --from DATE' (it replaces the workbook), "
-                    "or move the workbook out of outbox/.")
+                    "plan used. To plan from another month, run 'cmrg plan --from DATE' (add --replace if you have "
+                    "changed the workbook: it is kept under a dated name), or move the workbook out of outbox/.")
             entries = read_plan_schedule(path, rel(ws, path))
             where = rel(ws, path)
             source = f"{where}, Schedule sheet as last saved"
