@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from cmrg_excel import layout as L
+from cmrg_excel import contracts
 from cmrg_excel.check import check, parse_date
 from cmrg_excel.generate import generate_round
 from cmrg_excel.read import limits_for, read_bytes
@@ -148,6 +149,30 @@ def test_parse_date_edge_cases():
     assert parse_date(float("nan"))[0] is None
     assert parse_date(dt.datetime(2027, 1, 2, 13, 5))[0] == dt.date(2027, 1, 2)
     assert parse_date("2027-01-02 00:00:00")[0] == dt.date(2027, 1, 2)
+
+
+def test_returns_read_dates_with_the_contract_lists_reader():
+    # One implementation, called directly on the ingest path (no wrapper around it).
+    assert parse_date is contracts.read_date
+
+
+@pytest.mark.parametrize("value", [
+    "31/03/2027", "31 - 03 - 2027", "31.03.2027", "31st March 2027", "31 Mar 2027", "2027-03-31",
+    "2027-03-31 00:00:00", "2027-03-31T10:30", dt.datetime(2027, 3, 31, 13, 5), dt.date(2027, 3, 31), 46477,
+    46477.75,
+])
+def test_returns_date_forms(value):
+    assert parse_date(value) == (dt.date(2027, 3, 31), "")
+
+
+@pytest.mark.parametrize("value, why", [
+    ("31/03/27", "has a two-digit year; write the year in full"), ("31-03-27", "has a two-digit year; write the year in full"),
+    ("31/02/2027", "is not a real date"), ("2027-02-31", "is not a real date"), ("31 Febuary 2027", "is not a date"),
+    (True, "is not a date"), (float("nan"), "is not a date"), ("hello", "is not a date"), (0, "is not a date"),
+    (None, "is not a date"),
+])
+def test_returns_refuse_with_the_reason(value, why):
+    assert parse_date(value) == (None, why)
 
 
 def test_text_too_long(issued, fw):

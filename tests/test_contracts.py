@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cmrg_excel.contracts import ContractListError, parse_date, parse_money, read_contracts
+from cmrg_excel.contracts import ContractListError, parse_date, parse_money, read_contracts, read_date
 from cmrg_excel.generate import write_contract_list
 
 from .conftest import SAMPLE_CSV, make_contract
@@ -41,6 +41,48 @@ def test_dates_accept_uk_iso_and_serials():
     assert parse_date(46477) == dt.date(2027, 3, 31)
     with pytest.raises(ValueError):
         parse_date("03/31/2027")
+
+
+MARCH_31 = dt.date(2027, 3, 31)
+
+
+@pytest.mark.parametrize("value", [
+    "31/03/27", "31/03/2027", "31 - 03 - 2027", "31st March 2027", "31 Mar 2027", "2027-03-31",
+    "2027-03-31 00:00:00", "2027-03-31T10:30:00", dt.datetime(2027, 3, 31, 13, 5), MARCH_31, 46477,
+])
+def test_contract_list_date_forms(value):
+    """Every form the contract list took before the date readers were merged, and the
+    friendlier ones it gains from the returns' reader (spaces, 31st)."""
+    assert parse_date(value) == MARCH_31
+
+
+@pytest.mark.parametrize("text, day", [("31/03/68", dt.date(2068, 3, 31)), ("01/01/69", dt.date(1969, 1, 1)),
+                                       ("01/01/00", dt.date(2000, 1, 1))])
+def test_contract_list_two_digit_years_as_strptime_read_them(text, day):
+    # strptime's %y, which the list used before: 00-68 are 20xx, 69-99 are 19xx.
+    assert parse_date(text) == day
+
+
+def test_serial_number_keeps_only_the_day():
+    # A serial with a time of day (18:00 here) is that day, as the old fractional reading gave.
+    assert parse_date(46112.75) == parse_date(46112) == dt.date(2026, 3, 31)
+
+
+@pytest.mark.parametrize("value", [True, float("nan"), "hello", 0, "31/02/2027", None])
+def test_contract_list_refuses_non_dates(value):
+    with pytest.raises(ValueError, match="not a"):
+        parse_date(value)
+
+
+def test_contract_list_gets_the_friendlier_forms(tmp_path):
+    clist = csv_list(tmp_path, GOOD.replace("01/04/2024", "1st April 2024").replace("31/03/2027", "31 - 03 - 27"))
+    assert clist.ok, [str(p) for p in clist.problems]
+    assert (clist.contracts[0].start_date, clist.contracts[0].end_date) == (dt.date(2024, 4, 1), MARCH_31)
+
+
+def test_read_date_refuses_two_digit_years_unless_asked():
+    assert read_date("31/03/27") == (None, "has a two-digit year; write the year in full")
+    assert read_date("31/03/27", two_digit_year=True) == (MARCH_31, "")
 
 
 def test_good_row_parses_every_column(tmp_path):
