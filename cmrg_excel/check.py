@@ -65,6 +65,10 @@ class Problem:
     code: str = ""
 
     def where(self) -> str:
+        """Where the owner should look, e.g. "Assessment!D12 (activity 1.1)". The hidden identity
+        sheet is never named: owners cannot see it, and its messages say what to do instead."""
+        if self.sheet == L.META:
+            return ""
         if self.sheet and self.cell:
             place = f"{self.sheet}!{self.cell}"
         else:

@@ -309,6 +309,10 @@ def test_return_on_an_older_version_without_mapping_gets_the_current_template(sm
     (f,) = out.files
     assert f.outcome == "rejected" and [p.code for p in f.problems] == ["old-template"]
     assert "please use the current template" in f.first_reason.lower()
+    # The owner's note never sends them to the hidden identity sheet, which they cannot see.
+    note = (ws.root / f.problems_file).read_text(encoding="utf-8")
+    assert "  1. This workbook was made with version 1 of the framework" in note
+    assert L.META not in note
     (made,) = out.corrections
     assert made.upgraded and made.framework_version == "2"
     corr = next(i for i in _issues(ws, "C-0001") if i.kind == "correction")
