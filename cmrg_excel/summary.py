@@ -37,7 +37,7 @@ from . import __version__
 from .framework import Scale
 from .styles import (
     BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL,
-    RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup,
+    RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, row_height,
 )
 
 MAX_CELL_TEXT = 32767
@@ -425,18 +425,21 @@ class _BulkRows:
     ``<row r=...>`` (the optional ``r`` attribute of ``<c>`` is left out) and empty cells are
     written as styled blanks to keep the positions. A table over the rows is declared to
     xlsxwriter with one data row (its overlap check visits every cell) and widened here.
+    ``heights`` (points, None for the default) gives rows of wrapped text the height to show
+    it all: neither Excel nor LibreOffice grows a row of a generated file by itself.
     """
 
     def __init__(self):
-        self.jobs: dict[str, tuple[int, list[_BulkColumn], int, str | None]] = {}
+        self.jobs: dict[str, tuple[int, list[_BulkColumn], int, str | None, list | None]] = {}
 
-    def add(self, ws, first_row: int, columns: list[_BulkColumn], table: str | None = None) -> None:
+    def add(self, ws, first_row: int, columns: list[_BulkColumn], table: str | None = None,
+            heights: list | None = None) -> None:
         n = len(columns[0].values) if columns else 0
         # Formats get their index now, so xlsxwriter writes them into styles.xml.
         for c in columns:
             c.style = c.fmt._get_xf_index() if c.fmt is not None else 0
             c.text_style = c.text_fmt._get_xf_index() if c.text_fmt is not None else c.style
-        self.jobs[ws.name] = (first_row, columns, n, table)
+        self.jobs[ws.name] = (first_row, columns, n, table, heights)
 
     @staticmethod
     def _cells(col: _BulkColumn, sst: dict[str, int], base: int) -> tuple[np.ndarray, int]:
@@ -466,9 +469,14 @@ class _BulkRows:
         refs = int(np.asarray(is_text)[codes].sum())
         return np.asarray(table, dtype=object)[codes], refs
 
-    def _rows_xml(self, first_row: int, columns: list[_BulkColumn], n: int, sst: dict, base: int) -> tuple[str, int]:
+    def _rows_xml(self, first_row: int, columns: list[_BulkColumn], n: int, sst: dict, base: int,
+                  heights: list | None = None) -> tuple[str, int]:
         grid = np.empty((n, len(columns) + 2), dtype=object)
-        grid[:, 0] = [f'<row r="{i}">' for i in range(first_row + 1, first_row + 1 + n)]
+        if heights is None:
+            grid[:, 0] = [f'<row r="{i}">' for i in range(first_row + 1, first_row + 1 + n)]
+        else:
+            grid[:, 0] = [f'<row r="{i}">' if h is None else f'<row r="{i}" ht="{h:g}" customHeight="1">'
+                          for i, h in zip(range(first_row + 1, first_row + 1 + n), heights)]
         refs = 0
         for j, col in enumerate(columns):
             grid[:, 1 + j], k = self._cells(col, sst, base)
@@ -488,12 +496,12 @@ class _BulkRows:
         count, base = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
         sst: dict[str, int] = {}
         replaced: dict[str, bytes] = {}
-        for name, (first_row, columns, n, table) in self.jobs.items():
+        for name, (first_row, columns, n, table, heights) in self.jobs.items():
             if not n:
                 continue
             part = f"xl/worksheets/sheet{sheet_names.index(name) + 1}.xml"
             xml = src.read(part).decode("utf-8")
-            body, refs = self._rows_xml(first_row, columns, n, sst, base)
+            body, refs = self._rows_xml(first_row, columns, n, sst, base, heights)
             count += refs
             # xlsxwriter wrote only the rows above first_row; drop any it wrote at first_row
             xml = re.sub(rf'<row r="{first_row + 1}"[^>]*?(?:/>|>.*?</row>)', "", xml, count=1, flags=re.S)
@@ -606,6 +614,17 @@ def _write_scores(ws, row: int, col: int, values, fmt, na_fmt, na_text: str = "n
             ws.write_string(row, col + j, na_text, na_fmt)
         else:
             ws.write_number(row, col + j, float(v), fmt)
+
+
+def _wrapped_heights(*columns: tuple[list, float]) -> list[float | None]:
+    """Per row, the height that shows every line of the wrapped text columns (values, width);
+    None where it all fits on one line, so the row keeps the default height."""
+    n = len(columns[0][0]) if columns else 0
+    out: list[float | None] = []
+    for i in range(n):
+        h = row_height(*[(str(values[i]), width) for values, width in columns])
+        out.append(h if h > 17.5 else None)  # one line is 17 points
+    return out
 
 
 def _text_height(text: str, chars_per_line: float, line_px: float = 15.0) -> float:
@@ -891,18 +910,20 @@ def _heatmap(ws, fm, bulk, data, info, area_scores, overall, footer):
         "name": "Heatmap", "style": "Table Style Light 1", "autofilter": True,
         "columns": [{"header": h, "header_format": fm.header_c} for h in headers],
     })
+    titles, directorates, suppliers = (info[c].astype(str).tolist() for c in ("title", "directorate", "supplier"))
     cols = [
         _BulkColumn(info.index.astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(info["title"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(info["directorate"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(info["supplier"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(titles, "text", fm.cell),
+        _BulkColumn(directorates, "text", fm.cell),
+        _BulkColumn(suppliers, "text", fm.cell),
         _BulkColumn(pd.to_numeric(info["annual_value_gbp"], errors="coerce").to_numpy(), "number", fm.cell_money),
         _BulkColumn(info["risk"].astype(str).tolist(), "text", fm.cell_center),
     ]
     for number, _name in data.areas:
         cols.append(_na_column(area_scores[number], fm.cell_score, fm.cell_na))
     cols.append(_na_column(overall, fm.cell_score_bold, fm.cell_na))
-    bulk.add(ws, first, cols, table="Heatmap")
+    bulk.add(ws, first, cols, table="Heatmap",
+             heights=_wrapped_heights((titles, widths[1]), (directorates, widths[2]), (suppliers, widths[3])))
     _colour_scale(ws, first, s0, last, s0 + len(area_cols), data.scale)
     ws.freeze_panes(first, 2)
     print_setup(ws, repeat_to_row=hdr, left_footer=footer)
@@ -935,10 +956,11 @@ def _activity_heatmap(ws, fm, bulk, data, info, footer):
     for j, (ref, area, text) in enumerate(data.activities):
         ws.write_comment(hdr, 2 + j, f"{ref} {text}", {"x_scale": 2, "y_scale": 1.2, "font_size": 9})
     wide = activity_scores(ans).reindex(index=info.index, columns=refs)
+    titles = info["title"].astype(str).tolist()
     cols = [_BulkColumn(info.index.astype(str).tolist(), "text", fm.cell_nowrap),
-            _BulkColumn(info["title"].astype(str).tolist(), "text", fm.cell_nowrap)]
+            _BulkColumn(titles, "text", fm.cell)]
     cols += [_na_column(wide[ref], fm.cell_score, fm.cell_na) for ref in refs]
-    bulk.add(ws, hdr + 1, cols, table="ActivityHeatmap")
+    bulk.add(ws, hdr + 1, cols, table="ActivityHeatmap", heights=_wrapped_heights((titles, 30)))
     _colour_scale(ws, hdr + 1, 2, hdr + len(info), 1 + len(refs), data.scale)
     ws.freeze_panes(hdr + 1, 2)
     print_setup(ws, repeat_to_row=hdr, left_footer=footer)
@@ -987,7 +1009,7 @@ def _findings(ws, fm, bulk, data, settings, findings, outstanding, footer):
             ws.write_blank(row, c, None, fm.section)
         row += 1
         if not items:
-            ws.write_string(row, 0, empty, fm.note)
+            ws.merge_range(row, 0, row, 4, empty, fm.note)
             row += 2
             continue
         ws.write_row(row, 0, ["Finding", "About", "What we found", "Contracts",
@@ -1020,13 +1042,15 @@ def _findings(ws, fm, bulk, data, settings, findings, outstanding, footer):
         ws.write_row(row, 0, ["Contract ID", "Activity", "Statement", "Rating", "Evidence given"], fm.header)
         row += 1
         ev = short["evidence"].astype(object).where(short["evidence"].notna(), "").astype(str)
+        statements = short["activity"].astype(str).tolist()
+        given = np.where(ev.str.strip() == "", "(none)", ev).tolist()
         bulk.add(ws, row, [
             _BulkColumn(short["contract_id"].astype(str).tolist(), "text", fm.cell_nowrap),
             _BulkColumn(short["ref"].astype(str).tolist(), "text", fm.cell_nowrap),
-            _BulkColumn(short["activity"].astype(str).tolist(), "text", fm.cell_nowrap),
+            _BulkColumn(statements, "text", fm.cell),
             _BulkColumn(short["rating"].astype(str).tolist(), "text", fm.cell_nowrap),
-            _BulkColumn(np.where(ev.str.strip() == "", "(none)", ev).tolist(), "text", fm.cell_nowrap),
-        ])
+            _BulkColumn(given, "text", fm.cell),
+        ], heights=_wrapped_heights((statements, 70), (given, 48)))
     print_setup(ws, left_footer=footer)
 
 
@@ -1114,7 +1138,8 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
     ws.insert_chart(row, 0, chart, {"x_offset": 4, "y_offset": 4})
     row += 18
 
-    # 3. answers changed vs re-confirmed
+    # 3. answers changed vs re-confirmed, on a new page rather than split across two
+    ws.set_h_pagebreaks([row])
     ws.write_string(row, 0, f"How the answers were given in round {data.round}", fm.section)
     row += 1
     ch = progress["changes"]
@@ -1129,9 +1154,10 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
         ws.write_row(row, 2, [int(rec["changed"]), int(rec["re-confirmed"]), int(rec["new"])], fm.cell_int)
         _write_scores(ws, row, 5, [rec["changed"] / tot if tot else float("nan")], fm.cell_pct, fm.cell_na)
         row += 1
-    ws.write_string(row, 0, "Changed: the owner altered an answer carried forward from the last review. "
-                            "Re-confirmed: carried forward and confirmed unchanged. New: no earlier answer to carry "
-                            "forward.", fm.note)
+    key = ("Changed: the owner altered an answer carried forward from the last review. Re-confirmed: carried "
+           "forward and confirmed unchanged. New: no earlier answer to carry forward.")
+    ws.merge_range(row, 0, row, 5, key, fm.note)
+    ws.set_row(row, _text_height(key, 14 + 30 + 22 + 14 * 3))
     row += 2
 
     # 4. per contract
@@ -1149,13 +1175,14 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
         "columns": [{"header": h, "header_format": fm.header_c} for h in headers],
     })
     sub = info.loc[ids]
+    titles, directorates = sub["title"].astype(str).tolist(), sub["directorate"].astype(str).tolist()
     bulk.add(ws, first, [
         _BulkColumn([str(i) for i in ids], "text", fm.cell_nowrap),
-        _BulkColumn(sub["title"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(sub["directorate"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(titles, "text", fm.cell),
+        _BulkColumn(directorates, "text", fm.cell),
         _BulkColumn(progress["prev_round"].loc[ids].astype(str).tolist(), "text", fm.cell_center),
     ] + [_na_column(delta.loc[ids, c], fm.cell_delta, fm.cell_na) for c in cols + ["overall"]],
-        table="ProgressByContract")
+        table="ProgressByContract", heights=_wrapped_heights((titles, 30), (directorates, 22)))
     _delta_colours(ws, fm, first, 4, last, 4 + len(cols))
     print_setup(ws, left_footer=footer)
 
@@ -1191,18 +1218,21 @@ def _actions(ws, fm, bulk, data, actions, footer):
         "name": "Actions", "style": "Table Style Light 1", "autofilter": True,
         "columns": [{"header": h, "header_format": fm.header} for h in headers],
     })
+    text = {c: actions[c].fillna("").astype(str).tolist()
+            for c in ("title", "directorate", "activity", "rating", "action", "action_owner")}
     bulk.add(ws, hdr + 1, [
         _BulkColumn(actions["contract_id"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(actions["title"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(actions["directorate"].astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(text["title"], "text", fm.cell),
+        _BulkColumn(text["directorate"], "text", fm.cell),
         _BulkColumn(actions["ref"].astype(str).tolist(), "text", fm.cell_center),
-        _BulkColumn(actions["activity"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(actions["rating"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(actions["action"].astype(str).tolist(), "text", fm.cell_nowrap),
-        _BulkColumn(actions["action_owner"].fillna("").astype(str).tolist(), "text", fm.cell_nowrap),
+        _BulkColumn(text["activity"], "text", fm.cell),
+        _BulkColumn(text["rating"], "text", fm.cell),
+        _BulkColumn(text["action"], "text", fm.cell),
+        _BulkColumn(text["action_owner"], "text", fm.cell),
         _BulkColumn(_excel_serial(actions["target_date"]), "number", fm.cell_date),
         _BulkColumn(actions["status"].astype(str).tolist(), "text", fm.cell_center),
-    ], table="Actions")
+    ], table="Actions", heights=_wrapped_heights(*[(text[c], widths[j]) for j, c in (
+        (1, "title"), (2, "directorate"), (4, "activity"), (5, "rating"), (6, "action"), (7, "action_owner"))]))
     status_col = xl_col_to_name(len(headers) - 1)
     ws.conditional_format(hdr + 1, 0, hdr + n, len(headers) - 1, {
         "type": "formula", "criteria": f'=${status_col}{hdr + 2}="Overdue"', "format": fm.cf_bad})
@@ -1225,7 +1255,7 @@ def _directorates(ws, fm, data, info, area_scores, overall, footer):
     value = grp["value"].sum()
     headers = ["Directorate", "Contracts", "Annual value (£)"] + [_area_header(a, nm) for a, nm in data.areas] + \
         ["All areas"]
-    widths = [30, 10, 15] + [12] * (len(cols) + 1)
+    widths = [36, 10, 15] + [14] * (len(cols) + 1)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     hdr = 3
@@ -1233,6 +1263,8 @@ def _directorates(ws, fm, data, info, area_scores, overall, footer):
     ws.write_row(hdr, 0, headers, fm.header_c)
     r = hdr + 1
     for d, rec in means.iterrows():
+        if (height := row_height((str(d), widths[0]))) > 17.5:  # wraps onto a second line
+            ws.set_row(r, height)
         ws.write_string(r, 0, str(d), fm.cell)
         ws.write_number(r, 1, int(n[d]), fm.cell_int)
         ws.write_number(r, 2, float(value[d]), fm.cell_money)

@@ -258,6 +258,12 @@ def test_progress_deltas_for_two_rounds(tmp_path):
     # changed vs re-confirmed answers
     found = [[c.value for c in row] for row in ws.iter_rows() if row[0].value == "3" and row[2].value is not None]
     assert any(r_[2:5] == [6, 6, 0] for r_ in found), found
+    # that table starts a new page, and its key spans it rather than being cut off in column A
+    title_row = next(c.row for c in ws["A"] if str(c.value).startswith("How the answers were given"))
+    assert [b.id for b in ws.row_breaks.brk] == [title_row - 1]
+    key = next(c for c in ws["A"] if str(c.value).startswith("Changed: the owner altered"))
+    assert any(key.coordinate in m and m.max_col >= 6 for m in ws.merged_cells.ranges)
+    assert ws.row_dimensions[key.row].height >= 30
 
 
 def _chart_refs(path):
@@ -413,6 +419,43 @@ def test_markup_and_control_characters_survive(built, tmp_path):
     assert "bell" in titles["C-0002"]
     rows = sheet_table(wb["Data"], 1)
     assert rows.loc[rows["Activity"] == "1.1", "Evidence"].iloc[0] == "  leading and trailing spaces  "
+
+
+def test_long_text_wraps_in_rows_tall_enough_to_show_it(built, tmp_path):
+    """Titles, directorates, statements and actions wrap in rows tall enough to show them,
+    rather than being cut off at the column edge on screen and on paper."""
+    r, _result, _out = built
+    data = r.load()
+    long_title = "Supported living for adults with learning disabilities and autism (north and west)"
+    long_dir = "Children, Young People and Education"
+    data.answers.loc[data.answers["contract_id"] == "C-0002", "title"] = long_title
+    data.answers.loc[data.answers["contract_id"] == "C-0002", "directorate"] = long_dir
+    out = tmp_path / "long.xlsx"
+    build_summary(data, SummarySettings(), out)
+    wb = openpyxl.load_workbook(out)
+
+    def row_of(ws, value, col=1):
+        return next(c.row for c in ws[openpyxl.utils.get_column_letter(col)] if c.value == value)
+
+    for sheet in ("Heatmap", "Activity heatmap", "Actions"):
+        ws = wb[sheet]
+        row = row_of(ws, "C-0002")
+        title = ws.cell(row, 2)
+        assert title.value == long_title and title.alignment.wrap_text, sheet
+        assert ws.row_dimensions[row].height and ws.row_dimensions[row].height >= 30, sheet
+    # a one-line row keeps the default height
+    heat = wb["Heatmap"]
+    assert heat.row_dimensions[row_of(heat, "C-0003")].height is None
+    acts = wb["Actions"]
+    statement = acts.cell(row_of(acts, "C-0002"), 5)
+    assert statement.alignment.wrap_text and len(statement.value) > 44
+    # Directorates: a long name wraps in a taller row; area headings fit their columns
+    dirs = wb["Directorates"]
+    row = row_of(dirs, long_dir)
+    assert dirs.cell(row, 1).alignment.wrap_text
+    assert dirs.column_dimensions["A"].width >= len(long_dir)
+    areas = dirs.column_dimensions["D"]  # openpyxl reads D:L, of one width, as one range
+    assert areas.width >= len("3 Administration") - 2 and areas.max == 12
 
 
 def test_dashboard_prints_on_one_page(built):
