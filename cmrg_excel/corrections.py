@@ -11,7 +11,7 @@ rejected submission. It has a new token and supersedes the workbook the owner us
   re-review and corrections on the Contract sheet;
 * each problem cell is shaded red and carries a note saying what is wrong, and a first
   sheet, "Fixes needed", lists every fix (and what was put right for them, such as a
-  changed contract detail or a file named for another contract);
+  changed contract detail);
 * re-review workbooks stay re-reviews (same carried-forward answers, so changed and
   re-confirmed are still told apart against the earlier round);
 * a return made on an older framework version that could not be mapped gets its
@@ -24,7 +24,8 @@ rejected submission. It has a new token and supersedes the workbook the owner us
 Which rejected returns get one: the file carried one of our issue tokens, its issue is
 still open (not superseded, not an earlier round) and no return for that contract and round
 has been accepted since. Returns with no identity (not our workbook, hidden sheet removed)
-cannot be placed and get none. The latest rejected return per contract wins. Its
+cannot be placed and get none; nor does another contract's workbook (issued for one contract
+but named for or showing another), whose answers are most likely that other contract's. The latest rejected return per contract wins. Its
 deadline is the original one, or two weeks from today if that is later (moved on to the next
 working day).
 """
@@ -45,7 +46,6 @@ from .contracts import Contract
 DAYS_TO_FIX = 14
 # Problems the corrections workbook puts right by itself: listed as "done for you".
 DONE_FOR_YOU = {
-    "wrong-contract": "The workbook is now named for its own contract.",
     "altered-contract": "The contract details are back as we hold them; if one is wrong, write the correct value "
                         "in column C (Correction).",
     "altered-metadata": "This is a new workbook with its identity sheet as issued.",
@@ -53,8 +53,11 @@ DONE_FOR_YOU = {
     "duplicate-row": "Each activity has one row again; the first row's answers were kept, so check them.",
     "stray-answer": "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
 }
-NOT_CORRECTABLE = {"superseded", "old-round", "unknown-token", "no-metadata", "framework-missing", "unreadable",
-                   "internal-error", "changed"}
+# "wrong-contract": a workbook issued for one contract but named for, or showing, another. Its
+# answers are most likely another contract's (status counts it for neither), so they must not be
+# filled into a workbook for the contract it was issued to; the owner's note says what to send.
+NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token", "no-metadata", "framework-missing",
+                   "unreadable", "internal-error", "changed"}
 
 
 class CorrectionsError(Exception):

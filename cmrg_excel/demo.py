@@ -107,7 +107,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     first = ingest_step(" 3.")
 
     if first.corrections:
-        say(f" 4. Corrections workbooks (made by ingest, one per rejected return) in {rel(ws.outbox / r1)}/corrections/:")
+        say(f" 4. Corrections workbooks (made by ingest for each rejected return of a contract's own workbook) in "
+            f"{rel(ws.outbox / r1)}/corrections/:")
         for c in sorted(first.corrections, key=lambda c: c.contract_id):  # worker order varies: keep it stable
             say(f"     {c.contract_id:<9} {len(c.fixes)} fix(es): {clip(c.fixes[0], 80)}")
         say("     Each has the owner's answers filled in, the cells to fix shaded red with a note, a 'Fixes needed' "

@@ -3,6 +3,7 @@ through generate, ingest and the register."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 
@@ -128,6 +129,19 @@ def test_corrections_command_for_returns_rejected_without(issued):
     res = CliRunner().invoke(cli, ["corrections", "-w", str(ws.root)], catch_exceptions=False)
     assert "No rejected return needs a corrections workbook" in res.output
     assert "corrections" in CliRunner().invoke(cli, ["--help"]).output
+
+
+def test_ingest_names_the_real_corrections_folder(issued):
+    from click.testing import CliRunner
+
+    from cmrg_excel.cli import cli
+
+    ws, _ = issued
+    _drop_na_without_reason(ws)
+    res = CliRunner().invoke(cli, ["ingest", "-w", str(ws.root)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "Corrections workbooks (1), to send back: outbox/R1/corrections/ ('cmrg chase' attaches them)" in res.output
+    assert corrections_path(ws, "R1", "C-0002").exists()
 
 
 def test_corrections_due_date_is_a_working_day(issued):
@@ -354,3 +368,26 @@ def test_register_of_schema_1_is_migrated(tmp_path):
         assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(reg.SCHEMA_VERSION)
     finally:
         conn.close()
+
+
+def test_another_contracts_workbook_gets_no_corrections_workbook(issued):
+    """A workbook issued for C-0002 but sent as C-0001's return (or showing C-0001 on its Contract
+    sheet): its answers are most likely C-0001's, so they must not be filled into a workbook sent to
+    C-0002's owner. No corrections workbook, C-0002's workbook stays the one to answer, and the
+    reminder attaches that one."""
+    ws, _ = issued
+    c2 = issue_of(ws, "C-0002")
+    drop(ws, "C-0001.xlsx", filled(ws, "C-0002"))
+    drop(ws, "returned.xlsx", filled(ws, "C-0002", cells={(L.CONTRACT, L.contract_cell("contract_id")): "C-0001"}))
+    out = ingest(ws, corrections=True)
+    assert sorted(f.outcome for f in out.files) == ["rejected", "rejected"]
+    assert all("wrong-contract" in {p.code for p in f.problems} for f in out.files)
+    assert out.corrections == [] and not corrections_path(ws, "R1", "C-0002").exists()
+    (still,) = [i for i in _issues(ws, "C-0002")]
+    assert still.token == c2.token and still.status == "issued"
+    from cmrg_excel.corrections import issue_corrections
+
+    assert issue_corrections(ws) == []
+    drafts = {d.contract_id: d for d in chase_round(ws, "R1", today=dt.date(2030, 1, 1)).drafts}
+    assert drafts["C-0002"].state == "outstanding"
+    assert [p.resolve() for p in drafts["C-0002"].attachments] == [(ws.root / c2.file_path).resolve()]
