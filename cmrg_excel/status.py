@@ -272,8 +272,8 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
         sh.write_string(4, i * 2, label, st.big_label)
     r0 = 6
     if status.unmatched_rejections:
-        sh.write_string(5, 0, f"{status.unmatched_rejections} rejected file(s) of this round could not be matched to "
-                        "a contract; see inbox/rejected/.", st.note)
+        sh.write_string(5, 0, f"{status.unmatched_rejections} rejected file(s) of this round count for no contract "
+                        "(another contract's workbook, or not one we issued); see inbox/rejected/.", st.note)
     n = len(status.contracts)
     sh.set_row(r0, 30)
     sh.add_table(r0, 0, r0 + max(n, 1), len(headers) - 1, {

@@ -36,12 +36,13 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
 
     \b
     Where each file ends up (every file in exactly one place):
-      accepted   archive/ROUND/CONTRACT/<time>-<hash>-<name>, answers in the register.
+      accepted   archive/ROUND/<contract>_<time>-<hash>-<name>, answers in the register.
                  A newer accepted return for the same contract and round replaces the
                  older one as "current"; both stay in the history.
       rejected   inbox/rejected/<name>, with <name>.problems.txt beside it listing
                  every problem with its sheet and cell, in words the owner can act on.
-                 If it is a workbook we issued, a corrections workbook is also made:
+                 If it is the contract's own workbook as we issued it (not another
+                 contract's, not replaced by a newer one), a corrections workbook is made:
                  outbox/ROUND/corrections/<contract>.xlsx, the owner's answers filled
                  in, each cell to fix shaded red with a note, a "Fixes needed" sheet
                  first. It replaces the owner's workbook ('cmrg chase' attaches it);
@@ -106,8 +107,9 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     if result.rejected:
         click.echo(f"\nWhat each owner must fix: {rel(ws, ws.rejected)}/<file>.problems.txt")
     if result.corrections:
+        folders = sorted({rel(ws, c.path.parent) for c in result.corrections})
         click.echo(f"Corrections workbooks ({len(result.corrections)}), to send back: "
-                   f"{rel(ws, ws.outbox)}/ROUND/corrections/ ('cmrg chase' attaches them)")
+                   f"{', '.join(f + '/' for f in folders)} ('cmrg chase' attaches them)")
     if result.corrections_error:
         click.secho(f"Corrections workbooks could not be made: {result.corrections_error}", fg="yellow")
     if result.report:

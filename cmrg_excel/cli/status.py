@@ -49,8 +49,8 @@ def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | N
     click.echo(table(rows, ["Contract", "Owner", "Deadline", "Status", "Days late", "Received"]))
     click.echo(status.totals_line())
     if status.unmatched_rejections:
-        click.echo(f"{status.unmatched_rejections} rejected file(s) could not be matched to a contract "
-                   "(see inbox/rejected/).")
+        click.echo(f"{status.unmatched_rejections} rejected file(s) count for no contract: another contract's "
+                   "workbook, or not one we issued (see inbox/rejected/).")
     click.echo(f"Written: {rel(ws, path)}")
     waiting = sum(c.needs_chasing for c in status.contracts)
     if waiting:
