@@ -92,7 +92,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
 
     sent = simulate_returns(ws, r1, rng_seed=SEED, today=today)
     say(f" 2. Owners return {len(sent)} workbooks into inbox/ (three with typical mistakes: a pasted rating, "
-        "a missing sign-off, another contract's file name); one owner sends nothing.")
+        "a missing sign-off, and one owner sending another contract's workbook instead of their own, so two "
+        "contracts have no return of their own).")
 
     def ingest_step(step: str):
         res = ingest(ws, corrections=True)
