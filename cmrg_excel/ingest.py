@@ -687,7 +687,7 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
     made = [[c.contract_id, c.round, c.submission_id, c.path_rel, len(c.fixes), c.framework_version]
             for c in result.corrections]
     summary = [
-        ["Started (UTC)", result.started_at.replace("T", " ")[:19]],
+        ["Started (UTC)", dt.datetime.fromisoformat(result.started_at)],  # shown dd/mm/yyyy hh:mm
         ["Files", len(result.files)],
         *[[o.capitalize(), result.count(o)] for o in OUTCOMES],
         ["Finished off from an interrupted run", result.recovered],
@@ -697,7 +697,7 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
     ]
     return reg.write_table_xlsx(
         path, "Files", FILE_COLUMNS, rows,
-        widths={"File": 30, "First reason": 80, "Now at": 45, "Found in": 30, "SHA-256": 20, "Problems file": 30},
+        widths={"First reason": 80, "Now at": 45, "SHA-256": 20},
         extra=[("Reasons", PROBLEM_COLUMNS, reasons),
                ("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"], upgrades),
                ("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook", "Fixes",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -84,6 +85,18 @@ def test_round_trip_register_matches_cells(issued):
     wb = openpyxl.load_workbook(result.report)
     assert {"Files", "Reasons", "Summary"} <= set(wb.sheetnames)
     assert wb["Files"].tables and wb["Files"]["C2"].value == "accepted"
+    # it prints: landscape, one page wide, header row on every page, file and sheet in the footer
+    for sheet in wb.worksheets:
+        assert sheet.page_setup.orientation == "landscape" and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
+        assert sheet.print_title_rows == "$1:$1" and sheet.print_area
+        assert f"{result.report.name} | {sheet.title}" in sheet.oddFooter.left.text
+    # columns as wide as their text: the Summary's item names are not cut off
+    summary = wb["Summary"]
+    items = [r[0].value for r in summary.iter_rows(min_row=2)]
+    assert summary.column_dimensions["A"].width >= max(len(i) for i in items)
+    started = summary["B2"]
+    assert isinstance(started.value, dt.datetime) and started.number_format == "dd/mm/yyyy hh:mm"
 
 
 def test_rejected_file_gets_problems_txt_and_rejected_submission(issued):
@@ -214,6 +227,9 @@ def test_register_export_xlsx_and_csv_keep_text_as_text(issued, tmp_path):
     ev = header.index("evidence") + 1
     cell = sh.cell(2, ev)
     assert cell.value == "=1+1" and cell.data_type == "s"
+    signed = sh.cell(2, header.index("attested_on") + 1)  # a date, shown the UK way
+    assert isinstance(signed.value, dt.datetime) and signed.number_format == "dd/mm/yyyy"
+    assert sh.page_setup.orientation == "landscape" and sh.print_title_rows == "$1:$1"
     out_csv = tmp_path / "reg.csv"
     r = CliRunner().invoke(cli, ["register", "--out", str(out_csv), "--workspace", str(ws.root)])
     assert r.exit_code == 0, r.output
