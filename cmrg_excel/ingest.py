@@ -211,8 +211,10 @@ def _problems_text(name: str, received: str, problems: list[Problem], contract: 
     lines += [f"Please fix the following ({len(problems)} in all) and send the workbook again:", ""]
     for i, p in enumerate(problems, 1):
         lines.append(f"{i:>3}. {p}")
-    lines += ["", "Each line names the sheet and cell to look at (for example Assessment!D12 is column D, row 12 of "
-              "the Assessment sheet).", ""]
+    lines.append("")
+    if any(p.where() for p in problems):
+        lines += ["Each line that starts with a sheet and cell says where to look (for example Assessment!D12 is "
+                  "column D, row 12 of the Assessment sheet).", ""]
     return "\n".join(lines)
 
 

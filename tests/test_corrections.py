@@ -59,7 +59,9 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     old = next(i for i in _issues(ws, "C-0001") if i.kind != "correction")
     assert new.reissue_of == f.submission_id and new.token != old.token and new.status == "issued"
     assert old.status == "superseded" and old.superseded_by == new.token
-    assert "corrections/C-0001.xlsx" in (ws.root / f"{f.stored}.problems.txt").read_text()
+    note = (ws.root / f"{f.stored}.problems.txt").read_text()
+    assert "corrections/C-0001.xlsx" in note
+    assert "Each line that starts with a sheet and cell says where to look (for example Assessment!D12" in note
 
     # The workbook: fixes first, the owner's answers back, each problem cell red with a note.
     wb = openpyxl.load_workbook(path)
@@ -382,6 +384,10 @@ def test_another_contracts_workbook_gets_no_corrections_workbook(issued):
     out = ingest(ws, corrections=True)
     assert sorted(f.outcome for f in out.files) == ["rejected", "rejected"]
     assert all("wrong-contract" in {p.code for p in f.problems} for f in out.files)
+    misnamed = next(f for f in out.files if f.name == "C-0001.xlsx")
+    note = (ws.root / misnamed.problems_file).read_text(encoding="utf-8")
+    assert "fill in the workbook issued for it" in note
+    assert "says where to look" not in note  # no line of it names a sheet and cell
     assert out.corrections == [] and not corrections_path(ws, "R1", "C-0002").exists()
     (still,) = [i for i in _issues(ws, "C-0002")]
     assert still.token == c2.token and still.status == "issued"
