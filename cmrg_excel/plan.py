@@ -480,6 +480,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
         method.write_number(r, 1, s.weights[key], points_fmt)
         method.write_number(r, 2, weights[key], points_fmt)
         method.write_string(r, 3, how, st.cell)
+        method.set_row(r, _row_height([(f"{heading} ({setting})", 26), (how, 90)]))
         r += 1
     r += 1
     method.write_string(r, 0, "Scheduling", st.heading)
@@ -497,10 +498,9 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
         "This is a proposal: move reviews between months as the group sees fit, and change the weights in cmrg.toml "
         "and run 'cmrg plan' again to see their effect.",
     ]
-    for note in notes:
-        method.write_string(r, 0, "\u2022", st.text)
-        method.merge_range(r, 1, r, 3, note, st.text)
-        method.set_row(r, 30)
+    for note in notes:  # each a bullet point across the sheet's width
+        method.merge_range(r, 0, r, 3, f"\u2022 {note}", st.text)
+        method.set_row(r, _row_height([(f"\u2022 {note}", 26 + 14 + 14 + 90)]) + 4)
         r += 1
     print_setup(method, landscape=False, left_footer=footer, header=council)
 

@@ -185,7 +185,14 @@ def test_plan_workbook(tmp_path):
     evil_row = 5 + ids.index("=EVIL")
     assert scores.cell(evil_row, 3).data_type == "s"
     assert scores.cell(5, 5).number_format.startswith("£")
-    assert wb["Method"]["A5"].value.startswith("Value")
+    method = wb["Method"]
+    assert method["A5"].value.startswith("Value")
+    # a criterion whose explanation wraps has a row tall enough for it (not the default, overlapping the next)
+    assert method.row_dimensions[5].height >= 30
+    # the scheduling notes are bullet points across the sheet, the bullet beside its text
+    notes = [c for c in method["A"] if isinstance(c.value, str) and c.value.startswith("\u2022 ")]
+    assert len(notes) >= 5 and all(any(c.coordinate in m and m.max_col == 4 for m in method.merged_cells.ranges)
+                                   for c in notes)
     assert scores.page_setup.orientation == "landscape" and scores.print_title_rows
 
 
