@@ -194,7 +194,9 @@ def _fixes_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     for i, fix in enumerate(spec.fixes):
         ws.write_number(3 + i, 0, i + 1, st.bold)
         ws.write_string(3 + i, 1, fix, st.text)
-    print_setup(ws, landscape=False, left_footer=footer)
+        # tall enough for every line, so a long fix does not run under the next (estimated on the narrow side)
+        ws.set_row(3 + i, row_height((fix, 110 * 0.85)))
+    print_setup(ws, landscape=False, left_footer=footer, header=spec.council)
     ws.set_tab_color("#C00000")
 
 

@@ -70,6 +70,12 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     row = L.activity_rows(fw)["1.7"]
     assert any(x.startswith(f"Assessment!D{row} (activity 1.7)") and "Good-ish" in x for x in fixes)
     assert any(x.startswith("Attestation!C9") for x in fixes)
+    # each fix's row is tall enough for its wrapped text, so a long fix does not run under the next one
+    fx = wb["Fixes needed"]
+    for cell in fx["B"][3:]:
+        if cell.value:
+            assert fx.row_dimensions[cell.row].height >= 15 * -(-len(cell.value) // 110), cell.value
+    assert fx.oddHeader.left.text and "Test Council" in fx.oddHeader.left.text
     sh = wb[L.ASSESSMENT]
     assert sh[f"D{row}"].value == "Good-ish" and "not a rating" in sh[f"D{row}"].comment.text
     assert sh[f"D{row}"].fill.fgColor.rgb != sh[f"D{row - 1}"].fill.fgColor.rgb
