@@ -1058,7 +1058,7 @@ def _findings(ws, fm, bulk, data, settings, findings, outstanding, footer):
 def _progress(ws, fm, wb, bulk, data, info, progress, footer):
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 30)
-    ws.set_column(2, 2, 22)
+    ws.set_column(2, 2, 36)  # directorate names on one line in the per-contract table
     ws.set_column(3, 3 + len(data.areas) + 1, 14)
     ws.write_string(0, 0, f"Progress: contracts reviewed before, round {data.round}", fm.title)
     ids = progress["contracts"]
@@ -1157,7 +1157,7 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
     key = ("Changed: the owner altered an answer carried forward from the last review. Re-confirmed: carried "
            "forward and confirmed unchanged. New: no earlier answer to carry forward.")
     ws.merge_range(row, 0, row, 5, key, fm.note)
-    ws.set_row(row, _text_height(key, 14 + 30 + 22 + 14 * 3))
+    ws.set_row(row, _text_height(key, 14 + 30 + 36 + 14 * 3))
     row += 2
 
     # 4. per contract
@@ -1182,7 +1182,7 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
         _BulkColumn(directorates, "text", fm.cell),
         _BulkColumn(progress["prev_round"].loc[ids].astype(str).tolist(), "text", fm.cell_center),
     ] + [_na_column(delta.loc[ids, c], fm.cell_delta, fm.cell_na) for c in cols + ["overall"]],
-        table="ProgressByContract", heights=_wrapped_heights((titles, 30), (directorates, 22)))
+        table="ProgressByContract", heights=_wrapped_heights((titles, 30), (directorates, 36)))
     _delta_colours(ws, fm, first, 4, last, 4 + len(cols))
     print_setup(ws, left_footer=footer)
 
