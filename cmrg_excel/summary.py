@@ -366,7 +366,7 @@ def progress_frames(data: SummaryData) -> dict[str, object]:
     cols = [a for a, _ in data.areas] + ["overall"]
     before = prev.reindex(columns=cols)
     after = now.loc[ids].reindex(columns=cols)
-    delta = after - before
+    delta = _changes(after - before)
     trend_rounds = [r for r in order if pos[r] <= cur]
     sub = means[means["contract_id"].isin(ids) & means["pos"].le(cur)]
     trend = sub.groupby("round")[cols].mean().reindex(trend_rounds).dropna(how="all")
@@ -572,7 +572,8 @@ class _Fmt:
         self.cell_center = add(align="center", **border)
         self.cell_na = add(align="center", italic=True, font_color=DARK_GREY, **border)
         self.cell_pct = add(num_format="0%", align="center", **border)
-        self.cell_delta = add(num_format="+0.0;-0.0;0.0", align="center", **border)
+        # Changes are written rounded to 2 places (see _changes), so no tiny fall shows as "-0.00".
+        self.cell_delta = add(num_format="+0.00;-0.00;0.00", align="center", **border)
         self.cell_bold = add(bold=True, text_wrap=True, **border)
         self.cell_score_bold = add(bold=True, num_format=SCORE_FORMAT, align="center", **border)
         self.kpi = add(bold=True, font_size=22, font_color=NAVY, num_format="#,##0", align="left", valign="bottom")
@@ -606,6 +607,12 @@ def _colour_scale(ws, first_row, first_col, last_row, last_col, scale: Scale) ->
         "mid_type": "num", "mid_value": (min(scores) + max(scores)) / 2, "mid_color": CS_MID,
         "max_type": "num", "max_value": max(scores), "max_color": CS_HIGH,
     })
+
+
+def _changes(values):
+    """Changes in average score, rounded to the 2 places shown, with -0.0 made 0.0: a fall too small
+    to show reads 0.00, not -0.00 (number formats cannot hide a minus sign on a rounded zero)."""
+    return values.round(2) + 0.0 if hasattr(values, "round") else round(values, 2) + 0.0
 
 
 def _write_scores(ws, row: int, col: int, values, fmt, na_fmt, na_text: str = "n/a") -> None:
@@ -1093,7 +1100,8 @@ def _progress(ws, fm, wb, bulk, data, info, progress, footer):
                               int((d <= -UNCHANGED_WITHIN).sum())], fm.cell_int)
         b, a = before[key].mean(), after[key].mean()
         _write_scores(ws, row, 6, [b, a], fm.cell_score, fm.cell_na)
-        _write_scores(ws, row, 8, [a - b if pd.notna(a) and pd.notna(b) else float("nan")], fm.cell_delta, fm.cell_na)
+        _write_scores(ws, row, 8, [_changes(a - b) if pd.notna(a) and pd.notna(b) else float("nan")], fm.cell_delta,
+                      fm.cell_na)
         row += 1
     _delta_colours(ws, fm, first_delta, 8, row - 1, 8)
 

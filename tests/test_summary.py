@@ -245,12 +245,13 @@ def test_progress_deltas_for_two_rounds(tmp_path):
     n_acts = {a.number: len(a.activities) for a in r.fw.areas}
     total = sum(n_acts.values())
     expected_overall = (2 * n_acts[3] - 1 * n_acts[5]) / total
-    assert df.loc["C-0001", "All areas"] == pytest.approx(expected_overall)
+    assert df.loc["C-0001", "All areas"] == pytest.approx(round(expected_overall, 2))  # shown to 2 places
     # summary by area: improved / unchanged / declined counts
     rows = {ws.cell(r_, 2).value: [ws.cell(r_, c).value for c in range(3, 10)] for r_ in range(6, 15)}
     assert rows["Administration"][:4] == [2, 1, 1, 0]
     assert rows["Managing performance"][:4] == [2, 0, 1, 1]
     assert rows["Administration"][6] == pytest.approx(1.0)  # average change
+    assert ws.cell(min_row + 1, 5).number_format == "+0.00;-0.00;0.00"
     # colour rules on the per-contract changes
     sq = [str(cf.sqref) for cf in ws.conditional_formatting]
     first_delta = f"E{min_row + 1}:M{max_row}"
@@ -491,3 +492,15 @@ def test_end_to_end_generate_ingest_summary(issued):
         assert got[f"{a.number} {a.name}"].tolist() == pytest.approx(expect[a.number].tolist())
     data = sheet_table(wb["Data"], 1)
     assert len(data) == len(ans) and set(data["File SHA-256"]) == set(ans["file_sha256"])
+
+
+def test_changes_never_show_minus_zero():
+    """A fall too small to show (or float noise between equal averages) reads 0.00, not -0.00."""
+    import math
+
+    from cmrg_excel.summary import _changes
+
+    got = _changes(pd.Series([-1e-16, -0.004, 0.049, -0.0143, 2.0]))
+    assert got.tolist() == [0.0, 0.0, 0.05, -0.01, 2.0]
+    assert all(math.copysign(1.0, v) == 1.0 for v in got.tolist()[:2])
+    assert math.copysign(1.0, _changes(2.1 - 2.1000000000000001 - 1e-12)) == 1.0
