@@ -75,7 +75,7 @@ def test_round_trip_register_matches_cells(issued):
         # the archive holds the original bytes, never re-saved
         f = next(f for f in result.files if f.contract_id == cid)
         assert (ws.root / f.stored).read_bytes() == data
-        assert re.fullmatch(rf"archive/R1/{cid}_\d{{8}}T\d{{6}}Z-{sha[:12]}-{cid}\.xlsx", f.stored), f.stored
+        assert re.fullmatch(rf"archive/R1/{cid}/\d{{8}}T\d{{6}}Z-{sha[:12]}-{cid}\.xlsx", f.stored), f.stored
     # actions table
     conn = reg.open_register(ws)
     n_actions = conn.execute("SELECT COUNT(*) FROM actions").fetchone()[0]
@@ -162,7 +162,7 @@ def test_newer_return_supersedes_older_both_kept(issued):
     assert set(df.submission_id) == {subs[1]["id"]}
     assert dict(zip(df.ref, df.rating)) == {k: v["rating"] for k, v in a2.items()}
     assert len(reg.answers(ws, include_superseded=True)) == 2 * len(fw.activities)
-    assert len(list((ws.archive / "R1").glob("C-0003_*.xlsx"))) == 2
+    assert len(list((ws.archive / "R1" / "C-0003").glob("*.xlsx"))) == 2
 
 
 def test_unreadable_and_odd_files_are_rejected_and_run_goes_on(issued):

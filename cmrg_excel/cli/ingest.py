@@ -36,7 +36,7 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
 
     \b
     Where each file ends up (every file in exactly one place):
-      accepted   archive/ROUND/<contract>_<time>-<hash>-<name>, answers in the register.
+      accepted   archive/ROUND/CONTRACT/<time>-<hash>-<name>, answers in the register.
                  A newer accepted return for the same contract and round replaces the
                  older one as "current"; both stay in the history.
       rejected   inbox/rejected/<name>, with <name>.problems.txt beside it listing
