@@ -1,9 +1,10 @@
 """The ``cmrg`` command line: a thin click layer over the pipeline stages.
 
 Each stage's commands live in a module of this package named after the stage; they parse
-options, call the stage, and print. Exit codes: 0 done (a run with rejected returns is
-still done), 1 the input needs fixing (contract list, settings, framework), 2 wrong
-usage, 3 the workspace is busy or damaged.
+options, call the stage, and print. Exit codes (as in README.md and ``cmrg --help``): 0 done
+(a run with rejected returns is still done), 1 an input needs fixing (contract list,
+settings, framework, a file that cannot be written), 2 wrong usage (click's own), 3 the
+workspace is busy or its register is damaged, 130 stopped with Ctrl+C.
 """
 
 from __future__ import annotations
@@ -25,31 +26,68 @@ EXIT_INPUT = 1
 EXIT_BUSY = 3
 
 HELP = f"""\
-Run a contract management review programme through Excel workbooks.
+Run a council's contract management review programme through Excel workbooks.
 
 \b
 A review cycle, in commands:
-  cmrg init DIR                  make a workspace (settings, contract list, folders)
-  cmrg plan                      propose which contracts to review, month by month
-  cmrg generate --round R        one locked self-assessment workbook per contract
-  cmrg ingest                    check returned workbooks dropped into inbox/
-  cmrg corrections               rejected returns sent back pre-filled, cells to fix marked
-  cmrg status / cmrg chase       who has not returned, and reminder emails
-  cmrg summary                   the summary workbook for finance and the committee
-  cmrg demo                      two review rounds on built-in sample data
+  cmrg init DIR             make a workspace: settings, contract list, folders
+  cmrg plan                 propose which contracts to review, month by month
+  cmrg generate --round R   one locked self-assessment workbook per contract
+  cmrg ingest               check the returns in inbox/ and file each one
+  cmrg corrections          rejected returns sent back with the fixes marked
+  cmrg status               where each contract's return stands in a round
+  cmrg chase                reminder email drafts for returns not yet accepted
+  cmrg summary              the summary workbook for finance and the committee
+  cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
+  cmrg demo                 two review rounds on built-in sample data
 
-Every command works on a workspace folder: --workspace DIR, else ${ENV_VAR},
-else the current folder. Run 'cmrg COMMAND --help' for each command's manual.
+Every command after init works on a workspace folder: the one named with
+--workspace DIR after the command (for example 'cmrg status --workspace
+~/cmrg'), else the folder in ${ENV_VAR}, else the current folder. Dates are
+written dd/mm/yyyy. Run 'cmrg COMMAND --help' for each command's manual.
 
 \b
-Exit codes: 0 done; 1 an input needs fixing (the message says where);
-2 wrong usage; 3 the workspace is busy or its register is damaged.
+Exit codes:
+  0    done (an ingest run that rejected some files is still done)
+  1    an input needs fixing: the message says which file, row or setting
+  2    wrong usage: an unknown option, a missing --round, a bad date
+  3    the workspace is busy (another cmrg run) or its register is damaged
+  130  stopped with Ctrl+C; files already finished are kept
 """
+
+
+NO_BREAK_HYPHEN = "\u2011"
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout, except that a line never breaks inside a hyphenated word, so
+    '--skip-invalid', 'review-plan.xlsx' and 're-commissioning' stay whole (and can be
+    copied from the screen)."""
+
+    def write(self, string: str) -> None:
+        super().write(string.replace(NO_BREAK_HYPHEN, "-"))
+
+    def write_text(self, text: str) -> None:
+        super().write_text(text.replace("-", NO_BREAK_HYPHEN))
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [tuple(cell.replace("-", NO_BREAK_HYPHEN) for cell in row) for row in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+
+class CmrgContext(click.Context):
+    formatter_class = HelpFormatter
+
+
+class CmrgCommand(click.Command):
+    context_class = CmrgContext
 
 
 class CmrgGroup(click.Group):
     """Lists commands in the order of a review cycle rather than alphabetically."""
 
+    context_class = CmrgContext
+    command_class = CmrgCommand
     ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "summary", "register", "demo"]
 
     def list_commands(self, ctx):
@@ -68,7 +106,7 @@ def workspace_option(func):
     return click.option(
         "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
         envvar=ENV_VAR, default=None, show_envvar=True,
-        help="Workspace folder. Default: the current folder.",
+        help="The workspace folder made by 'cmrg init'. Default: the current folder.",
     )(func)
 
 
@@ -84,6 +122,8 @@ def friendly_errors(func):
             fail(str(exc), code)
         except (ContractListError, FrameworkError) as exc:
             fail(str(exc), EXIT_INPUT)
+        except OSError as exc:  # a folder that cannot be written, a file open in Excel, a full disk
+            fail(file_error(exc), EXIT_INPUT)
         except KeyboardInterrupt:
             fail("stopped by the user; finished files are kept", 130)
 
@@ -94,6 +134,19 @@ def fail(message: str, code: int = EXIT_INPUT) -> None:
     click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
     click.echo(message, err=True)
     sys.exit(code)
+
+
+def file_error(exc: BaseException, target: Path | None = None, action: str = "read or written") -> str:
+    """A file-system error in plain words, naming ``target`` (the file asked for) when known
+    rather than the temporary file the write was going through."""
+    # xlsxwriter's FileCreateError carries the OSError as its argument
+    cause = exc if isinstance(exc, OSError) else next((a for a in exc.args if isinstance(a, OSError)), exc)
+    why = (getattr(cause, "strerror", None) or str(cause)).rstrip(".")
+    # os.replace(temporary, file) names the file being replaced second
+    name = target if target is not None else (getattr(cause, "filename2", None) or getattr(cause, "filename", None))
+    where = f"{name}: " if name else ""
+    return (f"{where}could not be {action} ({why}). Check that the folder exists and you may write "
+            "there, and that the file is not open in Excel or another program.")
 
 
 def load(workspace: Path | None) -> Workspace:

@@ -14,35 +14,46 @@ from .plan import date_option
 
 
 @cli.command("chase")
-@click.option("--round", "round_", metavar="ROUND", help="The review round. Default: the latest one issued.")
+@click.option("--round", "round_", metavar="ROUND",
+              help="The review round, e.g. 2026-27. Default: the latest one issued.")
 @click.option("--deadline", callback=date_option, metavar="DATE",
               help="Count returns as overdue after this date (dd/mm/yyyy) instead of the deadline each workbook "
                    "was issued with.")
-@click.option("--overdue-only", is_flag=True, help="Only returns past their deadline (and rejected ones past it).")
+@click.option("--overdue-only", is_flag=True,
+              help="Only contracts whose return is overdue: outstanding or rejected, and past the deadline.")
 @workspace_option
 @friendly_errors
 def chase_cmd(round_: str | None, deadline: dt.date | None, overdue_only: bool, workspace: Path | None) -> None:
     """Write reminder email drafts for returns not yet accepted.
 
     One ready-to-send .eml draft per contract whose return is outstanding or was
-    rejected, into outbox/ROUND/chase-YYYY-MM-DD/, with mailmerge-chase.csv beside them.
-    Open a draft in Outlook or Thunderbird, check it and send it. The letter says whether
-    the return is overdue or, for a rejected one, what to fix (the first few problems).
+    rejected, into outbox/ROUND/chase-YYYY-MM-DD/ (today's date), with
+    mailmerge-chase.csv beside them. Open a draft in Outlook or Thunderbird, check it
+    and send it. The letter says when the return is due or how many days overdue it
+    is or, for a rejected one, what to fix (the first five problems).
 
     \b
     Attachments:
       outstanding  the workbook issued to the owner, again
-      rejected     the corrections workbook, when outbox/ROUND/corrections/<contract>.xlsx
-                   exists; otherwise none (the owner fixes and re-sends their own file)
+      rejected     the corrections workbook, when there is one:
+                   outbox/ROUND/corrections/<contract>.xlsx; otherwise the list of
+                   problems ingest wrote (inbox/rejected/<name>.problems.txt), for
+                   the owner to fix their own workbook and send it again
 
-    The wording is email-chase.txt: put your own copy in the workspace folder to change it.
-    Running it again the same day refreshes that day's drafts (and drops those of returns
-    accepted since). Nothing is sent.
+    A file that turned out to be another contract's workbook counts for neither
+    contract: both stay outstanding (unless they have returns of their own), and each
+    reminder carries the workbook issued for that contract.
+
+    The wording is cmrg's email-chase.txt (in its workbook_templates folder): to change
+    it, put your own copy, starting with a "Subject:" line, in the workspace folder.
+    Running chase again the same day refreshes that day's drafts (and drops those of
+    returns accepted since). Nothing is sent.
 
     \b
     Examples:
       cmrg chase
       cmrg chase --round 2026-27 --overdue-only
+      cmrg chase --round 2026-27 --deadline 15/01/2027 --overdue-only
     """
     ws = load(workspace)
     try:

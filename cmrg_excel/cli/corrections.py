@@ -11,15 +11,19 @@ from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, workspace_optio
 
 
 @cli.command("corrections")
-@click.option("--round", "round_", metavar="ROUND", help="Only returns of this round. Default: every round.")
-@click.option("--only", multiple=True, metavar="ID", help="Only these contracts (repeat, or separate with commas).")
+@click.option("--round", "round_", metavar="ROUND", help="Only returns of this review round, e.g. 2026-27. "
+              "Default: every round.")
+@click.option("--only", multiple=True, metavar="ID",
+              help="Only these contracts (repeat the option, or separate IDs with commas).")
 @workspace_option
 @friendly_errors
 def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path | None) -> None:
     """Make a corrections workbook for each rejected return that does not have one yet.
 
-    'cmrg ingest' already does this for the returns it rejects (unless --no-corrections);
-    run this command for returns rejected before, or after using --no-corrections.
+    'cmrg ingest' already does this for the returns it rejects (unless
+    --no-corrections); run this command for returns rejected before, or after using
+    --no-corrections. Where several returns of a contract were rejected, the latest
+    one is used.
 
     A corrections workbook is a fresh workbook for the same contract and round with
     everything the owner entered filled in again, each cell to fix shaded red with a note
@@ -28,20 +32,27 @@ def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path |
     to the reminder, and recorded in the issue ledger as a re-issue linked to the rejected
     return. It replaces the workbook the owner used: a return on that one is rejected,
     pointing to the corrections workbook. When the fixed workbook comes back, ingest
-    accepts it as the contract's return, linked to the rejected one.
+    accepts it as the contract's return, linked to the rejected one. Its deadline is
+    the original one, or two weeks from today if that is later (moved on past a
+    weekend or bank holiday).
 
     A return made on an older framework version that could not be mapped gets its
     corrections workbook on the current version, answers copied across where the
     activities correspond.
 
-    Returns that cannot be placed (not a workbook we issued, its hidden sheet removed, a
-    replaced workbook or an earlier round) get none: their owners need the workbook
-    already issued to them.
+    Some rejected returns get none: another contract's workbook (issued for one
+    contract but named for, or showing, another), as its answers are most likely the
+    other contract's (the note beside it in inbox/rejected/ tells the sender which
+    workbook to fill in, and the contract it was issued to stays outstanding); a
+    return that cannot be placed (not a workbook we issued, its hidden sheet removed,
+    replaced by a newer workbook, or from an earlier round), whose owner needs the
+    workbook already issued; and a rejected return followed by an accepted one.
 
     \b
     Examples:
       cmrg corrections
-      cmrg corrections --round 2026-27 --only GET-004
+      cmrg corrections --round 2026-27
+      cmrg corrections --round 2026-27 --only GET-004,CED-007
     """
     ws = load(workspace)
     ids = [part.strip() for item in only for part in item.split(",") if part.strip()]

@@ -18,24 +18,31 @@ def demo_cmd(directory: Path | None) -> None:
     """Run two review rounds on built-in sample data, in a new folder.
 
     Uses a fictional list of 28 contracts across five directorates (from about £60k to
-    £58m a year) and creates a workspace in DIRECTORY (default: a new cmrg-demo-<time>
-    folder here). Then, in about half a minute:
+    £58m a year) and creates a workspace in DIRECTORY, which must be new or empty
+    (default: a new cmrg-demo-<time> folder here). Then, in well under a minute:
 
     \b
       1. generates round 2026-27 (workbooks and email drafts);
-      2. simulates the owners' returns, a few with typical mistakes;
+      2. simulates the owners' returns, a few with typical mistakes (one owner
+         sends another contract's workbook instead of their own);
       3. ingests them (accepted, rejected, and why);
-      4. makes a corrections workbook for each rejected return;
+      4. shows the corrections workbooks ingest made for the rejected returns
+         of contracts' own workbooks;
       5. simulates the fixed corrections coming back, and ingests them;
       6. prints the round's status and writes reminder drafts;
       7. generates round 2027-28 pre-filled from 2026-27 (a re-review);
       8. simulates re-review returns (most answers confirmed, some changed);
       9. ingests them;
-     10. writes the summary workbook, whose Progress sheet compares the two rounds.
+     10. writes the summary workbook, whose Progress sheet compares the rounds.
 
     Every step says what it produced and where to look. Open the files in Excel or
     LibreOffice to see what contract owners receive and what the committee gets. The
     simulation is seeded, so every run tells the same story.
+
+    \b
+    Examples:
+      cmrg demo
+      cmrg demo cmrg-practice
     """
     folder = (directory or demo.default_folder()).resolve()
     started = time.monotonic()

@@ -14,9 +14,11 @@ from .plan import date_option, month_option, planned_contracts
 
 @cli.command("generate")
 @click.option("--round", "round_", required=True, metavar="ROUND",
-              help="Name of the review round, e.g. 2026-27. Files go to outbox/ROUND/.")
+              help="Name of the review round, e.g. 2026-27 (letters, digits, spaces, '.', '_' or '-'). Files go "
+                   "to outbox/ROUND/.")
 @click.option("--only", multiple=True, metavar="ID",
-              help="Only these contracts (repeat the option, or separate IDs with commas).")
+              help="Only these contracts, by their ID on the contract list (repeat the option, or separate IDs "
+                   "with commas). Not with --planned.")
 @click.option("--planned", callback=month_option, metavar="MONTH",
               help="Only the contracts the review plan schedules for MONTH: 12/2026, 2026-12, Dec 2026 or "
                    "December 2026. Not with --only.")
@@ -24,16 +26,18 @@ from .plan import date_option, month_option, planned_contracts
               help="With --planned and no outbox/review-plan.xlsx: the first month of the recomputed plan "
                    "(dd/mm/yyyy), as 'cmrg plan --from'. Default: as 'cmrg plan', the first day of next month.")
 @click.option("--force", is_flag=True,
-              help="Issue new workbooks even where the round already has them; the old ones become superseded.")
+              help="Issue new workbooks even where the round already has them; the old ones become superseded. "
+                   "Not with --skip-issued.")
 @click.option("--skip-issued", is_flag=True,
               help="Leave out contracts that already have a workbook in this round (after issuing a month of the "
                    "plan, or when contracts were added to the list) and issue the rest. Not with --force.")
 @click.option("--skip-invalid", is_flag=True,
               help="Generate for the good rows of the contract list and list the bad ones, instead of stopping.")
-@click.option("--eml", is_flag=True, help="Also write a ready-to-send .eml email draft per contract, workbook attached.")
+@click.option("--eml", is_flag=True,
+              help="Also write a ready-to-send .eml email draft per contract, workbook attached, beside it.")
 @click.option("--prefill-from", metavar="ROUND",
               help="Re-review: fill each workbook with the contract's accepted answers from an earlier ROUND, "
-                   "marked as carried forward for the owner to confirm or update.")
+                   "shaded as carried forward for the owner to confirm or update.")
 @workspace_option
 @friendly_errors
 def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, plan_from: dt.date | None, force: bool,
@@ -41,11 +45,20 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
                  workspace: Path | None) -> None:
     """Write one locked self-assessment workbook per contract on the list.
 
-    Each workbook has the contract's details filled in and locked, a rating dropdown and
-    evidence cells for every key activity of the framework, and an attestation to sign.
-    Every file is recorded in the issue ledger, so a return can later be proved to be
-    one we sent. Beside the files: mailmerge.csv for a mail merge, and with --eml one
-    email draft per contract.
+    Each workbook, outbox/ROUND/<contract>.xlsx, has the contract's details filled in
+    and locked, a rating dropdown and evidence cells for every key activity of the
+    framework, and an attestation to sign. Every file is recorded in the issue ledger,
+    so a return can later be proved to be one we sent. Beside the files:
+    mailmerge.csv for a mail merge (every open workbook of the round; its issued_on
+    column picks out the ones just made), and with --eml one email draft per contract.
+    The email's wording is cmrg's email-issue.txt (in its workbook_templates folder):
+    to change it, put your own copy, starting with a "Subject:" line, in the
+    workspace folder.
+
+    The deadline for returns, shown on every workbook, is the deadline date in
+    cmrg.toml, kept as written (with a warning if it is not a working day); else
+    deadline_days from today, moved on past weekends and the bank holidays named by
+    the holidays setting.
 
     The contract list is checked first: if any row has a problem, every problem is
     listed with its row and column and nothing is generated (unless --skip-invalid).

@@ -13,42 +13,57 @@ from . import Progress, cli, friendly_errors, load, rel, table, workspace_option
 
 @cli.command("ingest")
 @click.option("--wait", "wait_seconds", type=float, default=10.0, show_default=True, metavar="SECONDS",
-              help="How long to wait for another cmrg run on this workspace to finish before giving up.")
+              help="How long to wait for another cmrg run on this workspace (a colleague's ingest, say) to "
+                   "finish before giving up with exit code 3.")
 @click.option("--no-corrections", is_flag=True,
-              help="Do not make corrections workbooks for rejected returns (make them later with 'cmrg corrections').")
+              help="Do not make corrections workbooks for the returns rejected in this run; make them later "
+                   "with 'cmrg corrections'.")
 @workspace_option
 @friendly_errors
 def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None) -> None:
     """Check the returned workbooks in inbox/ and file each one.
 
-    Save returned workbooks (as they came, any file name) into the workspace's inbox/
-    folder, or a subfolder of it, and run this command. Each file is checked in turn:
+    Save returned workbooks into the workspace's inbox/ folder (or a subfolder of it)
+    as they came, with any file name, and run this command. Each file is checked in
+    turn:
 
     \b
-      1. Is it safe to open? (not too big, not password-protected, no macros, not a
-         zip bomb or other booby-trapped file, no links to other files)
-      2. Is it a workbook we issued, for this contract, in the current round, and not
-         replaced by a newer one? (checked against the issue ledger)
-      3. Is every answer valid? Every activity rated from the list; Not applicable
-         with its reason; improvement actions with an owner and a target date; dates
-         that are real dates; the attestation complete. Scores are recomputed from
-         the ratings, never taken from the file.
+      1. Is it safe to open? Not too big, not password-protected, no macros, not
+         a zip bomb or other booby-trapped file, no links to other files.
+      2. Is it a workbook we issued (checked against the issue ledger): the one
+         for the contract its name and details show, from that contract's latest
+         round, and not since replaced by a newer workbook?
+      3. Is every answer valid? Every activity rated from the list; Not
+         applicable with its reason; improvement actions with an owner and a
+         target date; dates that are real dates; the attestation complete.
+         Scores are recomputed from the ratings, never taken from the file.
 
     \b
     Where each file ends up (every file in exactly one place):
-      accepted   archive/ROUND/CONTRACT/<time>-<hash>-<name>, answers in the register.
-                 A newer accepted return for the same contract and round replaces the
-                 older one as "current"; both stay in the history.
-      rejected   inbox/rejected/<name>, with <name>.problems.txt beside it listing
-                 every problem with its sheet and cell, in words the owner can act on.
-                 If it is the contract's own workbook as we issued it (not another
-                 contract's, not replaced by a newer one), a corrections workbook is made:
-                 outbox/ROUND/corrections/<contract>.xlsx, the owner's answers filled
-                 in, each cell to fix shaded red with a note, a "Fixes needed" sheet
-                 first. It replaces the owner's workbook ('cmrg chase' attaches it);
-                 when it comes back fixed it is accepted, linked to the rejected one.
-      duplicate  inbox/duplicates/<name>: the very same file was received before, so
-                 nothing changed. Safe to delete.
+      accepted   archive/ROUND/CONTRACT/<time>-<hash>-<name>, kept exactly as
+                 received (<time>: when it came in, UTC; <hash>: the start of
+                 its SHA-256 fingerprint), and its answers go into the register.
+                 A later accepted return for the same contract and round becomes
+                 the current one; both are kept.
+      rejected   inbox/rejected/<name>, with <name>.problems.txt beside it
+                 listing every problem with its sheet and cell, in words the
+                 owner can act on.
+      duplicate  inbox/duplicates/<name>: the very same file was received
+                 before, so nothing changed. Safe to delete.
+      skipped    left in inbox/: it could not be opened, it changed while it
+                 was being checked (still saving), or cmrg itself failed on it
+                 (the report says which). The next run tries it again.
+
+    A rejected return of the contract's own workbook, as we issued it, also gets a
+    corrections workbook: outbox/ROUND/corrections/<contract>.xlsx, with the owner's
+    answers filled in, each cell to fix shaded red with a note, and a "Fixes needed"
+    sheet first. It replaces the owner's workbook ('cmrg chase' attaches it); when it
+    comes back fixed it is accepted, linked to the rejected return. Another contract's
+    workbook (issued for one contract but named for, or showing, another) gets none:
+    its answers are most likely the other contract's, so its note in inbox/rejected/
+    tells the sender which workbook to fill in. Nor do files that cannot be placed
+    (not a workbook we issued, its hidden sheet removed, replaced by a newer workbook,
+    or from an earlier round).
 
     A return made on an older version of the framework (the workspace's framework
     file has a newer version) is mapped onto the current version using the file's
@@ -57,21 +72,24 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     the current version.
 
     Every run writes a report workbook, outbox/ingest-<time>.xlsx, listing each file,
-    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections). Running ingest again is always safe: a run that was
-    interrupted is finished off, and files already registered are recognised.
+    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections and
+    Summary). Running ingest again is always safe: a run that was interrupted is
+    finished off, and files already registered are recognised.
 
     \b
     Settings ([ingest] in cmrg.toml): max_file_mb, workers, worker_memory_mb,
     file_timeout_seconds.
 
     \b
-    Exit codes: 0 the run completed (even if files were rejected); 3 another cmrg
-    run is using the workspace, or the register is damaged.
+    Exit codes: 0 the run completed, even if files were rejected; 1 the workspace
+    or its cmrg.toml needs fixing; 3 another cmrg run kept the workspace busy for
+    longer than --wait, or the register is damaged.
 
     \b
     Examples:
       cmrg ingest
-      cmrg ingest --workspace ~/cmrg/2026-27
+      cmrg ingest --workspace ~/cmrg --wait 60
+      cmrg ingest --no-corrections
     """
     ws = load(workspace)
     with Progress("Checking returns", always_over=200) as bar:

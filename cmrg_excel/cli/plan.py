@@ -41,12 +41,14 @@ def month_option(ctx, param, value):
 
 @cli.command("plan")
 @click.option("--from", "start", callback=date_option, metavar="DATE",
-              help="First month of the plan (dd/mm/yyyy). Default: the first day of next month. "
-                   "Re-commissioning and end dates are measured from this date.")
+              help="Start the plan in the month of this date (dd/mm/yyyy). Default: the first day of next "
+                   "month. Re-commissioning and end dates are measured from this date.")
 @click.option("--months", type=click.IntRange(1, 60), metavar="N",
-              help="How many months to plan. Default: [plan] months in cmrg.toml (12).")
+              help="How many months to plan. Default: months under [plan] in cmrg.toml (12 unless "
+                   "changed).")
 @click.option("--per-month", type=click.IntRange(1, 100), metavar="K",
-              help="Reviews each month. Default: [plan] per_month in cmrg.toml (3).")
+              help="Reviews each month. Default: per_month under [plan] in cmrg.toml (3 unless "
+                   "changed).")
 @click.option("--replace", is_flag=True,
               help="Write a new plan even though the plan workbook has been changed since cmrg wrote it; "
                    "the changed one is kept beside it under a dated name.")
@@ -64,7 +66,8 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
 
     Writes outbox/review-plan.xlsx: the Schedule with a reason for each choice, every
     contract's Scores with each criterion's points in its own column, and the Method.
-    Nothing else changes, so run it as often as you like to try other settings.
+    Rows of the contract list with problems are left out and listed. Nothing else
+    changes, so run it as often as you like to try other settings.
 
     Move reviews between months on the Schedule sheet as the group decides, then issue
     each month's with 'cmrg generate --round ROUND --planned MONTH', which reads it.

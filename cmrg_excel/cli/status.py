@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from ..status import StatusError, load_round_status, received_date, status_path, write_status_workbook
-from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, table, workspace_option
+from . import EXIT_INPUT, cli, fail, file_error, friendly_errors, load, rel, table, workspace_option
 from .plan import date_option
 
 
 @cli.command("status")
-@click.option("--round", "round_", metavar="ROUND", help="The review round. Default: the latest one issued.")
+@click.option("--round", "round_", metavar="ROUND",
+              help="The review round, e.g. 2026-27. Default: the latest one issued.")
 @click.option("--deadline", callback=date_option, metavar="DATE",
               help="Count returns as overdue after this date (dd/mm/yyyy) instead of the deadline each workbook "
                    "was issued with.")
@@ -22,10 +23,15 @@ from .plan import date_option
 def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | None) -> None:
     """Show where each contract's return stands in a round.
 
-    For every contract issued a workbook in the round: accepted, rejected and awaiting a
-    corrected return, or outstanding; and overdue when not accepted after its deadline
-    (the one written on its workbook, or --deadline). Prints the table with totals and
-    writes outbox/status-ROUND.xlsx. Nothing else changes.
+    For every contract issued a workbook in the round: accepted, rejected and awaiting
+    a corrected return, or outstanding; and overdue when not accepted after its
+    deadline (the one written on its workbook, or --deadline). Prints the table with
+    totals and writes outbox/status-ROUND.xlsx (replacing the last one). Nothing else
+    changes.
+
+    A file that turned out to be another contract's workbook counts for neither
+    contract: the contract it was issued to stays outstanding, and the file is counted
+    below the table with those that are not a workbook we issued (see inbox/rejected/).
 
     \b
     Examples:
@@ -39,7 +45,12 @@ def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | N
     except StatusError as exc:
         fail(str(exc), EXIT_INPUT)
         return
-    path = write_status_workbook(status, status_path(ws, status.round), ws.config.council_name)
+    path = status_path(ws, status.round)
+    try:
+        write_status_workbook(status, path, ws.config.council_name)
+    except OSError as exc:
+        fail(file_error(exc, rel(ws, path), "written"), EXIT_INPUT)
+        return
     rows = []
     for c in status.contracts:
         received = received_date(c.received_at)

@@ -8,14 +8,15 @@ import click
 
 from ..summary import SummaryError, SummarySettings, build_summary, load_summary_data
 from ..terminal import clip
-from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, workspace_option
+from . import EXIT_INPUT, cli, fail, file_error, friendly_errors, load, rel, workspace_option
 
 
 @cli.command("summary")
 @click.option("--round", "round_", metavar="ROUND",
-              help="Round to summarise. Default: the latest round with accepted returns.")
+              help="Round to summarise, e.g. 2026-27. Default: the latest round with accepted returns.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Where to write the workbook. Default: outbox/summary-ROUND.xlsx.")
+              help="Where to write the workbook: a file name ending .xlsx, from the current folder (not the "
+                   "workspace). Default: outbox/summary-ROUND.xlsx in the workspace.")
 @workspace_option
 @friendly_errors
 def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) -> None:
@@ -27,8 +28,9 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
     English, Progress since earlier reviews, Actions (overdue first), Directorates and
     Data (every answer with its source file and cell, ready for pivot tables).
 
-    Every figure is recomputed from the answers in the register. Thresholds for the
-    findings are in cmrg.toml under [summary].
+    Every figure is recomputed from the accepted answers in the register. Thresholds
+    for the findings are in cmrg.toml under [summary]. A workbook already at the same
+    place is replaced: close it in Excel first. Nothing else changes.
 
     \b
     Examples:
@@ -36,6 +38,7 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
       cmrg summary --round 2026-27 --out committee-pack.xlsx
     """
     ws = load(workspace)
+    target = out
     try:
         settings = SummarySettings.from_section(ws.config.section("summary"))
         data = load_summary_data(ws, round_)
@@ -43,6 +46,9 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
         result = build_summary(data, settings, target)
     except SummaryError as exc:
         fail(str(exc), EXIT_INPUT)
+        return
+    except OSError as exc:
+        fail(file_error(exc, rel(ws, target) if target else None, "written"), EXIT_INPUT)
         return
     click.echo(f"Summary of round {result.round}: {rel(ws, result.path)}")
     click.echo(f"  {result.contracts_reviewed:,} contract(s) reviewed, {result.returns_outstanding:,} return(s) "

@@ -12,9 +12,10 @@ from . import cli, friendly_errors
 
 @cli.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--council", default="Example Council", show_default=True, help="Council name shown on every workbook.")
+@click.option("--council", default="Example Council", show_default=True,
+              help="Council name shown on every workbook and report.")
 @click.option("--return-email", default="cmrg@example.gov.uk", show_default=True,
-              help="Where contract owners send their completed workbooks.")
+              help="Where contract owners send their completed workbooks; also the sender of the email drafts.")
 @click.option("--sample", is_flag=True,
               help="Fill a new contract list with the 28 fictional sample contracts, to practise on.")
 @friendly_errors
@@ -25,12 +26,19 @@ def init_cmd(directory: Path, council: str, return_email: str, sample: bool) -> 
     It makes:
       cmrg.toml       settings, every one explained in a comment
       contracts.xlsx  the contract list to fill in (one row per contract)
-      inbox/          drop returned workbooks here, then run 'cmrg ingest'
+      inbox/          save returned workbooks here, then run 'cmrg ingest'
       outbox/         generated workbooks, emails and reports appear here
       archive/        accepted returns, kept exactly as received
       frameworks/     optional custom framework definitions
 
-    Existing files are never overwritten, so running it again is safe.
+    Existing files are never overwritten, so running it again is safe; --council and
+    --return-email only fill in a new cmrg.toml (change an existing one in a text
+    editor).
+
+    \b
+    Examples:
+      cmrg init cmrg --council "Wessex Council" --return-email cmrg@wessex.gov.uk
+      cmrg init practice --sample
     """
     ws, made = init_workspace(directory, council=council, return_email=return_email)
     if sample and ws.contracts_path in made:
