@@ -52,7 +52,7 @@ from . import register as reg
 from .check import Ledger, Problem, check
 from .contracts import safe_filename
 from .read import ReaderPool, ReadResult, limits_for
-from .workspace import Workspace
+from .workspace import Workspace, WorkspaceError
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 FLUSH_EVERY = 500  # files between flushes to disk (and removals from inbox/)
@@ -585,10 +585,11 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
     started = time.monotonic()
     started_at = reg.now()
     cfg = ws.config.section("ingest")
-    max_mb = float(cfg.get("max_file_mb", 10))
-    workers = int(cfg.get("workers", 2))
-    memory_mb = int(cfg.get("worker_memory_mb", 1024))
-    timeout = float(cfg.get("file_timeout_seconds", 30))
+    max_mb = _setting(cfg, "max_file_mb", 10, 0.001, 1000, "a number of megabytes")
+    workers = int(_setting(cfg, "workers", 2, 1, 64, "a whole number", whole=True))
+    memory_mb = int(_setting(cfg, "worker_memory_mb", 1024, 0, 1 << 20, "a whole number of megabytes (0: no cap)",
+                             whole=True))
+    timeout = _setting(cfg, "file_timeout_seconds", 30, 1, 3600, "a number of seconds")
     ws.ensure_folders()
     with ws.lock("ingest", wait_seconds=wait_seconds):
         conn = reg.open_register(ws)
@@ -630,6 +631,16 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
             conn.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _setting(cfg: dict, key: str, default: float, low: float, high: float, what: str, whole: bool = False) -> float:
+    """An [ingest] setting of cmrg.toml, checked: a clear error names it, never a traceback."""
+    value = cfg.get(key, default)
+    ok = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+    if not ok or not low <= value <= high:
+        raise WorkspaceError(f"cmrg.toml: setting [ingest] {key} must be {what} from {low:g} to {high:g} "
+                             f"(found {value!r})")
+    return float(value)
 
 
 def _size(p) -> int:

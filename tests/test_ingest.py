@@ -10,6 +10,7 @@ import json
 import re
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from cmrg_excel import layout as L
@@ -187,6 +188,25 @@ def test_oversize_file_rejected_without_reading(issued):
     drop(ws2, "C-0001.xlsx", filled(ws2, "C-0001"))
     f = ingest(ws2).files[0]
     assert f.outcome == "rejected" and f.problems[0].code == "too-large"
+
+
+@pytest.mark.parametrize("setting, shown", [
+    ('workers = "two"', "setting [ingest] workers must be a whole number from 1 to 64 (found 'two')"),
+    ("max_file_mb = -1", "setting [ingest] max_file_mb must be a number of megabytes from 0.001 to 1000 (found -1)"),
+    ("file_timeout_seconds = true", "setting [ingest] file_timeout_seconds must be a number of seconds"),
+])
+def test_cli_ingest_bad_setting_is_a_clear_error_and_moves_nothing(issued, setting, shown):
+    ws, _ = issued
+    cfg = ws.root / "cmrg.toml"
+    key = setting.split(" =")[0]
+    text = cfg.read_text()
+    assert f"\n{key} = " in text
+    cfg.write_text("\n".join(setting if line.startswith(f"{key} = ") else line for line in text.split("\n")))
+    dropped = drop(ws, "C-0001.xlsx", filled(ws, "C-0001"))
+    r = CliRunner().invoke(cli, ["ingest", "--workspace", str(ws.root)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert shown in r.output
+    assert dropped.exists()
 
 
 def test_cli_ingest_exit_zero_with_rejections_and_summary(issued):

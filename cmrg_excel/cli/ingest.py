@@ -12,7 +12,7 @@ from . import Progress, cli, friendly_errors, load, rel, table, workspace_option
 
 
 @cli.command("ingest")
-@click.option("--wait", "wait_seconds", type=float, default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another cmrg run on this workspace (a colleague's ingest, say) to "
                    "finish before giving up with exit code 3.")
 @click.option("--no-corrections", is_flag=True,
