@@ -759,6 +759,10 @@ def generate_round(
                 "overwritten. Use --skip-issued to issue only the contracts without one, or --force to issue new "
                 "ones for all: the old ones are then marked superseded, and returns made on them will be rejected."
             )
+        if eml:  # a workspace email template that cannot be used stops the run here, before anything is issued
+            from .mail import load_template
+
+            load_template("email-issue.txt", ws.root)
         carried = _carried_answers(conn, prefill_from, fw) if prefill_from else {}
         specs: list[TemplateSpec] = []
         paths: list[Path] = []

@@ -22,10 +22,26 @@ class Letter:
     body: str
 
 
+class TemplateError(ValueError):
+    """A workspace's own email template cannot be used (the message says which file and why)."""
+
+
 def load_template(name: str, folder: Path | None = None) -> str:
-    """A message template: the workspace's own copy first, else the built-in one."""
+    """A message template: the workspace's own copy first, else the built-in one. A copy that
+    cannot be used is a :class:`TemplateError` naming the file, before any email is written."""
     if folder is not None and (folder / name).exists():
-        return (folder / name).read_text(encoding="utf-8")
+        own = folder / name
+        try:
+            text = own.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise TemplateError(f"{own}: the email template is not saved as UTF-8 text; save it as UTF-8 "
+                                "(in Notepad: File > Save As, Encoding UTF-8), or delete it to use the built-in one"
+                                ) from None
+        first = text.partition("\n")[0].strip()
+        if not first.lower().startswith("subject:"):
+            raise TemplateError(f"{own}: an email template must start with a line 'Subject: ...' (its first line is "
+                                f"{first[:60]!r}); add one, or delete the file to use the built-in one")
+        return text
     return resources.files(BUILTIN_PACKAGE).joinpath(name).read_text(encoding="utf-8")
 
 

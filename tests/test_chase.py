@@ -152,3 +152,22 @@ def test_cli_chase_nothing_to_do_and_errors(issued):
     assert bad.exit_code == 1 and "has not been issued" in bad.output
     help_ = runner.invoke(cli, ["chase", "--help"])
     assert help_.exit_code == 0 and "corrections/<contract>.xlsx" in help_.output
+
+
+def test_unusable_email_templates_are_clear_errors_before_anything_is_written(issued):
+    """A workspace's own email template without its Subject line (or not UTF-8) is refused by name,
+    with no traceback, before a draft is written or a workbook issued."""
+    ws, _ = issued
+    (ws.root / "email-chase.txt").write_text("Dear $owner_name,\n\nPlease send it.\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["chase", "--workspace", str(ws.root)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "email-chase.txt: an email template must start with a line 'Subject: ...'" in r.output
+    assert "'Dear $owner_name,'" in r.output
+    assert not list((ws.outbox / "R1").glob("chase-*"))
+
+    (ws.root / "email-issue.txt").write_bytes("Subject: Caf\xe9 review\n\nHello\n".encode("cp1252"))
+    before = sorted(p.name for p in ws.outbox.rglob("*"))
+    r = CliRunner().invoke(cli, ["generate", "--round", "R2", "--eml", "--workspace", str(ws.root)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "email-issue.txt: the email template is not saved as UTF-8 text" in r.output
+    assert sorted(p.name for p in ws.outbox.rglob("*")) == before  # round R2 was not issued at all

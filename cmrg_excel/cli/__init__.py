@@ -18,6 +18,7 @@ import click
 from .. import __version__
 from ..contracts import ContractListError
 from ..framework import FrameworkError
+from ..mail import TemplateError
 from ..register import RegisterError
 from ..terminal import table  # noqa: F401  (re-exported for the command modules)
 from ..workspace import ENV_VAR, Workspace, WorkspaceError, open_workspace
@@ -120,7 +121,7 @@ def friendly_errors(func):
         except (WorkspaceError, RegisterError) as exc:
             code = EXIT_BUSY if "another cmrg run" in str(exc) or isinstance(exc, RegisterError) else EXIT_INPUT
             fail(str(exc), code)
-        except (ContractListError, FrameworkError) as exc:
+        except (ContractListError, FrameworkError, TemplateError) as exc:
             fail(str(exc), EXIT_INPUT)
         except OSError as exc:  # a folder that cannot be written, a file open in Excel, a full disk
             fail(file_error(exc), EXIT_INPUT)
