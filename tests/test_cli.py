@@ -99,3 +99,19 @@ def test_init_with_sample_contracts(tmp_path):
     res = run("init", str(tmp_path / "ws"), "--sample")
     assert res.exit_code == 0 and "28 fictional sample contracts" in res.output
     assert len(read_contracts(tmp_path / "ws" / "contracts.xlsx").contracts) == 28
+
+
+def test_round_and_out_options_are_checked_not_quietly_ignored(tmp_path):
+    """--round naming a round never issued is an error (not 'nothing to do', exit 0), and the summary
+    refuses a file name that is not .xlsx rather than writing a workbook called s.txt."""
+    ws = tmp_path / "ws"
+    assert run("init", str(ws), "--sample").exit_code == 0
+    assert run("generate", "--round", "2026-27", "--only", "ASC-001", "-w", str(ws)).exit_code == 0
+    for args in (["corrections", "--round", "nope"], ["register", "--round", "nope", "--out", str(tmp_path / "x.csv")]):
+        res = run(*args, "-w", str(ws))
+        assert res.exit_code == 1, (args, res.output)
+        assert "round 'nope' has not been issued; rounds issued: 2026-27" in res.output
+    assert not (tmp_path / "x.csv").exists()
+    res = run("summary", "--out", str(tmp_path / "s.txt"), "-w", str(ws))
+    assert res.exit_code == 1 and "choose a file name ending in .xlsx" in res.output
+    assert not (tmp_path / "s.txt").exists()

@@ -154,6 +154,23 @@ def load(workspace: Path | None) -> Workspace:
     return open_workspace(workspace)
 
 
+def issued_round(ws: Workspace, round_: str | None) -> None:
+    """Stop with a clear error when --round names a round that was never issued (rather than
+    quietly doing nothing for it, as a filter would)."""
+    if round_ is None:
+        return
+    from ..register import open_register, rounds
+
+    conn = open_register(ws)
+    try:
+        known = rounds(conn)
+    finally:
+        conn.close()
+    if round_ not in known:
+        fail(f"round {round_!r} has not been issued; "
+             + (f"rounds issued: {', '.join(known)}" if known else "no workbooks have been issued yet"), EXIT_INPUT)
+
+
 def rel(ws: Workspace, path: Path) -> str:
     """A path shown relative to the workspace when it is inside it."""
     return ws.rel(path)

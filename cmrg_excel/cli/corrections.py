@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..corrections import CorrectionsError, issue_corrections
-from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, workspace_option
+from . import EXIT_INPUT, cli, fail, friendly_errors, issued_round, load, rel, workspace_option
 
 
 @cli.command("corrections")
@@ -56,6 +56,7 @@ def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path |
     """
     ws = load(workspace)
     ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    issued_round(ws, round_)
     try:
         made = issue_corrections(ws, round=round_, only=ids or None)
     except CorrectionsError as exc:

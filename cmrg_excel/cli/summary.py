@@ -38,6 +38,8 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
       cmrg summary --round 2026-27 --out committee-pack.xlsx
     """
     ws = load(workspace)
+    if out is not None and out.suffix.lower() != ".xlsx":
+        fail(f"--out {out.name}: the summary is an Excel workbook; choose a file name ending in .xlsx", EXIT_INPUT)
     target = out
     try:
         settings = SummarySettings.from_section(ws.config.section("summary"))
