@@ -115,3 +115,38 @@ def test_round_and_out_options_are_checked_not_quietly_ignored(tmp_path):
     res = run("summary", "--out", str(tmp_path / "s.txt"), "-w", str(ws))
     assert res.exit_code == 1 and "choose a file name ending in .xlsx" in res.output
     assert not (tmp_path / "s.txt").exists()
+
+
+def test_generate_and_corrections_wait_for_a_run_using_the_workspace(tmp_path):
+    """generate and corrections change the issue ledger: while another run (an ingest, say) holds
+    the workspace they wait for it, and only then write anything."""
+    import threading
+    import time
+
+    from cmrg_excel.workspace import open_workspace
+
+    root = tmp_path / "ws"
+    assert run("init", str(root), "--sample").exit_code == 0
+    ws = open_workspace(root)
+    held, released = threading.Event(), []
+
+    def hold():
+        with ws.lock("ingest"):
+            held.set()
+            time.sleep(1.0)
+            released.append(time.time())
+
+    for args, made in ((["generate", "--round", "2026-27", "--only", "ASC-001"], root / "outbox" / "2026-27"),
+                       (["corrections", "--round", "2026-27"], None)):
+        held.clear()
+        released.clear()
+        t = threading.Thread(target=hold)
+        t.start()
+        held.wait(5)
+        res = run(*args, "-w", str(root))
+        finished = time.time()
+        t.join()
+        assert res.exit_code == 0, res.output
+        assert released and finished >= released[0]  # it ran only once the other run let go
+        if made is not None:
+            assert (made / "ASC-001.xlsx").stat().st_mtime >= released[0] - 0.01

@@ -58,7 +58,8 @@ def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path |
     ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
     issued_round(ws, round_)
     try:
-        made = issue_corrections(ws, round=round_, only=ids or None)
+        with ws.lock("corrections"):  # the ledger changes: not while an ingest is filing returns
+            made = issue_corrections(ws, round=round_, only=ids or None)
     except CorrectionsError as exc:
         fail(str(exc), EXIT_INPUT)
         return

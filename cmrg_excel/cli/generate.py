@@ -101,7 +101,8 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     if planned is not None:
         ids = planned_contracts(ws, planned, plan_from)
     try:
-        with Progress("Generating workbooks") as bar:
+        # The ledger changes: not while another run (an ingest, say) is using the workspace.
+        with ws.lock("generate"), Progress("Generating workbooks") as bar:
             result = generate_round(ws, round_, only=ids or None, force=force, skip_invalid=skip_invalid,
                                     skip_issued=skip_issued,
                                     eml=eml, prefill_from=prefill_from, progress=bar.tick, on_start=bar.start)
