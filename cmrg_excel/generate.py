@@ -617,7 +617,8 @@ def select_contracts(clist: ContractList, only: Iterable[str] | None, skip_inval
         missing = [o for k, o in wanted.items() if k not in known]
         if missing:
             hint = " (its row has problems)" if any(m.casefold() in bad_ids for m in missing) else ""
-            raise GenerateError(f"not on the contract list{hint}: {', '.join(missing)}")
+            raise GenerateError(f"not on the contract list{hint}: {', '.join(missing)}. Nothing was generated; check "
+                                f"the ID in {Path(str(clist.source)).name}, or leave it out of --only")
         contracts = [c for c in contracts if c.contract_id.casefold() in wanted]
     if not contracts:
         raise GenerateError(f"{clist.source} has no contracts to generate for")

@@ -248,7 +248,7 @@ def test_generating_again_refuses_without_force_and_supersedes_with_it(issued):
 def test_only_generates_the_named_contracts(small_workspace):
     result = generate_round(small_workspace, "R1", only=["c-0003"])
     assert [f.contract_id for f in result.files] == ["C-0003"]
-    with pytest.raises(GenerateError, match="not on the contract list: NOPE"):
+    with pytest.raises(GenerateError, match="not on the contract list: NOPE. Nothing was generated"):
         generate_round(small_workspace, "R2", only=["NOPE"])
 
 
