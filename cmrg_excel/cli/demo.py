@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shutil
+import textwrap
 import time
 from pathlib import Path
 
@@ -47,8 +50,25 @@ def demo_cmd(directory: Path | None) -> None:
     folder = (directory or demo.default_folder()).resolve()
     started = time.monotonic()
     try:
-        demo.run_demo(folder, say=click.echo)
+        demo.run_demo(folder, say=_say)
     except FileExistsError as exc:
         fail(str(exc))
         return
     click.echo(f"(demo finished in {time.monotonic() - started:.0f} s)")
+
+
+def _say(text: str) -> None:
+    """Print the demo's story wrapped to the terminal (at most 110 columns), each line of a step
+    indented under its text. Table rows (columns two spaces apart) and lines naming a path are
+    printed as they are, so they stay aligned and can be copied."""
+    width = max(60, min(110, shutil.get_terminal_size((100, 24)).columns - 1))
+    for line in text.split("\n"):
+        body = line.lstrip(" ")
+        if len(line) <= width or "  " in body or re.search(r"(^|\s)/", body):
+            click.echo(line)
+            continue
+        lead = line[: len(line) - len(body)]
+        step = re.match(r"\d+\. ", body)
+        click.echo(textwrap.fill(body, width, initial_indent=lead,
+                                 subsequent_indent=lead + " " * (step.end() if step else 0),
+                                 break_long_words=False, break_on_hyphens=False))
