@@ -10,6 +10,7 @@ workspace is busy or its register is damaged, 130 stopped with Ctrl+C.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -123,6 +124,12 @@ def friendly_errors(func):
             fail(str(exc), code)
         except (ContractListError, FrameworkError, TemplateError) as exc:
             fail(str(exc), EXIT_INPUT)
+        except BrokenPipeError:  # output piped into a program that stopped reading ('| head'): stop quietly
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            sys.exit(1)
         except OSError as exc:  # a folder that cannot be written, a file open in Excel, a full disk
             fail(file_error(exc), EXIT_INPUT)
         except KeyboardInterrupt:
