@@ -760,10 +760,11 @@ def generate_round(
                 "overwritten. Use --skip-issued to issue only the contracts without one, or --force to issue new "
                 "ones for all: the old ones are then marked superseded, and returns made on them will be rejected."
             )
-        if eml:  # a workspace email template that cannot be used stops the run here, before anything is issued
+        letter_template = None
+        if eml:  # read once; a workspace template that cannot be used stops the run here, before anything is issued
             from .mail import load_template
 
-            load_template("email-issue.txt", ws.root)
+            letter_template = load_template("email-issue.txt", ws.root)
         carried = _carried_answers(conn, prefill_from, fw) if prefill_from else {}
         specs: list[TemplateSpec] = []
         paths: list[Path] = []
@@ -802,7 +803,7 @@ def generate_round(
         open_in_round = len(reg.list_issues(conn, round, open_only=True))
         if eml:
             by_id = {c.contract_id: c for c in contracts}
-            files = [write_issue_eml(ws, f, by_id[f.contract_id], deadline, round) for f in files]
+            files = [write_issue_eml(ws, f, by_id[f.contract_id], deadline, round, letter_template) for f in files]
     finally:
         conn.close()
     return GenerateResult(round, folder, files, list(clist.problems) if skip_invalid else [],
@@ -879,14 +880,16 @@ def _resolved(path: Path, folders: dict[Path, Path]) -> Path:
     return folders[path.parent] / path.name
 
 
-def write_issue_eml(ws: Workspace, f: GeneratedFile, contract: Contract, deadline: dt.date, round: str) -> GeneratedFile:
-    """A ready-to-send draft beside the workbook, with it attached."""
+def write_issue_eml(ws: Workspace, f: GeneratedFile, contract: Contract, deadline: dt.date, round: str,
+                    template: str) -> GeneratedFile:
+    """A ready-to-send draft beside the workbook, with it attached (``template``: the text of
+    email-issue.txt, read once by the caller)."""
     from dataclasses import replace
 
-    from .mail import load_template, make_eml, render
+    from .mail import make_eml, render
 
     cfg = ws.config
-    letter = render(load_template("email-issue.txt", ws.root), {
+    letter = render(template, {
         **reg.contract_details(contract), "round": round, "deadline": deadline.strftime("%d/%m/%Y"),
         "attachment_name": f.path.name, "return_email": cfg.return_email, "review_group": cfg.review_group,
         "council": cfg.council_name,
