@@ -167,15 +167,17 @@ def issued_round(ws: Workspace, round_: str | None) -> None:
     if round_ is None:
         return
     from ..register import open_register, rounds
+    from ..status import StatusError, choose_round
 
     conn = open_register(ws)
     try:
         known = rounds(conn)
     finally:
         conn.close()
-    if round_ not in known:
-        fail(f"round {round_!r} has not been issued; "
-             + (f"rounds issued: {', '.join(known)}" if known else "no workbooks have been issued yet"), EXIT_INPUT)
+    try:
+        choose_round(known, round_)
+    except StatusError as exc:
+        fail(str(exc), EXIT_INPUT)
 
 
 def rel(ws: Workspace, path: Path) -> str:
