@@ -572,7 +572,7 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
 
     import xlsxwriter
 
-    from .styles import Styles, print_setup, row_height
+    from .styles import Styles, print_setup, wrapped_height
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -630,9 +630,9 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
             if wraps:
                 wrapped.append((c, width))
         for r, row in enumerate(data, start=1):
-            height = row_height(*[(row[c], width) for c, width in wrapped
-                                  if c < len(row) and isinstance(row[c], str)])
-            if height > 17.5:  # more than one line
+            height = wrapped_height(*[(row[c], width) for c, width in wrapped
+                                      if c < len(row) and isinstance(row[c], str)])
+            if height:
                 ws.set_row(r, min(height, 409))  # Excel's tallest row
         ws.freeze_panes(1, 0)
         print_setup(ws, landscape=True, repeat_to_row=0, left_footer=f"{path.name} | {name}")

@@ -225,6 +225,13 @@ def row_height(*cells: tuple[str, float], font_size: float = 11, minimum: float 
     return max(minimum, lines * 15.0 * font_size / 11 + 2)
 
 
+def wrapped_height(*cells: tuple[str, float]) -> float | None:
+    """:func:`row_height` when the text needs more than one line (17 points), else None: the row
+    can keep the default height."""
+    height = row_height(*cells)
+    return height if height > 17.5 else None
+
+
 @functools.lru_cache(maxsize=4096)
 def _lines(text: str, width: float, font_size: float) -> int:
     # A column width unit holds about one 11-point character.

@@ -37,7 +37,7 @@ from . import __version__
 from .framework import Scale
 from .styles import (
     BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL,
-    RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, row_height,
+    RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height,
 )
 
 MAX_CELL_TEXT = 32767
@@ -629,8 +629,7 @@ def _wrapped_heights(*columns: tuple[list, float]) -> list[float | None]:
     n = len(columns[0][0]) if columns else 0
     out: list[float | None] = []
     for i in range(n):
-        h = row_height(*[(str(values[i]), width) for values, width in columns])
-        out.append(h if h > 17.5 else None)  # one line is 17 points
+        out.append(wrapped_height(*[(str(values[i]), width) for values, width in columns]))
     return out
 
 
@@ -1271,7 +1270,7 @@ def _directorates(ws, fm, data, info, area_scores, overall, footer):
     ws.write_row(hdr, 0, headers, fm.header_c)
     r = hdr + 1
     for d, rec in means.iterrows():
-        if (height := row_height((str(d), widths[0]))) > 17.5:  # wraps onto a second line
+        if height := wrapped_height((str(d), widths[0])):
             ws.set_row(r, height)
         ws.write_string(r, 0, str(d), fm.cell)
         ws.write_number(r, 1, int(n[d]), fm.cell_int)
