@@ -17,11 +17,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel.framework import builtin_paths
-from cmrg_excel.generate import build_template, generate_round, spec_for, write_contract_list
-from cmrg_excel.stamp import Stamper
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.core.framework import builtin_paths
+from cmrg_excel.issue.generate import generate_round, spec_for
+from cmrg_excel.issue.template import build_template
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.issue.stamp import Stamper
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 
 def main() -> None:

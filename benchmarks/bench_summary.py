@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cmrg_excel.framework import find
+from cmrg_excel.core.framework import find
 from cmrg_excel.register import ANSWER_COLUMNS
-from cmrg_excel.summary import SummaryData, SummarySettings, build_summary
+from cmrg_excel.report.summary import SummaryData, SummarySettings, build_summary
 
 DIRECTORATES = ["Adult Social Care", "Children's Services", "Growth, Environment and Transport",
                 "Chief Executive's Department", "Public Health"]
@@ -135,8 +135,8 @@ def bench(n: int, runs: int) -> float:
 def bench_register(n: int, runs: int) -> float:
     """End to end, as `cmrg summary` runs: read the SQLite register, then build."""
     from cmrg_excel import register as reg
-    from cmrg_excel.summary import load_summary_data
-    from cmrg_excel.workspace import init_workspace
+    from cmrg_excel.report.summary import load_summary_data
+    from cmrg_excel.programme.init import init_workspace
 
     answers, fw = synthetic(n)
     times = []

@@ -6,10 +6,12 @@ import datetime as dt
 
 import pytest
 
-from cmrg_excel.contracts import Contract, read_contracts
-from cmrg_excel.framework import builtin_paths
-from cmrg_excel.generate import generate_round, write_contract_list
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.core.contracts import Contract, read_contracts
+from cmrg_excel.core.framework import builtin_paths
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 SAMPLE_CSV = next(p for p in builtin_paths()).parent / "sample-contracts.csv"
 

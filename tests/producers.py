@@ -34,7 +34,7 @@ import re
 import zipfile
 from xml.sax.saxutils import escape, unescape
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 X14_NS = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"

@@ -1,4 +1,4 @@
-"""The rules of cmrg_excel.check, one test per rejection reason, on workbooks filled with openpyxl."""
+"""The rules of cmrg_excel.intake.check, one test per rejection reason, on workbooks filled with openpyxl."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import io
 import openpyxl
 import pytest
 
-from cmrg_excel import layout as L
-from cmrg_excel import contracts
-from cmrg_excel.check import check, parse_date
-from cmrg_excel.generate import generate_round
-from cmrg_excel.read import limits_for, read_bytes
+from cmrg_excel.kit import layout as L
+from cmrg_excel.core import contracts
+from cmrg_excel.intake.check import check, parse_date
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.intake.read import limits_for, read_bytes
 
 from .returns import attestation, complete_answers, filled, framework_of, issue_of, ledger
 
@@ -327,7 +327,7 @@ def test_old_round(issued):
 
 
 def test_re_review_answers_must_be_confirmed_or_updated(issued, fw):
-    from cmrg_excel.ingest import ingest
+    from cmrg_excel.intake.ingest import ingest
 
     from .returns import drop
 

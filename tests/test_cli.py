@@ -5,8 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from cmrg_excel.cli import cli
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel.generate import write_contract_list
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.kit.contract_list import write_contract_list
 
 from .conftest import make_contract
 
@@ -125,7 +125,7 @@ def test_generate_and_corrections_wait_for_a_run_using_the_workspace(tmp_path):
     import threading
     import time
 
-    from cmrg_excel.workspace import open_workspace
+    from cmrg_excel.core.workspace import open_workspace
 
     root = tmp_path / "ws"
     assert run("init", str(root), "--sample").exit_code == 0
@@ -156,7 +156,7 @@ def test_generate_and_corrections_wait_for_a_run_using_the_workspace(tmp_path):
 
 def test_output_piped_into_a_program_that_stops_reading_ends_quietly(tmp_path, monkeypatch):
     """'cmrg demo | head': the pipe closes; cmrg stops with exit 1 and no traceback or file error."""
-    from cmrg_excel import demo
+    from cmrg_excel.programme import demo
 
     def closed_pipe(*args, **kwargs):
         raise BrokenPipeError(32, "Broken pipe")

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
 from cmrg_excel.cli import cli
-from cmrg_excel.ingest import ingest, inbox_files
+from cmrg_excel.intake.ingest import ingest, inbox_files
 
 from .returns import attestation, complete_answers, drop, filled, framework_of, issue_of
 
@@ -182,7 +182,7 @@ def test_oversize_file_rejected_without_reading(issued):
     ws, _ = issued
     cfg = ws.root / "cmrg.toml"
     cfg.write_text(cfg.read_text().replace("max_file_mb = 10", "max_file_mb = 0.01"))
-    from cmrg_excel.workspace import open_workspace
+    from cmrg_excel.core.workspace import open_workspace
 
     ws2 = open_workspace(ws.root)
     drop(ws2, "C-0001.xlsx", filled(ws2, "C-0001"))
@@ -265,7 +265,7 @@ def test_register_answers_columns_unchanged(issued):
 
 
 def test_simulate_returns_mix(issued):
-    from cmrg_excel.simulate import simulate_returns
+    from cmrg_excel.programme.simulate import simulate_returns
 
     ws, _ = issued
     files = simulate_returns(ws, "R1", rng_seed=3, mistakes=False)
@@ -274,8 +274,8 @@ def test_simulate_returns_mix(issued):
 
 
 def test_simulate_returns_with_mistakes(workspace):
-    from cmrg_excel.generate import generate_round
-    from cmrg_excel.simulate import simulate_returns
+    from cmrg_excel.issue.generate import generate_round
+    from cmrg_excel.programme.simulate import simulate_returns
 
     generate_round(workspace, "R1")
     files = simulate_returns(workspace, "R1", rng_seed=7)

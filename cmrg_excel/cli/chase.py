@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from ..chase import chase_round
-from ..status import StatusError
-from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, table, workspace_option
+from ..programme.chase import chase_round
+from ..programme.status import StatusError
+from .base import EXIT_INPUT, command, fail, friendly_errors, load, rel, table, workspace_option
 from .plan import date_option
 
 
-@cli.command("chase")
+@command("chase")
 @click.option("--round", "round_", metavar="ROUND",
               help="The review round, e.g. 2026-27. Default: the latest one issued.")
 @click.option("--deadline", callback=date_option, metavar="DATE",

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..generate import GenerateError, generate_round
-from . import EXIT_INPUT, Progress, cli, fail, friendly_errors, load, rel, workspace_option
+from ..issue.generate import GenerateError, generate_round
+from .base import EXIT_INPUT, Progress, command, fail, friendly_errors, load, rel, workspace_option
 from .plan import date_option, month_option, planned_contracts
 
 
-@cli.command("generate")
+@command("generate")
 @click.option("--round", "round_", required=True, metavar="ROUND",
               help="Name of the review round, e.g. 2026-27 (letters, digits, spaces, '.', '_' or '-'). Files go "
                    "to outbox/ROUND/.")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..ingest import ingest
-from ..terminal import clip
-from . import Progress, cli, friendly_errors, load, rel, table, workspace_option
+from ..intake.ingest import ingest
+from ..core.terminal import clip
+from .base import Progress, command, friendly_errors, load, rel, table, workspace_option
 
 
-@cli.command("ingest")
+@command("ingest")
 @click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another cmrg run on this workspace (a colleague's ingest, say) to "
                    "finish before giving up with exit code 3.")

@@ -8,10 +8,10 @@ import click
 from xlsxwriter.exceptions import FileCreateError
 
 from ..register import export_answers
-from . import EXIT_INPUT, cli, fail, file_error, friendly_errors, issued_round, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, issued_round, load, rel, workspace_option
 
 
-@cli.command("register")
+@command("register")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Where to write the register: a file name ending .xlsx (an Excel table) or .csv, from the "
                    "current folder (not the workspace). A file already there is replaced.")

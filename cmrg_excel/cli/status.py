@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..status import StatusError, load_round_status, received_date, status_path, write_status_workbook
-from . import EXIT_INPUT, cli, fail, file_error, friendly_errors, load, rel, table, workspace_option
+from ..programme.status import StatusError, load_round_status, received_date, status_path, write_status_workbook
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, table, workspace_option
 from .plan import date_option
 
 
-@cli.command("status")
+@command("status")
 @click.option("--round", "round_", metavar="ROUND",
               help="The review round, e.g. 2026-27. Default: the latest one issued.")
 @click.option("--deadline", callback=date_option, metavar="DATE",

@@ -21,7 +21,7 @@ The rule (pure, no files):
   old answer. Otherwise (no entry for that version, a new activity with no predecessor, or
   two old activities merged into one) it is rejected with "please use the current
   template", and its corrections workbook is made on the current version with the answers
-  copied across where activities correspond (:mod:`cmrg_excel.corrections`).
+  copied across where activities correspond (:mod:`cmrg_excel.intake.corrections`).
 * Without an entry, "correspond" means the same reference with the same statement.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .framework import Framework
+from ..core.framework import Framework
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
-from .contracts import read_contracts
-from .framework import BUILTIN_PACKAGE
-from .generate import GenerateResult, generate_round, write_contract_list
-from .terminal import clip, table
-from .workspace import Workspace, init_workspace, open_workspace
+from ..core.contracts import read_contracts
+from ..core.framework import BUILTIN_PACKAGE
+from ..issue.generate import GenerateResult, generate_round
+from ..kit.contract_list import write_contract_list
+from ..core.terminal import clip, table
+from ..core.workspace import Workspace, open_workspace
+from .init import init_workspace
 
 FIRST_ROUND = "2026-27"
 SECOND_ROUND = "2027-28"
@@ -66,10 +68,10 @@ def setup(folder: Path) -> Workspace:
 def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | None = None) -> DemoResult:
     """Two review rounds on the sample contracts in ``folder`` (new or empty), told through ``say``."""
     from .chase import chase_round
-    from .ingest import ingest
+    from ..intake.ingest import ingest
     from .simulate import fix_corrections, simulate_re_reviews, simulate_returns
     from .status import load_round_status, status_path, write_status_workbook
-    from .summary import SummarySettings, build_summary, load_summary_data
+    from ..report.summary import SummarySettings, build_summary, load_summary_data
 
     today = today or dt.date.today()
     ws = setup(folder)
@@ -156,7 +158,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
 
 
 def _corrects(ws, submission_id: int | None) -> bool:
-    from . import register as reg
+    from .. import register as reg
 
     conn = reg.open_register(ws)
     try:
@@ -167,7 +169,7 @@ def _corrects(ws, submission_id: int | None) -> bool:
 
 
 def _prefilled(ws, token: str) -> bool:
-    from . import register as reg
+    from .. import register as reg
 
     conn = reg.open_register(ws)
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import openpyxl
+from .errors import CmrgError
 
 LEVELS = ("Low", "Medium", "High")
 
@@ -104,7 +105,7 @@ class ContractList:
         return {c.contract_id: c for c in self.contracts}
 
 
-class ContractListError(Exception):
+class ContractListError(CmrgError):
     """The list cannot be read at all (missing file, no header row, wrong format)."""
 
 
@@ -161,7 +162,7 @@ def read_date(value: object, *, two_digit_year: bool = False) -> tuple[dt.date |
     are 1969-1999.
 
     This is the one date reader: contract owners' returns use it as it is
-    (:func:`cmrg_excel.check.parse_date`), the contract list and the plan through
+    (:func:`cmrg_excel.intake.check.parse_date`), the contract list and the plan through
     :func:`parse_date`. It is on the ingest path, so it compiles nothing and calls nothing
     it need not.
     """

@@ -1,15 +1,15 @@
 """Reading returned workbooks: preflight, then python-calamine, in worker processes.
 
 A returned file is untrusted bytes. Each file is first checked by
-:func:`cmrg_excel.preflight.preflight` (zip bombs, XML bombs, far-away cells, macros, ...)
+:func:`cmrg_excel.intake.preflight.preflight` (zip bombs, XML bombs, far-away cells, macros, ...)
 and only then parsed with python-calamine, and both happen in a worker process with a
 memory cap (``RLIMIT_AS`` where the platform has :mod:`resource`) and a per-file time
 limit. A native abort, an out-of-memory kill or a hang costs that one file: it comes back
 as :class:`ReadResult` with ``crashed`` set, the worker is replaced and the run goes on.
 
-Only the cells :mod:`cmrg_excel.layout` names are kept, as plain values (``str``, ``float``,
+Only the cells :mod:`cmrg_excel.kit.layout` names are kept, as plain values (``str``, ``float``,
 ``int``, ``bool``, ``date``, ``datetime``; an empty cell is ``""``). Nothing is interpreted
-here: :mod:`cmrg_excel.check` decides what the values mean.
+here: :mod:`cmrg_excel.intake.check` decides what the values mean.
 
 :class:`ReaderPool` feeds workers batches of paths and streams back one result per file,
 in the order each worker finished them, so a crash is pinned to the file being read.
@@ -29,7 +29,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from . import layout as L
+from ..kit import layout as L
 from .preflight import Limits, preflight
 
 # --- plain data out ----------------------------------------------------------------------
@@ -59,7 +59,7 @@ class RawReturn:
 
 @dataclass(frozen=True)
 class Finding:
-    """A preflight finding as plain data (a copy of :class:`cmrg_excel.preflight.Finding`)."""
+    """A preflight finding as plain data (a copy of :class:`cmrg_excel.intake.preflight.Finding`)."""
 
     code: str
     message: str
@@ -235,7 +235,7 @@ def _limit_memory(memory_mb: int) -> None:
 def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None, close=()) -> None:
     """Worker loop: receive a batch of paths, send back one ReadResult per file as each is done.
 
-    With a ledger, the worker also runs :func:`cmrg_excel.check.check` and sends back only
+    With a ledger, the worker also runs :func:`cmrg_excel.intake.check.check` and sends back only
     its result (small to pickle), so the main process only files and registers."""
     for c in close:  # a forked worker inherits the main process's ends of every pipe: let them go
         try:

@@ -16,7 +16,7 @@ rejected submission. It has a new token and supersedes the workbook the owner us
   re-confirmed are still told apart against the earlier round);
 * a return made on an older framework version that could not be mapped gets its
   corrections workbook on the current version, answers copied across where activities
-  correspond (:mod:`cmrg_excel.upgrade`), new activities marked to rate;
+  correspond (:mod:`cmrg_excel.intake.upgrade`), new activities marked to rate;
 * when it comes back fixed, ingest accepts it as the contract's return with
   ``submissions.corrects`` = the rejected submission; a return on the old workbook is then
   rejected with a reason pointing to the corrections workbook.
@@ -37,11 +37,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout as L
-from . import register as reg
+from ..kit import layout as L
+from .. import register as reg
 from . import upgrade
-from .chase import corrections_path
-from .contracts import Contract
+from ..core.contracts import Contract, safe_filename
+from ..core.errors import CmrgError
 
 DAYS_TO_FIX = 14
 # Problems the corrections workbook puts right by itself: listed as "done for you".
@@ -60,7 +60,12 @@ NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token",
                    "unreadable", "internal-error", "changed"}
 
 
-class CorrectionsError(Exception):
+def corrections_path(ws, round: str, contract_id: str) -> Path:
+    """Where a rejected return's corrections workbook is picked up from, if it exists."""
+    return ws.outbox / round / "corrections" / f"{safe_filename(contract_id)}.xlsx"
+
+
+class CorrectionsError(CmrgError):
     """Corrections workbooks cannot be made (no such round, framework missing)."""
 
 
@@ -216,7 +221,7 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
                       only: list[str] | None = None, today: dt.date | None = None) -> list[Correction]:
     """Write and record a corrections workbook for each rejected return that can have one
     (all such returns, or those of ``submission_ids`` / ``round`` / contracts ``only``)."""
-    from .generate import issue_workbook, spec_for
+    from ..issue.generate import issue_workbook, spec_for
 
     own = conn is None
     conn = conn or reg.open_register(ws)

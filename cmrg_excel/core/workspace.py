@@ -1,7 +1,7 @@
 """The workspace: its folders, its settings file ``cmrg.toml``, and the run lock.
 
-No business rules live here; stages receive a :class:`Workspace` and read paths and
-settings from it.
+It owns the settings' rules (what each setting may hold, checked as the file loads) and
+nothing else: stages receive a :class:`Workspace` and read paths and settings from it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ from typing import Iterator
 from filelock import FileLock, Timeout
 
 from . import framework as fwmod
+from .errors import BusyError, CmrgError
 
 CONFIG_NAME = "cmrg.toml"
 REGISTER_NAME = "register.sqlite"
 ENV_VAR = "CMRG_WORKSPACE"
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(CmrgError):
     """The workspace is missing, incomplete or its settings are invalid."""
+
+
+class WorkspaceBusy(WorkspaceError, BusyError):
+    """Another cmrg run holds the workspace lock."""
 
 
 # [templates] holidays: whose bank holidays a deadline avoids, as the UK subdivision codes
@@ -261,7 +266,7 @@ class Workspace:
         try:
             lock.acquire(timeout=wait_seconds)
         except Timeout:
-            raise WorkspaceError(
+            raise WorkspaceBusy(
                 f"another cmrg run is using this workspace; waited {wait_seconds:.0f} s for it to finish "
                 f"before '{job}'. Try again when it has finished."
             ) from None
@@ -290,34 +295,3 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
     return ws
 
 
-def init_workspace(
-    path: str | Path,
-    council: str = "Example Council",
-    return_email: str = "cmrg@example.gov.uk",
-    password: str | None = None,
-) -> tuple[Workspace, list[Path]]:
-    """Create a workspace; existing files are kept. Returns it and the files it made."""
-    import secrets
-
-    from .generate import write_contract_list
-
-    root = Path(path).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    made: list[Path] = []
-    cfg = root / CONFIG_NAME
-    if not cfg.exists():
-        pw = password or "cmrg-" + secrets.token_hex(3)
-        for bad in ('"', "\\", "\n"):
-            if bad in council or bad in return_email or bad in pw:
-                raise WorkspaceError("council name, email and password may not contain quotes, backslashes or line breaks")
-        cfg.write_text(CONFIG_TEMPLATE.format(council=council, return_email=return_email, password=pw), encoding="utf-8")
-        made.append(cfg)
-    ws = Workspace(root, load_config(cfg))
-    for folder in (ws.inbox, ws.outbox, ws.archive, ws.frameworks_dir):
-        if not folder.exists():
-            folder.mkdir(parents=True)
-            made.append(folder)
-    if not ws.contracts_path.exists():
-        write_contract_list(ws.contracts_path)
-        made.append(ws.contracts_path)
-    return ws, made

@@ -1,6 +1,6 @@
 """Checking one returned workbook: pure rules over plain data, no files, no database.
 
-:func:`check` takes the cells read from a return (:class:`cmrg_excel.read.RawReturn`) and
+:func:`check` takes the cells read from a return (:class:`cmrg_excel.intake.read.RawReturn`) and
 the issue ledger (:class:`Ledger`), and returns a :class:`CheckResult` with every problem
 found, all at once, each a :class:`Problem` naming the sheet, the cell, the activity, the
 value found and what was expected, in words a contract owner can act on.
@@ -25,13 +25,13 @@ Which answers are required (the decision, also in the README)
     is filled in, all three are required, and the target date must be a real date between
     2000 and 2099 (a date cell, an Excel serial number, ``31/03/2027`` day-first text, or
     ISO ``2027-03-31``; two-digit years are refused as ambiguous).
-  * Text must fit :data:`cmrg_excel.layout.MAX_TEXT`.
+  * Text must fit :data:`cmrg_excel.kit.layout.MAX_TEXT`.
   * Re-review workbooks: each answer carried forward must be either updated or confirmed
     with Yes in "Still accurate?". A rating raised two levels or more above the carried
     one needs new evidence text.
   * A return on an older version of the framework (``Ledger.current`` has the same id and
     another version) is mapped onto the current one, or rejected asking for the current
-    template (:mod:`cmrg_excel.upgrade`).
+    template (:mod:`cmrg_excel.intake.upgrade`).
   * The attestation needs a name, a role, a date signed that is neither in the future nor
     before the workbook was issued, and Yes to the confirmation.
   * Answers typed outside the activity rows are refused (they would otherwise be lost).
@@ -45,9 +45,11 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
-from . import layout as L
-from .contracts import read_date
-from .framework import Framework
+from ..kit import layout as L
+from ..core.contracts import read_date
+from ..core.framework import Framework
+from ..core.values import text_of
+from .entered import entered_values
 
 # --- plain data --------------------------------------------------------------------------
 
@@ -176,7 +178,7 @@ class Ledger:
 
     def ids_in_name(self, name: str) -> set[str]:
         """Contract IDs of the ledger written in a file name as whole words (case ignored)."""
-        from .contracts import safe_filename
+        from ..core.contracts import safe_filename
 
         if self._id_re is None:
             forms: dict[str, str] = {}
@@ -210,23 +212,6 @@ DATE_HELP = "a date as dd/mm/yyyy, for example 31/03/2027"
 # are refused ("has a two-digit year; write the year in full"). The one date reader, shared
 # with the contract list, called directly (no wrapper: it is on the ingest path).
 parse_date = read_date
-
-
-def text_of(value: object) -> str:
-    """A text cell's value as the owner sees it (numbers without a trailing .0, dates as dd/mm/yyyy)."""
-    if value.__class__ is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.strftime("%d/%m/%Y %H:%M") if value.time() != dt.time() else value.strftime("%d/%m/%Y")
-    if isinstance(value, dt.date):
-        return value.strftime("%d/%m/%Y")
-    return str(value).strip()
 
 
 def shown(value: object, limit: int = 60) -> str:
@@ -278,15 +263,13 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
     if issue is not None and ledger.current is not None:
         _upgrade(fw, ledger.current, res)
     if res.problems and issue is not None:
-        from .entered import entered_values
-
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
     return res
 
 
 def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
     """A return on an older version of the framework: map its answers onto the current one,
-    or reject it asking for the current template (see :mod:`cmrg_excel.upgrade`)."""
+    or reject it asking for the current template (see :mod:`cmrg_excel.intake.upgrade`)."""
     from . import upgrade
 
     up = upgrade.plan(fw, current)

@@ -21,7 +21,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from .contracts import safe_filename
+from ..core.contracts import safe_filename
+from ..intake.corrections import corrections_path
 from .status import OUTSTANDING, REJECTED, ContractStatus, RoundStatus, load_round_status, received_date
 
 MAX_PROBLEMS = 5
@@ -47,11 +48,6 @@ class ChaseResult:
     drafts: list[ChaseDraft]
     mailmerge: Path | None
     status: RoundStatus
-
-
-def corrections_path(ws, round: str, contract_id: str) -> Path:
-    """Where a rejected return's corrections workbook is picked up from, if it exists."""
-    return ws.outbox / round / "corrections" / f"{safe_filename(contract_id)}.xlsx"
 
 
 def _days(n: int) -> str:
@@ -107,9 +103,9 @@ def _attachments(ws, c: ContractStatus, round: str) -> tuple[list[Path], bool]:
 def chase_round(ws, round: str | None = None, *, today: dt.date | None = None, deadline: dt.date | None = None,
                 overdue_only: bool = False) -> ChaseResult:
     """Write the reminder drafts and mailmerge-chase.csv for a round (the latest by default)."""
-    from .generate import write_atomic
-    from .mail import load_template, make_eml, render
-    from .textsafe import write_csv
+    from ..kit.files import write_atomic
+    from ..issue.mail import load_template, make_eml, render
+    from ..core.textsafe import write_csv
 
     today = today or dt.date.today()
     status = load_round_status(ws, round, today=today, deadline=deadline)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .framework import Framework
+from ..core.framework import Framework
 
 LAYOUT_VERSION = "1"
 

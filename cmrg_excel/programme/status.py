@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .register import Issue
+from ..register import Issue
+from ..core.errors import CmrgError
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
@@ -22,7 +23,7 @@ OUTSTANDING = "outstanding"
 LABELS = {ACCEPTED: "Accepted", REJECTED: "Rejected, awaiting correction", OUTSTANDING: "Outstanding"}
 
 
-class StatusError(Exception):
+class StatusError(CmrgError):
     """No such round, or nothing issued yet."""
 
 
@@ -206,7 +207,7 @@ def choose_round(known: list[str], round: str | None) -> str:
 def load_round_status(ws, round: str | None = None, *, today: dt.date | None = None,
                       deadline: dt.date | None = None) -> RoundStatus:
     """A round's status from the workspace's register (the latest round by default)."""
-    from . import register as reg
+    from .. import register as reg
 
     if not ws.register_path.exists():
         choose_round([], round)
@@ -246,8 +247,8 @@ def _row_height(cells: list[tuple[str, float]], line: float = 15.0) -> float:
 
 def write_status_workbook(status: RoundStatus, path: Path, council: str = "") -> Path:
     """``status-ROUND.xlsx``: the totals and one row per contract, as an Excel Table."""
-    from .generate import write_atomic
-    from .styles import Styles, new_workbook, print_setup
+    from ..kit.files import write_atomic
+    from ..kit.styles import Styles, new_workbook, print_setup
 
     wb, buffer = new_workbook()
     st = Styles(wb)
@@ -312,6 +313,6 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
 
 
 def status_path(ws, round: str) -> Path:
-    from .contracts import safe_filename
+    from ..core.contracts import safe_filename
 
     return ws.outbox / f"status-{safe_filename(round)}.xlsx"

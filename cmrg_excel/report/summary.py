@@ -33,12 +33,10 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from . import __version__
-from .framework import Scale
-from .styles import (
-    BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL,
-    RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height,
-)
+from .. import __version__
+from ..core.framework import Scale
+from ..kit.styles import BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL, RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height
+from ..core.errors import CmrgError
 
 MAX_CELL_TEXT = 32767
 MAX_IDS_LISTED = 40
@@ -50,7 +48,7 @@ CS_LOW, CS_MID, CS_HIGH = "#F8696B", "#FFEB84", "#63BE7B"
 SHEETS = ["Dashboard", "Heatmap", "Activity heatmap", "Findings", "Progress", "Actions", "Directorates", "Data"]
 
 
-class SummaryError(Exception):
+class SummaryError(CmrgError):
     """The summary cannot be written (no register data, unknown round, bad settings)."""
 
 
@@ -143,7 +141,7 @@ class SummaryResult:
 def load_summary_data(workspace, round: str | None = None, today: dt.date | None = None) -> SummaryData:
     """Read what the summary needs from the workspace register (default round: the latest
     round with accepted returns)."""
-    from . import register as reg
+    from .. import register as reg
 
     conn = reg.open_register(workspace)
     try:

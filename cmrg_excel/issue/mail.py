@@ -10,7 +10,8 @@ from email.message import EmailMessage
 from importlib import resources
 from pathlib import Path
 
-from .framework import BUILTIN_PACKAGE
+from ..core.framework import BUILTIN_PACKAGE
+from ..core.errors import CmrgError
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAILMERGE_COLUMNS = ["owner_name", "owner_email", "contract_id", "title", "attachment_path", "deadline"]
@@ -22,7 +23,7 @@ class Letter:
     body: str
 
 
-class TemplateError(ValueError):
+class TemplateError(CmrgError, ValueError):
     """A workspace's own email template cannot be used (the message says which file and why)."""
 
 

@@ -5,8 +5,8 @@ For each file (``inbox/`` and its subfolders, except ``inbox/rejected/`` and
 left alone):
 
 1. **preflight** on the bytes, then **read** with python-calamine, both in worker processes
-   with a memory cap and a time limit (:mod:`cmrg_excel.read`);
-2. **check** identity and values (:mod:`cmrg_excel.check`);
+   with a memory cap and a time limit (:mod:`cmrg_excel.intake.read`);
+2. **check** identity and values (:mod:`cmrg_excel.intake.check`);
 3. **file it**, in exactly one place:
 
    * *accepted*: the original bytes are copied to
@@ -48,11 +48,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import register as reg
+from .. import register as reg
 from .check import Ledger, Problem, check
-from .contracts import safe_filename
+from ..core.contracts import safe_filename
 from .read import ReaderPool, ReadResult, limits_for
-from .workspace import Workspace, WorkspaceError
+from ..core.workspace import Workspace, WorkspaceError
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 FLUSH_EVERY = 500  # files between flushes to disk (and removals from inbox/)
@@ -581,7 +581,7 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
     """Ingest every file waiting in ``inbox/``; see the module documentation.
 
     With ``corrections``, each rejected return of a workbook we issued (still open) gets
-    its corrections workbook (:mod:`cmrg_excel.corrections`) once every file is filed."""
+    its corrections workbook (:mod:`cmrg_excel.intake.corrections`) once every file is filed."""
     started = time.monotonic()
     started_at = reg.now()
     cfg = ws.config.section("ingest")

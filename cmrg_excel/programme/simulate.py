@@ -14,9 +14,9 @@ import io
 import random
 from pathlib import Path
 
-from . import layout as L
-from . import register as reg
-from .contracts import safe_filename
+from ..kit import layout as L
+from .. import register as reg
+from ..core.contracts import safe_filename
 
 
 def _set(cell, value) -> None:

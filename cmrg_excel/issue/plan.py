@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .contracts import MONTH_NUMBERS, Contract
+from ..core.contracts import MONTH_NUMBERS, Contract
+from ..core.errors import CmrgError
 
 # (key, heading, setting, how it is measured) in the order they are shown everywhere.
 CRITERIA: tuple[tuple[str, str, str, str], ...] = (
@@ -47,7 +48,7 @@ LEVEL_SHARE = {"Low": 0.0, "Medium": 0.5, "High": 1.0}
 DAYS_PER_MONTH = 365.25 / 12
 
 
-class PlanError(Exception):
+class PlanError(CmrgError):
     """The plan settings are invalid or there is nothing to plan."""
 
 
@@ -359,7 +360,7 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
     Replaces whatever is at ``path`` and records what it wrote (:func:`record_plan_written`);
     :func:`save_plan_workbook` is the one that first makes sure nobody's edits are lost.
     """
-    from .generate import write_atomic
+    from ..kit.files import write_atomic
 
     data = plan_workbook_bytes(plan, council, review_group)
     write_atomic(path, data)
@@ -369,7 +370,7 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
 
 def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -> bytes:
     """The plan workbook's file contents (see :func:`write_plan_workbook`)."""
-    from .styles import Styles, new_workbook, print_setup
+    from ..kit.styles import Styles, new_workbook, print_setup
 
     wb, buffer = new_workbook()
     st = Styles(wb)
@@ -537,7 +538,7 @@ def _sha256(data: bytes) -> str:
 def record_plan_written(path: Path, data: bytes, when: dt.datetime | None = None) -> Path:
     """Note, beside the workbook, the SHA-256 of exactly ``data`` (the bytes written to ``path``) and
     when (UTC). Written atomically: the note is the old one or the new one, never half of either."""
-    from .generate import write_atomic
+    from ..kit.files import write_atomic
 
     when = (when or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     record = {
@@ -746,7 +747,7 @@ def _heading(value: object) -> str:
 
 def _cell_month(value: object) -> dt.date:
     """A month from a Schedule cell: a date (as written), an Excel serial number, or text."""
-    from .contracts import parse_date
+    from ..core.contracts import parse_date
 
     if isinstance(value, str):
         try:
@@ -834,7 +835,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
     """Contract -> date of its latest accepted return in the register (empty without a register)."""
     if not ws.register_path.exists():
         return {}
-    from . import register as reg
+    from .. import register as reg
 
     conn = reg.open_register(ws)
     try:

@@ -2,7 +2,7 @@
 
 :func:`entered_values` keeps the answers, attestation and contract corrections of a
 return exactly as entered (right or wrong), so a rejected return's corrections workbook
-can be pre-filled with them (:mod:`cmrg_excel.corrections`). Every value becomes text:
+can be pre-filled with them (:mod:`cmrg_excel.intake.corrections`). Every value becomes text:
 dates as ISO ``YYYY-MM-DD`` (the workbook writes them back as dates), anything else as the
 owner saw it. Blank cells are left out.
 """
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ..core.contracts import read_date
+from ..core.values import text_of
+
 ANSWER_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
 
 
 def _value(value: object, key: str) -> str:
-    from .check import parse_date, text_of
-
     if isinstance(value, (dt.date, dt.datetime)):
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if key in ("target_date", "date") and isinstance(value, (int, float)) and not isinstance(value, bool):
-        day, _ = parse_date(value)  # an Excel serial number in a date cell
+        day, _ = read_date(value)  # an Excel serial number in a date cell
         if day is not None:
             return day.isoformat()
     return text_of(value)
@@ -31,8 +32,6 @@ def entered_values(raw, activity_refs) -> dict:
 
     Rows are matched by their Ref (moved rows included); when a Ref appears twice the first
     row wins. Rows that are not activities of ``activity_refs`` are left out."""
-    from .check import text_of
-
     refs = set(activity_refs)
     answers: dict[str, dict[str, str]] = {}
     for row in raw.rows:

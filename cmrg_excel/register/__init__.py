@@ -2,8 +2,9 @@
 
 It holds the issue ledger (every workbook we sent), the contracts as issued, every
 submission (accepted or rejected, never deleted) and the answers of accepted returns with
-their provenance. All writes go through :func:`transaction`, one per file, so a killed
-run leaves the register as it was before that file.
+their provenance. Each returned file is registered all or nothing (its own savepoint inside
+a transaction that ingest commits in small groups), so a killed run leaves the register as
+it was before the file it was filing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 
-from . import framework as fwmod
-from .layout import ASSESS_BY_KEY
+from ..core import framework as fwmod
+from ..kit.layout import ASSESS_BY_KEY
+from ..core.errors import BusyError
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: ingest and its workers never need it
     import pandas as pd
@@ -130,7 +132,7 @@ CREATE TABLE IF NOT EXISTS actions (
 """
 
 
-class RegisterError(Exception):
+class RegisterError(BusyError):
     """The register file is damaged or from a newer version of the tool."""
 
 
@@ -313,7 +315,7 @@ def rounds(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT round FROM issues GROUP BY round ORDER BY MIN(generated_at), round")]
 
 
-# --- submissions (written by ingest, one transaction per file) --------------------------
+# --- submissions (written by ingest, one savepoint per file) -----------------------------
 @dataclass(frozen=True)
 class Known:
     """A file already received, found by its SHA-256."""
@@ -365,7 +367,7 @@ def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str,
                    corrections: dict | None = None, mapping: dict | None = None, answers=(),
                    inbox_source: str | None = None, entered: dict | None = None) -> int:
     """Record one received file (call inside :func:`transaction`): the submission, its answers
-    (objects with the attributes of :class:`cmrg_excel.check.Answer`) and actions, the
+    (objects with the attributes of :class:`cmrg_excel.intake.check.Answer`) and actions, the
     superseding of the previous current return, and the inbox copy still to remove."""
     cur = conn.execute(_INSERT_SUBMISSION, (
         sha256, original_name, stored_path, received_at, outcome, status, token, contract_id, round,
@@ -518,7 +520,7 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
     suffix = out.suffix.lower()
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        from .textsafe import write_csv
+        from ..core.textsafe import write_csv
 
         rows = []
         for rec in df.to_dict("records"):
@@ -572,7 +574,7 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
 
     import xlsxwriter
 
-    from .styles import Styles, print_setup, wrapped_height
+    from ..kit.styles import Styles, print_setup, wrapped_height
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -13,12 +13,13 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from .errors import CmrgError
 
 BUILTIN_PACKAGE = "cmrg_excel.workbook_templates"
 DEFAULT_FRAMEWORK = "nao-cm-areas-1-8"
 
 
-class FrameworkError(Exception):
+class FrameworkError(CmrgError):
     """A framework definition is missing or malformed; the message names file and key."""
 
 

@@ -3,7 +3,7 @@
 Why this exists: a round issues hundreds of workbooks that differ only in the contract's own
 details, the issue token and the time generated. xlsxwriter takes about 25 ms to build one
 (850 cells, formats, validations), nearly all of it the same work every time. So
-:class:`Stamper` runs :func:`~cmrg_excel.generate.build_template` once per round and contract
+:class:`Stamper` runs :func:`~cmrg_excel.issue.generate.build_template` once per round and contract
 *shape* (which details are empty: an empty detail is a blank cell, a different XML element)
 on a *probe* spec whose per-file values are placeholders: each text one private-use character
 (U+E000 onwards), amounts sentinel numbers, dates sentinel years, the generation time a
@@ -18,7 +18,7 @@ What it guarantees:
 * Every value is written as xlsxwriter writes it in that place, by xlsxwriter's own code: a
   shared string by ``SharedStrings._write_si`` (control characters as ``_xHHHH_``, XML
   escaping, ``xml:space="preserve"``; text that xlsxwriter would mangle, such as
-  ``<r>...</r>``, as the rich string :class:`~cmrg_excel.styles.FastFormulaWorksheet` makes
+  ``<r>...</r>``, as the rich string :class:`~cmrg_excel.kit.styles.FastFormulaWorksheet` makes
   of it); document properties and
   header/footer text with ``XMLwriter``'s data escaping; amounts and dates as xlsxwriter
   writes a number cell (``%.16G``; dates by its Excel-serial conversion). The whole string
@@ -52,17 +52,14 @@ import re
 import zipfile
 from dataclasses import dataclass, fields, replace
 from io import StringIO
-from typing import TYPE_CHECKING
-
 from xlsxwriter import utility as xl_utility
 from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.xmlwriter import XMLwriter
 
-from .contracts import Contract
-from .styles import WORKBOOK_OPTIONS, FastFormulaWorksheet
-
-if TYPE_CHECKING:
-    from .generate import TemplateSpec
+from ..core.contracts import Contract
+from ..kit.styles import WORKBOOK_OPTIONS, FastFormulaWorksheet
+from .spec import TemplateSpec, created_at
+from .template import build_template
 
 FRESH_KINDS = ("initial", "reissue")
 # Per-file values of a spec besides the contract: placeholders, never part of a base's key.
@@ -106,7 +103,6 @@ def stampable(spec: TemplateSpec) -> bool:
 
 
 def _created(spec: TemplateSpec) -> str:
-    from .generate import created_at
 
     return created_at(spec).strftime(CORE_DATE)
 
@@ -130,7 +126,6 @@ def _shape(contract: Contract) -> tuple | None:
 def _key(spec: TemplateSpec) -> tuple:
     """What a base shares with every spec it stamps: the contract's shape and every
     round-wide setting (framework by content hash)."""
-    from .generate import TemplateSpec
 
     out: list = [_shape(spec.contract)]
     for f in fields(TemplateSpec):
@@ -388,7 +383,6 @@ class Stamper:
         return sum(1 for b in self._bases.values() if b is not None)
 
     def build(self, spec: TemplateSpec) -> bytes:
-        from .generate import build_template
 
         if stampable(spec):
             base = self._base(spec)
@@ -412,8 +406,6 @@ class Stamper:
 
 def _make_base(spec: TemplateSpec) -> _Base | None:
     """The base for ``spec``'s round and shape, or None if it fails its check."""
-    from .generate import build_template
-
     probe = _probe(spec, 0)
     try:
         base = _Base(build_template(probe), probe)
