@@ -497,7 +497,7 @@ def test_changes_never_show_minus_zero():
     """A fall too small to show (or float noise between equal averages) reads 0.00, not -0.00."""
     import math
 
-    from cmrg_excel.report.summary import _changes
+    from cmrg_excel.report.summary.calc import rounded_change as _changes
 
     got = _changes(pd.Series([-1e-16, -0.004, 0.049, -0.0143, 2.0]))
     assert got.tolist() == [0.0, 0.0, 0.05, -0.01, 2.0]
