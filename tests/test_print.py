@@ -43,9 +43,12 @@ BUDGETS = {
     "template": 8,
     "re-review template": 9,       # the same, with the last review's answers beside each activity
     "corrections": 10,             # the same, plus the "Fixes needed" sheet
-    # Dashboard 1, Heatmap 1, Findings 3, Progress 2, Directorates 1, Actions (438 actions),
-    # Activity heatmap one page per group of areas (4), Data 1 (a note: it does not print)
-    "summary": 32,
+    # Dashboard 2 (figures and chart; findings in words), Heatmap 1, Findings 6 (26 activities
+    # rated very differently, each with its contracts), Progress 3, Directorates 1, Actions 23
+    # (412 actions, two lines each with the activity's statement), Activity heatmap 5 (one page
+    # per group of areas), Data 1 (its note: the data itself is not set to print): 42 with
+    # LibreOffice 7.4
+    "summary": 44,
     "ingest report": 3,            # 27 files on one or two pages, problems on one
     "plan": 4,                     # Scores 1, Schedule 1-2, About 1
     "status": 2,                   # 28 contracts on one or two pages

@@ -722,6 +722,11 @@ def action_print(office, job, result):
                 t1 = time.monotonic()
                 if entry["pages"]:
                     entry["cells"] = printed_cells(doc, sh, i, tmpdir)
+                    columns = sh.getColumns()
+                    entry["column_points"] = [round(columns.getByIndex(c).Width / 2540 * 72, 1)
+                                              for c in range(min(40, columns.getCount()))]
+                    entry["print_scale"] = int(doc.StyleFamilies.getByName("PageStyles")
+                                               .getByName(sh.PageStyle).PageScale)
                 entry["seconds"] = [round(t1 - t0, 2), round(time.monotonic() - t1, 2)]
             sheets.append(entry)
         result["sheets"] = sheets

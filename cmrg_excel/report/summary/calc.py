@@ -8,6 +8,7 @@ Not applicable left out. Averages across contracts give each contract equal weig
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,26 @@ def outstanding_returns(data: SummaryData, reviewed: set[str]) -> list[str]:
         return []
     open_ = iss[(iss["round"] == data.round) & (iss.get("status", "issued") == "issued")]
     return sorted(set(open_["contract_id"]) - reviewed)
+
+
+def rejected_returns(data: SummaryData, outstanding: list[str]) -> list[str]:
+    """Of the ``outstanding`` contracts, those whose owner did send a return this round but it
+    was rejected (so it is awaiting correction, not missing). A file that turned out to be
+    another contract's workbook does not count: that contract's owner sent nothing."""
+    subs = data.submissions
+    if subs is None or subs.empty or not outstanding or "outcome" not in subs:
+        return []
+    mine = subs[(subs["round"] == data.round) & (subs["outcome"] == "rejected") & subs["contract_id"].isin(outstanding)]
+    return sorted({cid for cid, problems in zip(mine["contract_id"], mine.get("problems", [""] * len(mine)))
+                   if not _misaddressed(problems)})
+
+
+def _misaddressed(problems: object) -> bool:
+    try:
+        items = json.loads(problems) if isinstance(problems, str) else (problems or [])
+    except ValueError:
+        return False
+    return any(isinstance(p, dict) and p.get("code") == "wrong-contract" for p in items)
 
 
 def actions_frame(ans: pd.DataFrame, today: dt.date) -> pd.DataFrame:

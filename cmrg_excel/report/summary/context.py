@@ -12,15 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .bulk import BulkRows
-from .calc import (
-    actions_frame,
-    contract_area_scores,
-    contract_overall,
-    outstanding_returns,
-    progress_frames,
-    rating_counts,
-    ref_key,
-)
+from .calc import (actions_frame, contract_area_scores, contract_overall, outstanding_returns, progress_frames,
+                   rating_counts, ref_key, rejected_returns)
 from .data import SummaryData
 from .look import Formats
 from .rules import compute_findings
@@ -42,7 +35,8 @@ class Summary:
     overall: pd.Series            # each contract's mean over all areas
     findings: dict
     counts: pd.DataFrame          # areas x rating labels
-    outstanding: list[str]
+    outstanding: list[str]        # contracts of the round with no accepted return
+    rejected: list[str]           # of those, the ones whose return came back rejected (awaiting correction)
     progress: dict
     actions: pd.DataFrame
 
@@ -93,7 +87,8 @@ def prepare(data: SummaryData, settings: SummarySettings, wb) -> Summary:
         overall=contract_overall(ans).reindex(info.index),
         findings=compute_findings(ans, data.areas, data.activities, data.scale, settings),
         counts=rating_counts(ans, data.areas, data.scale),
-        outstanding=outstanding_returns(data, set(info.index)),
+        outstanding=(outstanding := outstanding_returns(data, set(info.index))),
+        rejected=rejected_returns(data, outstanding),
         progress=progress_frames(data),
         actions=actions_frame(ans, data.today),
     )

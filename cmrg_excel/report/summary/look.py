@@ -23,12 +23,14 @@ from ...kit.styles import (
     RED_TEXT,
     SCORE_FORMAT,
     Styles,
+    row_height,
     wrapped_height,
 )
 from .bulk import BulkColumn
 
 # Colours of the ratings, worst to best, then Not applicable.
-LEVEL_COLOURS = ["#C0504D", "#F4B183", "#FFE699", "#A9D18E", "#548235"]
+# "2 Good" is a full amber, not a pale yellow, so that it shows on paper and in greyscale.
+LEVEL_COLOURS = ["#C0504D", "#ED7D31", "#FFC000", "#A9D18E", "#548235"]
 NA_COLOUR = "#BFBFBF"
 CS_LOW, CS_MID, CS_HIGH = "#F8696B", "#FFEB84", "#63BE7B"
 
@@ -43,6 +45,9 @@ class Formats:
         border = {"border": 1, "border_color": MID_GREY}
         add = lambda **kw: wb.add_format({**base, **kw})  # noqa: E731
         self.title, self.subtitle, self.heading, self.note = st.title, st.subtitle, st.heading, st.note
+        self.subtitle_wrap = add(font_color=DARK_GREY, text_wrap=True)
+        self.area_band = add(bold=True, font_color=NAVY, bg_color="#DDEBF7", text_wrap=True, align="center",
+                             valign="vcenter", **border)
         self.header = st.header
         self.header_c = add(bold=True, font_color="#FFFFFF", bg_color=NAVY, text_wrap=True, valign="vcenter",
                             align="center", **border)
@@ -67,7 +72,7 @@ class Formats:
                                valign="bottom")
         self.kpi_score = add(bold=True, font_size=22, font_color=NAVY, num_format='0.0" of 4"', align="left",
                              valign="bottom")
-        self.kpi_label = add(font_color=DARK_GREY, valign="top")
+        self.kpi_label = add(font_color=DARK_GREY, valign="top", text_wrap=True)
         self.kpi_alert = add(bold=True, font_size=22, font_color=RED_TEXT, num_format="#,##0", align="left",
                              valign="bottom")
         self.bullet = add(text_wrap=True, valign="top")
@@ -127,3 +132,20 @@ def score_column(values: pd.Series, fmt, na_fmt) -> BulkColumn:
         return BulkColumn(np.where(np.isnan(arr), "n/a", arr.astype(object)).tolist(), "mixed", fmt, na_fmt)
     return BulkColumn(arr, "number", fmt)
 
+
+
+def paragraph(ws, row: int, last_col: int, text: str, fmt, width_chars: float) -> None:
+    """``text`` wrapped across columns A to ``last_col`` (``width_chars`` wide in all), in a row
+    tall enough for every line: a long sentence in one cell would run past the printed page."""
+    if last_col > 0:
+        ws.merge_range(row, 0, row, last_col, text, fmt)
+    else:
+        ws.write_string(row, 0, text, fmt)
+    ws.set_row(row, row_height((text, width_chars)))
+
+
+def section(ws, fm, row: int, last_col: int, title: str) -> None:
+    """A section heading ruled across columns A to ``last_col``."""
+    ws.write_string(row, 0, title, fm.section)
+    for c in range(1, last_col + 1):
+        ws.write_blank(row, c, None, fm.section)

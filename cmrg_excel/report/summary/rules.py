@@ -7,7 +7,7 @@ the summary's Findings and Dashboard sheets and the committee paper all use them
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ class Finding:
     contracts: list[str]
     level: str = "area"  # area, activity, contract
     share: float = 0.0
+    detail: str = ""     # the sentence without its subject, for a table that names the subject beside it
+    lowest: list[str] = field(default_factory=list)   # inconsistency: the contracts at each end
+    highest: list[str] = field(default_factory=list)
 
 
 
@@ -88,18 +91,17 @@ def compute_findings(answers: pd.DataFrame, areas: list[tuple[int, str]], activi
         what = "average" if is_area else "rate this"
         k = int(strong.sum())
         if k / n >= settings.strength_share:
+            detail = f"{k:,} of {n:,} contracts ({pct(k / n)}) {what} {good_name} or better{mean_text}."
             out["strength"].append(Finding(
-                "strength", subject,
-                f"{subject} is a strength: {k:,} of {n:,} contracts ({pct(k / n)}) {what} "
-                f"{good_name} or better{mean_text}.",
-                k, n, sorted(who[strong].tolist()), level, k / n))
+                "strength", subject, f"{subject} is a strength: {detail}",
+                k, n, sorted(who[strong].tolist()), level, k / n, f"A strength: {detail}"))
         k = int(weak.sum())
         if k / n >= settings.issue_share:
             lower = f"{low_name} or lower" if is_area else f"{low_name} or {lowest}"
+            detail = f"{k:,} of {n:,} contracts ({pct(k / n)}) {what} {lower}{mean_text}."
             out["issue"].append(Finding(
-                "issue", subject,
-                f"{subject} needs attention: {k:,} of {n:,} contracts ({pct(k / n)}) {what} {lower}{mean_text}.",
-                k, n, sorted(who[weak].tolist()), level, k / n))
+                "issue", subject, f"{subject} needs attention: {detail}",
+                k, n, sorted(who[weak].tolist()), level, k / n, f"Needs attention: {detail}"))
         if n >= 3:
             sd = float(values.std(ddof=1))
             if sd >= settings.inconsistency_sd:
@@ -109,12 +111,13 @@ def compute_findings(answers: pd.DataFrame, areas: list[tuple[int, str]], activi
                 low = sorted(who[values <= lo_v + band].tolist())
                 high = sorted(who[values >= hi_v - band].tolist())
                 lo, hi = int(values.argmin()), int(values.argmax())
+                spread = (f"the spread (standard deviation) is {sd:.1f} points, from {values[lo]:.1f} ({who[lo]}) "
+                          f"to {values[hi]:.1f} ({who[hi]}).")
                 out["inconsistency"].append(Finding(
-                    "inconsistency", subject,
-                    f"{subject} is rated very differently across contracts: the spread (standard deviation) is "
-                    f"{sd:.1f} points, from {values[lo]:.1f} ({who[lo]}) to {values[hi]:.1f} ({who[hi]}). "
-                    f"Lowest: {id_list(low)}. Highest: {id_list(high)}.",
-                    len(low) + len(high), n, low + high, level, sd))
+                    "inconsistency", subject, f"{subject} is rated very differently across contracts: {spread} "
+                                              f"Lowest: {id_list(low)}. Highest: {id_list(high)}.",
+                    len(low) + len(high), n, low + high, level, sd,
+                    f"Rated very differently across contracts: {spread[0].upper()}{spread[1:]}", low, high))
 
     ids = area_scores.index.astype(str).to_numpy(dtype=object)
     for number, name in areas:
@@ -137,11 +140,11 @@ def compute_findings(answers: pd.DataFrame, areas: list[tuple[int, str]], activi
         per = short.groupby("contract_id", sort=True).agg(title=("title", "first"), refs=("ref", ", ".join),
                                                            n=("ref", "size"))
         for cid, title, refs, k in per.itertuples():
+            detail = (f"{plural(int(k), 'rating')} above {good_name} with no evidence or under "
+                      f"{settings.evidence_min_chars} characters of it: {refs}.")
             out["evidence"].append(Finding(
-                "evidence", f"{cid}, {title}",
-                f"{cid} ({title}) claims {plural(int(k), 'rating')} above {good_name} with no "
-                f"evidence or under {settings.evidence_min_chars} characters of it: {refs}.",
-                1, 1, [cid], "contract", float(k)))
+                "evidence", f"{cid}, {title}", f"{cid} ({title}) claims {detail}",
+                1, 1, [cid], "contract", float(k), f"Claims {detail}"))
     return out
 
 

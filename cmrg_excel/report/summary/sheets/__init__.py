@@ -9,4 +9,6 @@ from __future__ import annotations
 
 from . import actions, activity_heatmap, dashboard, data, directorates, findings, heatmap, progress
 
-SHEETS = (dashboard, heatmap, activity_heatmap, findings, progress, actions, directorates, data)
+# The order of the tabs and of the printed pack: the committee's pages first, then the
+# activity-level detail, then the data (which says it is not set to print).
+SHEETS = (dashboard, heatmap, findings, progress, directorates, actions, activity_heatmap, data)

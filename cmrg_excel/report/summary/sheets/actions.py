@@ -16,19 +16,21 @@ NAME = "Actions"
 def write(ws, s: Summary) -> None:
     """Write the Actions sheet."""
     fm, bulk, data, actions, footer = s.fm, s.bulk, s.data, s.actions, s.footer
+    # Printed: ID to Status. Title and directorate follow, for filtering on screen (the Heatmap names each contract).
+    headers = ["Contract ID", "Activity", "Statement", "Current rating", "Action", "Action owner", "Target date",
+               "Status", "Title", "Directorate"]
+    widths = [8.5, 7, 74, 11, 46, 14, 10.5, 9, 44, 38]
+    printed = headers.index("Status")
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
     ws.write_string(0, 0, f"Improvement actions, round {data.round}", fm.title)
     overdue = int((actions["status"] == "Overdue").sum()) if len(actions) else 0
     ws.write_string(1, 0, f"{plural(len(actions), 'action')} recorded by contract owners; {overdue:,} overdue "
                           f"(target date before {data.today:%d/%m/%Y}), listed first.", fm.subtitle)
-    headers = ["Contract ID", "Title", "Directorate", "Activity", "Statement", "Current rating", "Action",
-               "Action owner", "Target date", "Status"]
-    widths = [12, 26, 22, 8, 44, 14, 50, 20, 12, 14]
-    for j, w in enumerate(widths):
-        ws.set_column(j, j, w)
     hdr = 3
     if actions.empty:
         ws.write_string(hdr, 0, f"No improvement actions were recorded in round {data.round}.", fm.note)
-        print_setup(ws, left_footer=footer)
+        print_setup(ws, left_footer=footer, widths=widths[: printed + 1])
         return
     ws.set_row(hdr, 32)
     n = len(actions)
@@ -40,8 +42,6 @@ def write(ws, s: Summary) -> None:
             for c in ("title", "directorate", "activity", "rating", "action", "action_owner")}
     bulk.add(ws, hdr + 1, [
         BulkColumn(actions["contract_id"].astype(str).tolist(), "text", fm.cell_nowrap),
-        BulkColumn(text["title"], "text", fm.cell),
-        BulkColumn(text["directorate"], "text", fm.cell),
         BulkColumn(actions["ref"].astype(str).tolist(), "text", fm.cell_center),
         BulkColumn(text["activity"], "text", fm.cell),
         BulkColumn(text["rating"], "text", fm.cell),
@@ -49,11 +49,15 @@ def write(ws, s: Summary) -> None:
         BulkColumn(text["action_owner"], "text", fm.cell),
         BulkColumn(excel_serial(actions["target_date"]), "number", fm.cell_date),
         BulkColumn(actions["status"].astype(str).tolist(), "text", fm.cell_center),
-    ], table="Actions", heights=wrapped_heights(*[(text[c], widths[j]) for j, c in (
-        (1, "title"), (2, "directorate"), (4, "activity"), (5, "rating"), (6, "action"), (7, "action_owner"))]))
-    status_col = xl_col_to_name(len(headers) - 1)
+        BulkColumn(text["title"], "text", fm.cell_nowrap),  # not printed: one line, so the row stays low
+        BulkColumn(text["directorate"], "text", fm.cell_nowrap),
+    ], table="Actions", heights=wrapped_heights(*[(text[c], widths[headers.index(h)]) for h, c in (
+        ("Statement", "activity"), ("Current rating", "rating"), ("Action", "action"),
+        ("Action owner", "action_owner"))]))
+    status_col = xl_col_to_name(printed)
     ws.conditional_format(hdr + 1, 0, hdr + n, len(headers) - 1, {
         "type": "formula", "criteria": f'=${status_col}{hdr + 2}="Overdue"', "format": fm.cf_bad})
     ws.freeze_panes(hdr + 1, 1)
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer)
+    ws.print_area(0, 0, hdr + n, printed)
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1])
 

@@ -1,42 +1,55 @@
-"""The Dashboard: the figures that matter on one page, with two charts."""
+"""The Dashboard: the figures that matter, on two portrait pages.
+
+Page one has the four headline figures, each area's average score with how its key
+activities were rated, and a chart of those ratings; page two says in words what is strong
+and what needs attention. Everything is sized for A4 portrait at full scale, so nothing on
+it prints smaller than it shows on screen.
+"""
 
 from __future__ import annotations
 
-from ....kit.styles import BLUE, MID_GREY, NAVY, print_setup
+from ....kit.styles import MID_GREY, NAVY, print_setup, row_height
 from ..context import Summary
-from ..look import LEVEL_COLOURS, NA_COLOUR, colour_scale, text_height, write_scores
+from ..look import LEVEL_COLOURS, NA_COLOUR, colour_scale, section, write_scores
 from ..rules import good_score, level_name, pct, plural
 
 NAME = "Dashboard"
 
+# A 4, B 27, C 9, then one column per rating label: fits A4 portrait at 100%.
+AREA_W, NAME_W, AVG_W, COUNT_W = 4, 27, 9, 7.5
+CHART_PX = (660, 330)
+
 
 def write(ws, s: Summary) -> None:
     """Write the Dashboard sheet."""
-    fm, wb, data, settings, footer = s.fm, s.wb, s.data, s.settings, s.footer
-    info, area_scores, overall, counts = s.info, s.area_scores, s.overall, s.counts
-    findings, outstanding, actions = s.findings, s.outstanding, s.actions
+    fm, wb, data, settings = s.fm, s.wb, s.data, s.settings
+    area_scores, overall, counts, findings, actions = s.area_scores, s.overall, s.counts, s.findings, s.actions
     labels = data.scale.labels
-    n_areas = len(data.areas)
-    ws.set_column(0, 0, 5)
-    ws.set_column(1, 1, 30)
-    ws.set_column(2, 2, 11)
-    ws.set_column(3, 2 + len(labels), 10.5)
     last_col = 2 + len(labels)
-    ws.set_column(last_col + 1, last_col + 1, 2)
-    ws.set_column(last_col + 2, last_col + 12, 9)
+    widths = [AREA_W, NAME_W, AVG_W] + [COUNT_W] * len(labels)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    width_chars = sum(widths)
+
+    def paragraph(row: int, text: str, fmt, factor: float = 1.0) -> None:
+        ws.merge_range(row, 0, row, last_col, text, fmt)
+        ws.set_row(row, row_height((text, width_chars * factor)))
+
     ws.set_row(0, 26)
     ws.write_string(0, 0, f"Contract management review: summary of round {data.round}", fm.title)
-    ws.write_string(1, 0, f"{data.council}. Produced {data.today:%d/%m/%Y} from the returns accepted so far. "
-                          f"Ratings run from {labels[0]} to {data.scale.levels[-1].label} against the NAO good "
-                          "practice contract management framework.", fm.subtitle)
+    paragraph(1, f"{data.council}. Produced {data.today:%d/%m/%Y} from the returns accepted so far. Ratings run from "
+                 f"{labels[0]} to {data.scale.levels[-1].label} against the NAO good practice contract management "
+                 "framework.", fm.subtitle_wrap)
 
-    value = float(info["annual_value_gbp"].fillna(0).sum())
-    ws.set_row(3, 32)
+    value = float(s.info["annual_value_gbp"].fillna(0).sum())
+    ws.set_row(3, 34)
+    ws.set_row(4, 32)
     kpis = [
-        (0, 1, len(info), fm.kpi, "contracts reviewed"),
-        (2, 3, len(outstanding), fm.kpi_alert if outstanding else fm.kpi, "returns outstanding"),
-        (4, 5, value, fm.kpi_money_m if value >= 1_000_000 else fm.kpi_money, "annual value covered"),
-        (6, last_col, float(overall.mean()) if overall.notna().any() else 0.0, fm.kpi_score,
+        (0, 1, len(s.info), fm.kpi, "contracts reviewed"),
+        (2, 4, len(s.outstanding), fm.kpi_alert if s.outstanding else fm.kpi,
+         "returns outstanding" + (f" ({len(s.rejected)} rejected, awaiting correction)" if s.rejected else "")),
+        (5, 6, value, fm.kpi_money_m if value >= 1_000_000 else fm.kpi_money, "annual value covered"),
+        (7, last_col, float(overall.mean()) if overall.notna().any() else 0.0, fm.kpi_score,
          "average maturity (all areas)"),
     ]
     for c1, c2, v, f, label in kpis:
@@ -45,11 +58,9 @@ def write(ws, s: Summary) -> None:
         ws.merge_range(4, c1, 4, c2, label, fm.kpi_label)
 
     top = 6
-    ws.write_string(top, 0, "Average maturity by area", fm.section)
-    for c in range(1, last_col + 1):
-        ws.write_blank(top, c, None, fm.section)
+    section(ws, fm, top, last_col, "Average maturity by area")
     hdr = top + 1
-    ws.set_row(hdr, 32)
+    ws.set_row(hdr, 45)
     ws.write_row(hdr, 0, ["Area", "Name", "Average score"], fm.header_c)
     ws.write_row(hdr, 3, labels, fm.header_c)
     first = hdr + 1
@@ -60,90 +71,62 @@ def write(ws, s: Summary) -> None:
         avg = area_scores[number].mean() if number in area_scores else float("nan")
         write_scores(ws, r, 2, [avg], fm.cell_score_bold, fm.cell_na)
         ws.write_row(r, 3, [int(x) for x in counts.loc[number].tolist()], fm.cell_int)
-    last = first + n_areas - 1
+    last = first + len(data.areas) - 1
     colour_scale(ws, first, 2, last, 2, data.scale)
-    ws.merge_range(last + 1, 0, last + 1, last_col,
-                   "Average score: each contract's mean for the area (Not applicable left out), averaged over "
-                   "contracts. Other columns: how many key-activity ratings of each kind.", fm.note)
-    ws.set_row(last + 1, 30)
+    paragraph(last + 1, "Average score: each contract's mean for the area (Not applicable left out), averaged over "
+                        "contracts. Other columns: how many key-activity ratings of each kind.", fm.note)
 
-    # strengths and issues in words
-    width_chars = 5 + 30 + 11 + 10.5 * len(labels)
-    row = last + 3
+    chart_row = last + 3
+    chart = wb.add_chart({"type": "bar", "subtype": "percent_stacked"})
+    colours = LEVEL_COLOURS[: len(data.scale.levels)]
+    colours += [NAVY] * (len(data.scale.levels) - len(colours))
+    cats = [NAME, first, 1, last, 1]
+    for j, colour in enumerate([*colours, NA_COLOUR]):
+        chart.add_series({
+            "name": [NAME, hdr, 3 + j], "categories": cats, "values": [NAME, first, 3 + j, last, 3 + j],
+            "fill": {"color": colour}, "border": {"color": "#FFFFFF"}, "gap": 50, "overlap": 100,
+        })
+    chart.set_title({"name": "How the key activities were rated, by area",
+                     "name_font": {"size": 12, "bold": True, "color": NAVY}})
+    chart.set_x_axis({"num_format": "0%", "num_font": {"size": 10},
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 10}})
+    chart.set_legend({"position": "bottom", "font": {"size": 10}})
+    chart.set_size({"width": CHART_PX[0], "height": CHART_PX[1]})
+    chart.set_chartarea({"border": {"color": MID_GREY}})
+    ws.insert_chart(chart_row, 0, chart, {"x_offset": 2, "y_offset": 0, "object_position": 3})
 
-    def block(title, items, empty):
+    # page two: the findings in words
+    row = chart_row + CHART_PX[1] // 20 + 2
+    ws.set_h_pagebreaks([row])
+    good_name = level_name(data.scale, good_score(data.scale))
+    names = dict(data.areas)
+    means = area_scores.mean()
+    rated = means.notna().any()
+    best, worst = (means.idxmax(), means.idxmin()) if rated else (None, None)
+
+    def block(title: str, items, empty: str) -> None:
         nonlocal row
-        ws.write_string(row, 0, title, fm.section)
-        for c in range(1, last_col + 1):
-            ws.write_blank(row, c, None, fm.section)
+        section(ws, fm, row, last_col, title)
         row += 1
-        lines = [f"\u2022 {f.text}" for f in items[: settings.top_n]] or [empty]
-        for text in lines:
-            ws.merge_range(row, 0, row, last_col, text, fm.bullet)
-            ws.set_row(row, text_height(text, width_chars * 1.2))
+        for text in [f"\u2022 {f.text}" for f in items[: settings.top_n]] or [empty]:
+            paragraph(row, text, fm.bullet)
             row += 1
         row += 1
 
-    best_area = area_scores.mean().idxmax() if area_scores.notna().any().any() else None
-    worst_area = area_scores.mean().idxmin() if area_scores.notna().any().any() else None
-    names = dict(data.areas)
     block("Top strengths", findings["strength"],
           f"No area or activity reached the strength threshold ({pct(settings.strength_share)} of contracts at "
-          f"{level_name(data.scale, good_score(data.scale))} or better)."
-          + (f" The highest-rated area is {names[best_area]} (average {area_scores[best_area].mean():.1f})."
-             if best_area is not None else ""))
+          f"{good_name} or better)."
+          + (f" The highest-rated area is {names[best]} (average {means[best]:.1f})." if best is not None else ""))
     block("Top issues to address", findings["issue"],
           f"No area or activity reached the issue threshold ({pct(settings.issue_share)} of contracts below "
-          f"{level_name(data.scale, good_score(data.scale))})."
-          + (f" The lowest-rated area is {names[worst_area]} (average {area_scores[worst_area].mean():.1f})."
-             if worst_area is not None else ""))
+          f"{good_name})."
+          + (f" The lowest-rated area is {names[worst]} (average {means[worst]:.1f})." if worst is not None else ""))
     overdue = int((actions["status"] == "Overdue").sum()) if len(actions) else 0
-    more = (f"Also: {plural(len(findings['inconsistency']), 'area or activity', 'areas or activities')} rated very "
-            f"differently across contracts; {plural(len(findings['evidence']), 'contract')} claiming Better or Best "
-            f"without evidence; {plural(len(actions), 'improvement action')} ({overdue:,} overdue). "
-            "See the Findings, Actions and Heatmap sheets for the detail.")
-    ws.merge_range(row, 0, row, last_col, more, fm.note)
-    ws.set_row(row, text_height(more, width_chars * 1.2))
-    end_row = row
-
-    # charts, to the right of the table
-    cats = ["Dashboard", first, 1, last, 1]
-    c1 = wb.add_chart({"type": "bar"})
-    c1.add_series({
-        "name": "Average score", "categories": cats, "values": ["Dashboard", first, 2, last, 2],
-        "fill": {"color": BLUE}, "gap": 60,
-        "data_labels": {"value": True, "num_format": "0.0", "font": {"size": 9}},
-    })
-    c1.set_title({"name": "Average maturity by area", "name_font": {"size": 12, "bold": True, "color": NAVY}})
-    c1.set_x_axis({"min": 0, "max": data.scale.max_score, "major_unit": 1, "num_format": "0",
-                   "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}, "num_font": {"size": 9}})
-    c1.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 9}})
-    c1.set_legend({"none": True})
-    c1.set_size({"width": 620, "height": 290})
-    c1.set_chartarea({"border": {"color": MID_GREY}})
-    ws.insert_chart(top, last_col + 2, c1, {"x_offset": 4, "y_offset": 0})
-
-    c2 = wb.add_chart({"type": "bar", "subtype": "percent_stacked"})
-    colours = LEVEL_COLOURS[: len(data.scale.levels)]
-    if len(colours) < len(data.scale.levels):
-        colours = colours + [BLUE] * (len(data.scale.levels) - len(colours))
-    for j, colour in enumerate([*colours, NA_COLOUR]):
-        c2.add_series({
-            "name": ["Dashboard", hdr, 3 + j], "categories": cats, "values": ["Dashboard", first, 3 + j, last, 3 + j],
-            "fill": {"color": colour}, "border": {"color": "#FFFFFF"}, "gap": 50, "overlap": 100,
-        })
-    c2.set_title({"name": "How the key activities were rated, by area",
-                  "name_font": {"size": 12, "bold": True, "color": NAVY}})
-    c2.set_x_axis({"num_format": "0%", "num_font": {"size": 9},
-                   "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    c2.set_y_axis({"reverse": True, "crossing": "max", "num_font": {"size": 9}})
-    c2.set_legend({"position": "bottom", "font": {"size": 9}})
-    c2.set_size({"width": 620, "height": 330})
-    c2.set_chartarea({"border": {"color": MID_GREY}})
-    ws.insert_chart(top, last_col + 2, c2, {"x_offset": 4, "y_offset": 305})
-
-    ws.print_area(0, 0, max(end_row, top + 33), last_col + 11)
-    print_setup(ws, left_footer=footer)
-    ws.fit_to_pages(1, 1)
+    paragraph(row, f"Also: {plural(len(findings['inconsistency']), 'area or activity', 'areas or activities')} rated "
+                   f"very differently across contracts; {plural(len(findings['evidence']), 'contract')} claiming "
+                   f"Better or Best without evidence; {plural(len(actions), 'improvement action')} ({overdue:,} "
+                   "overdue). The Findings, Actions and Heatmap sheets give the detail.", fm.note)
+    ws.print_area(0, 0, row, last_col)
+    print_setup(ws, landscape=False, left_footer=s.footer, widths=widths)
     ws.center_horizontally()
-

@@ -9,6 +9,7 @@ from ....kit.styles import print_setup
 from ..bulk import BulkColumn, excel_serial
 from ..calc import ref_order
 from ..context import Summary
+from ..look import paragraph
 
 NAME = "Data"
 
@@ -62,29 +63,38 @@ def write(ws, s: Summary) -> None:
     for j, h in enumerate(headers):
         ws.set_column(j, j, widths.get(h, 12))
     n = len(ans)
-    ws.set_row(0, 30)
-    ws.add_table(0, 0, 1, len(headers) - 1, {  # widened by BulkRows
+    hdr = 3
+    ws.write_string(0, 0, f"Data: every accepted answer of round {data.round}, with where it came from", fm.title)
+    note_cols = 5  # A to F
+    paragraph(ws, 1, note_cols,
+              f"This sheet is not set to print: its {n:,} rows are for filters, sorting and pivot tables (the table "
+              "is named Answers), and on paper would run to hundreds of pages. To print it anyway, clear the print "
+              "area first (Excel: Page Layout > Print Area > Clear Print Area; LibreOffice Calc: Format > Print "
+              "Ranges > Clear).", fm.note, sum(widths.get(h, 12) for h in headers[: note_cols + 1]))
+    ws.set_row(hdr, 30)
+    ws.add_table(hdr, 0, hdr + 1, len(headers) - 1, {  # widened by BulkRows
         "name": "Answers", "style": "Table Style Light 1", "autofilter": True,
         "columns": [{"header": h, "header_format": fm.header} for h in headers],
     })
     cols = []
     for header, src, kind, fmt in DATA_COLUMNS:
-        s = ans[src] if src in ans else pd.Series([None] * n)
+        values = ans[src] if src in ans else pd.Series([None] * n)
         f = getattr(fm, fmt)
         if kind == "text":
-            cols.append(BulkColumn(s.where(s.notna(), "").astype(str).tolist(), "text", f))
+            cols.append(BulkColumn(values.where(values.notna(), "").astype(str).tolist(), "text", f))
         elif kind in ("date", "datetime"):
-            serial = excel_serial(s)
-            typed = s.notna().to_numpy().copy()
-            if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-                typed &= np.asarray([isinstance(v, str) and v.strip() != "" for v in s.tolist()], dtype=bool)
+            serial = excel_serial(values)
+            typed = values.notna().to_numpy().copy()
+            if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+                typed &= np.asarray([isinstance(v, str) and v.strip() != "" for v in values.tolist()], dtype=bool)
             if (typed & np.isnan(serial)).any():
                 # some values are not dates (free text): keep them all as text rather than lose them
-                cols.append(BulkColumn(s.where(s.notna(), "").astype(str).tolist(), "text", fm.cell_nowrap))
+                cols.append(BulkColumn(values.where(values.notna(), "").astype(str).tolist(), "text", fm.cell_nowrap))
             else:
                 cols.append(BulkColumn(serial, "number", f))
         else:
-            cols.append(BulkColumn(pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64"), "number", f))
-    bulk.add(ws, 1, cols, table="Answers")
-    ws.freeze_panes(1, 1)
-    print_setup(ws, repeat_to_row=0, left_footer=footer)
+            cols.append(BulkColumn(pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64"), "number", f))
+    bulk.add(ws, hdr + 1, cols, table="Answers")
+    ws.freeze_panes(hdr + 1, 1)
+    ws.print_area(0, 0, 1, note_cols)
+    print_setup(ws, left_footer=footer, last_col=note_cols)

@@ -25,7 +25,7 @@ def write(ws, s: Summary) -> None:
     value = grp["value"].sum()
     headers = ["Directorate", "Contracts", "Annual value (£)"] + [area_header(a, nm) for a, nm in data.areas] + \
         ["All areas"]
-    widths = [36, 10, 15] + [14] * (len(cols) + 1)
+    widths = [36, 10, 15] + [12.5] * len(cols) + [10]
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     hdr = 3
@@ -48,5 +48,5 @@ def write(ws, s: Summary) -> None:
     ws.autofilter(hdr, 0, last, len(headers) - 1)
     colour_scale(ws, hdr + 1, 3, last, 3 + len(cols), data.scale)
     ws.freeze_panes(hdr + 1, 1)
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer)
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths)
 

@@ -8,7 +8,7 @@ from ....kit.styles import BLUE, MID_GREY, NAVY, print_setup
 from ..bulk import BulkColumn
 from ..calc import UNCHANGED_WITHIN, rounded_change
 from ..context import Summary
-from ..look import area_header, score_column, text_height, wrapped_heights, write_scores
+from ..look import area_header, paragraph, score_column, wrapped_heights, write_scores
 from ..rules import plural
 
 NAME = "Progress"
@@ -17,24 +17,27 @@ NAME = "Progress"
 def write(ws, s: Summary) -> None:
     """Write the Progress sheet."""
     fm, wb, bulk, data, info, progress, footer = s.fm, s.wb, s.bulk, s.data, s.info, s.progress, s.footer
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 30)
-    ws.set_column(2, 2, 36)  # directorate names on one line in the per-contract table
-    ws.set_column(3, 3 + len(data.areas) + 1, 14)
+    # one grid for the four tables: ID or area, title or name, a count or the previous round, one
+    # column per area, all areas; the per-contract table's directorate follows, not printed
+    widths = [10, 30, 10] + [12.5] * len(data.areas) + [10, 38]
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    last_col = len(widths) - 2
+    width = sum(widths)
     ws.write_string(0, 0, f"Progress: contracts reviewed before, round {data.round}", fm.title)
     ids = progress["contracts"]
     if not ids:
-        ws.write_string(2, 0, f"No contract in round {data.round} was reviewed in an earlier round, so there is no "
-                              "change to show yet. This sheet fills in when contracts are reviewed again.", fm.note)
-        print_setup(ws, left_footer=footer)
+        paragraph(ws, 2, last_col, f"No contract in round {data.round} was reviewed in an earlier round, so there is "
+                                   "no change to show yet. This sheet fills in when contracts are reviewed again.",
+                  fm.note, width)
+        print_setup(ws, left_footer=footer, widths=widths[: last_col + 1])
         return
     cols = [a for a, _ in data.areas]
     delta, before, after = progress["delta"], progress["before"], progress["after"]
-    note = (f"{plural(len(ids), 'contract')} reviewed in round {data.round} had an earlier review. Change is this "
-            "round's average minus the previous review's, area by area: green improved, red declined, grey "
-            f"unchanged (less than {UNCHANGED_WITHIN} points either way).")
-    ws.merge_range(1, 0, 1, 3 + len(cols), note, fm.note)
-    ws.set_row(1, text_height(note, 150))
+    paragraph(ws, 1, last_col, f"{plural(len(ids), 'contract')} reviewed in round {data.round} had an earlier review. "
+                               "Change is this round's average minus the previous review's, area by area: green "
+                               f"improved, red declined, grey unchanged (less than {UNCHANGED_WITHIN} points either "
+                               "way).", fm.note, width)
 
     # 1. change by area
     row = 3
@@ -65,8 +68,7 @@ def write(ws, s: Summary) -> None:
     row += 1
     trend = progress["trend"]
     ws.set_row(row, 48)
-    ws.write_string(row, 0, "Round", fm.header_c)
-    ws.write_string(row, 1, "", fm.header_c)
+    ws.merge_range(row, 0, row, 1, "Round", fm.header_c)
     ws.write_string(row, 2, "Contracts", fm.header_c)
     ws.write_row(row, 3, [area_header(a, n) for a, n in data.areas] + ["All areas"], fm.header_c)
     trend_hdr = row
@@ -74,8 +76,7 @@ def write(ws, s: Summary) -> None:
     trend_first = row
     contracts_in = data.all_answers[data.all_answers["contract_id"].isin(ids)].groupby("round")["contract_id"].nunique()
     for rnd, rec in trend.iterrows():
-        ws.write_string(row, 0, str(rnd), fm.cell_bold)
-        ws.write_blank(row, 1, None, fm.cell)
+        ws.merge_range(row, 0, row, 1, str(rnd), fm.cell_bold)
         ws.write_number(row, 2, int(contracts_in.get(rnd, 0)), fm.cell_int)
         write_scores(ws, row, 3, rec.tolist(), fm.cell_score, fm.cell_na)
         row += 1
@@ -91,10 +92,10 @@ def write(ws, s: Summary) -> None:
         })
     chart.set_title({"name": "Average score by area, round by round (same contracts)",
                      "name_font": {"size": 12, "bold": True, "color": NAVY}})
-    chart.set_y_axis({"min": 0, "max": data.scale.max_score, "major_unit": 1, "num_font": {"size": 9},
+    chart.set_y_axis({"min": 0, "max": data.scale.max_score, "major_unit": 1, "num_font": {"size": 11},
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-    chart.set_x_axis({"num_font": {"size": 9}})
-    chart.set_legend({"position": "bottom"})
+    chart.set_x_axis({"num_font": {"size": 11}})
+    chart.set_legend({"position": "bottom", "font": {"size": 11}})
     chart.set_size({"width": 900, "height": 320})
     row += 1
     ws.insert_chart(row, 0, chart, {"x_offset": 4, "y_offset": 4})
@@ -118,18 +119,16 @@ def write(ws, s: Summary) -> None:
         row += 1
     key = ("Changed: the owner altered an answer carried forward from the last review. Re-confirmed: carried "
            "forward and confirmed unchanged. New: no earlier answer to carry forward.")
-    ws.merge_range(row, 0, row, 5, key, fm.note)
-    ws.set_row(row, text_height(key, 14 + 30 + 36 + 14 * 3))
+    paragraph(ws, row, last_col, key, fm.note, width)
     row += 2
 
     # 4. per contract
     ws.write_string(row, 0, "Change by contract and area", fm.section)
     row += 1
     hdr = row
-    headers = ["Contract ID", "Title", "Directorate", "Previous round"] + [area_header(a, n) for a, n in
-                                                                          data.areas] + ["All areas"]
+    headers = (["Contract ID", "Title", "Previous round"] + [area_header(a, n) for a, n in data.areas]
+               + ["All areas", "Directorate"])
     ws.set_row(hdr, 48)
-    ws.set_column(3, 3, 14)
     first = hdr + 1
     last = first + len(ids) - 1
     ws.add_table(hdr, 0, hdr + 1, len(headers) - 1, {  # widened by BulkRows
@@ -141,12 +140,13 @@ def write(ws, s: Summary) -> None:
     bulk.add(ws, first, [
         BulkColumn([str(i) for i in ids], "text", fm.cell_nowrap),
         BulkColumn(titles, "text", fm.cell),
-        BulkColumn(directorates, "text", fm.cell),
         BulkColumn(progress["prev_round"].loc[ids].astype(str).tolist(), "text", fm.cell_center),
-    ] + [score_column(delta.loc[ids, c], fm.cell_delta, fm.cell_na) for c in cols + ["overall"]],
-        table="ProgressByContract", heights=wrapped_heights((titles, 30), (directorates, 36)))
-    _delta_colours(ws, fm, first, 4, last, 4 + len(cols))
-    print_setup(ws, left_footer=footer)
+    ] + [score_column(delta.loc[ids, c], fm.cell_delta, fm.cell_na) for c in cols + ["overall"]]
+      + [BulkColumn(directorates, "text", fm.cell_nowrap)],  # not printed: for filtering on screen
+        table="ProgressByContract", heights=wrapped_heights((titles, widths[1])))
+    _delta_colours(ws, fm, first, 3, last, 3 + len(cols))
+    ws.print_area(0, 0, last, last_col)
+    print_setup(ws, left_footer=footer, widths=widths[: last_col + 1])
 
 
 def _delta_colours(ws, fm, r1, c1, r2, c2):
