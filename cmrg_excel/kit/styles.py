@@ -169,7 +169,7 @@ FORMATS: dict[str, dict] = {
     "locked_money": {"bg_color": GREY, "num_format": MONEY_FORMAT, "align": "left", **_BORDER},
     "locked_date": {"bg_color": GREY, "num_format": DATE_FORMAT, "align": "left", **_BORDER},
     "locked_score": {"bg_color": GREY, "num_format": SCORE_FORMAT, "align": "center", **_BORDER},
-    "guidance": {"bg_color": GREY, "italic": True, "font_color": DARK_GREY, "font_size": 10, "text_wrap": True, **_BORDER},
+    "guidance": {"bg_color": GREY, "font_color": DARK_GREY, "text_wrap": True, **_BORDER},
     "area": {"bold": True, "font_color": NAVY, "bg_color": PALE_BLUE, "text_wrap": True, "valign": "vcenter", **_BORDER},
     "area_score": {"bold": True, "font_color": NAVY, "bg_color": PALE_BLUE, "num_format": SCORE_FORMAT,
                    "align": "center", "valign": "vcenter", **_BORDER},
@@ -314,8 +314,15 @@ def wrapped_height(*cells: tuple[str, float]) -> float | None:
     return height if height > 17.5 else None
 
 
+# Characters of ordinary 11-point Calibri (or Carlito) text a line holds per unit of column
+# width, allowing for a line broken between words: a unit is one digit's width, and the
+# average letter, with its spaces, is narrower. The print tests (every printed word on
+# paper) hold it to account.
+CHARS_PER_UNIT = 1.18
+
+
 @functools.lru_cache(maxsize=4096)
 def _lines(text: str, width: float, font_size: float) -> int:
     # A column width unit holds about one 11-point character.
-    capacity = max(1.0, (width - 1) * (11 / font_size) * 1.05)
+    capacity = max(1.0, (width - 1) * (11 / font_size) * CHARS_PER_UNIT)
     return sum(max(1, math.ceil(len(part) / capacity)) for part in text.split("\n"))
