@@ -39,20 +39,20 @@ MIN_POINTS = 8.0
 
 # Pages each kind may print on for the demo's data, and why.
 BUDGETS = {
-    # Instructions 1, Contract 1, Assessment (70 activities) 4-5, Attestation 1
-    "template": 8,
-    "re-review template": 9,       # the same, with the last review's answers beside each activity
-    "corrections": 10,             # the same, plus the "Fixes needed" sheet
-    # Dashboard 2 (figures and chart; findings in words), Heatmap 1, Findings 6 (26 activities
-    # rated very differently, each with its contracts), Progress 3, Directorates 1, Actions 23
+    # Instructions 1, Contract 1, Assessment 8 (70 activities, each row as tall as its statement
+    # and examples of evidence at 8 pt or more), Attestation 1: 11 with LibreOffice 7.4
+    "template": 11,
+    "re-review template": 12,      # the same with the last review beside each activity: 12
+    "corrections": 13,             # a re-issued template plus its "Fixes needed" page: 12
+    # Dashboard 2 (figures and chart; findings in words), Heatmap 1, Findings 5 (26 activities
+    # rated very differently, each with its contracts), Progress 3, Directorates 1, Actions 22
     # (412 actions, two lines each with the activity's statement), Activity heatmap 5 (one page
-    # per group of areas), Data 1 (its note: the data itself is not set to print): 42 with
-    # LibreOffice 7.4
+    # per group of areas), Data 1 (its note: the data itself is not set to print): 40
     "summary": 44,
-    "ingest report": 3,            # 27 files on one or two pages, problems on one
-    "plan": 4,                     # Scores 1, Schedule 1-2, About 1
-    "status": 2,                   # 28 contracts on one or two pages
-    "register export": 2,          # a note: the data is for filters and pivot tables, not for paper
+    "ingest report": 5,            # Files 2 (27 files), Reasons 1, Corrections 1, Summary 1
+    "plan": 5,                     # Schedule 2, Scores 2, Method 1
+    "status": 2,                   # 28 contracts: 2
+    "register export": 1,          # its note: 3,710 rows are for filters and pivot tables, not paper
 }
 
 

@@ -668,13 +668,19 @@ def _too_big(p, limit: int) -> ReadResult:
 
 # --- the report ---------------------------------------------------------------------------
 
-FILE_COLUMNS = ["File", "Found in", "Outcome", "Contract", "Round", "Now at", "Problems file", "Submission",
-                "Supersedes", "Problems", "First reason", "Received (UTC)", "SHA-256"]
-PROBLEM_COLUMNS = ["File", "Contract", "Outcome", "Sheet", "Cell", "Activity", "Found", "Expected", "Reason", "Code"]
+# The printed columns first (across one A4 landscape page); where each file went, and its
+# SHA-256, follow for the screen.
+FILE_COLUMNS = ["File", "Outcome", "Contract", "Round", "Problems", "First reason", "Received (UTC)", "Found in",
+                "Now at", "Problems file", "Submission", "Supersedes", "SHA-256"]
+FILES_PRINTED = 7
+PROBLEM_COLUMNS = ["File", "Contract", "Outcome", "Sheet", "Cell", "Activity", "Reason", "Found", "Expected", "Code"]
+PROBLEMS_PRINTED = 7
+_OUTCOME_ORDER = {"rejected": 0, "duplicate": 1, "accepted": 2}
 
 
 def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
-    """outbox/ingest-<time>.xlsx: one row per file, and one row per reason."""
+    """outbox/ingest-<time>.xlsx: one row per file (rejected first), one per reason, the
+    upgrades and corrections workbooks when there are any, and a summary of the run."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     ws.outbox.mkdir(parents=True, exist_ok=True)
     path = ws.outbox / f"ingest-{stamp}.xlsx"
@@ -682,17 +688,19 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
     while path.exists():
         path = ws.outbox / f"ingest-{stamp}-{n}.xlsx"
         n += 1
+    started = dt.datetime.fromisoformat(result.started_at)
+    files = sorted(result.files, key=lambda f: (_OUTCOME_ORDER.get(f.outcome, 3), f.name.casefold(), f.name))
     rows = []
     reasons = []
-    for f in result.files:
+    for f in files:
         received = dt.datetime.fromisoformat(f.received_at) if f.received_at else None
-        rows.append([f.name, f.source, f.outcome, f.contract_id, f.round, f.stored, f.problems_file, f.submission_id,
-                     f.supersedes, len(f.problems), f.first_reason, received, f.sha256])
+        rows.append([f.name, f.outcome, f.contract_id, f.round, len(f.problems), f.first_reason, received, f.source,
+                     f.stored, f.problems_file, f.submission_id, f.supersedes, f.sha256])
         for p in f.problems + f.notes:
-            reasons.append([f.name, f.contract_id, f.outcome, p.sheet, p.cell, p.ref, p.found, p.expected, p.message,
+            reasons.append([f.name, f.contract_id, f.outcome, p.sheet, p.cell, p.ref, p.message, p.found, p.expected,
                             p.code])
     upgrades = []
-    for f in result.accepted:
+    for f in sorted(result.accepted, key=lambda f: f.name):
         if not f.mapping:
             continue
         moved = {o: n for o, n in f.mapping.items() if o != n}
@@ -702,9 +710,9 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         upgrades.append([f.name, f.contract_id, f.upgraded_from, f"the other {len(f.mapping) - len(moved)}",
                          "(same reference)", "same"])
     made = [[c.contract_id, c.round, c.submission_id, c.path_rel, len(c.fixes), c.framework_version]
-            for c in result.corrections]
+            for c in sorted(result.corrections, key=lambda c: c.contract_id)]
     summary = [
-        ["Started (UTC)", dt.datetime.fromisoformat(result.started_at)],  # shown dd/mm/yyyy hh:mm
+        ["Started (UTC)", started],  # shown dd/mm/yyyy hh:mm
         ["Files", len(result.files)],
         *[[o.capitalize(), result.count(o)] for o in OUTCOMES],
         ["Finished off from an interrupted run", result.recovered],
@@ -712,15 +720,26 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         ["Returns mapped from an older framework version", sum(1 for f in result.accepted if f.mapping)],
         ["Corrections workbooks made", len(result.corrections)],
     ]
-    return reg.write_table_xlsx(
-        path, "Files", FILE_COLUMNS, rows,
-        widths={"First reason": 80, "Now at": 45, "SHA-256": 20},
-        extra=[("Reasons", PROBLEM_COLUMNS, reasons),
-               ("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"], upgrades),
-               ("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook", "Fixes",
-                                "Framework version"], made),
-               ("Summary", ["Item", "Value"], summary)],
-    )
+    when = f"{started:%d/%m/%Y %H:%M} UTC"
+    counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
+    sheets = [
+        reg.TableSheet("Files", FILE_COLUMNS, rows, widths={"First reason": 60, "Now at": 39},
+                       title=f"Ingest of {when}: {len(result.files)} file(s), {counts}",
+                       note="Rejected files first. What each owner must fix is in inbox/rejected/<file>.problems.txt "
+                            "and on the Reasons sheet; where each file went and its SHA-256 are in the columns after "
+                            "First reason.", printed=FILES_PRINTED),
+        reg.TableSheet("Reasons", PROBLEM_COLUMNS, reasons, widths={"Reason": 70},
+                       title=f"Ingest of {when}: every reason, file by file", printed=PROBLEMS_PRINTED),
+    ]
+    if upgrades:
+        sheets.append(reg.TableSheet("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"],
+                                     upgrades, title=f"Ingest of {when}: returns mapped from an older framework"))
+    if made:
+        sheets.append(reg.TableSheet("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook",
+                                                     "Fixes", "Framework version"], made,
+                                     title=f"Ingest of {when}: corrections workbooks made"))
+    sheets.append(reg.TableSheet("Summary", ["Item", "Value"], summary, title=f"Ingest of {when}: the run"))
+    return reg.write_table_xlsx(path, sheets[0], extra=sheets[1:])
 
 
 def summary_json(result: IngestResult) -> str:
