@@ -276,7 +276,7 @@ def test_bad_rows_stop_generation_unless_skip_invalid(small_workspace):
     ws = small_workspace
     good = list(read_contracts(ws.contracts_path).contracts)
     write_contract_list(ws.contracts_path, good + [make_contract("C-0009", owner_email="not-an-email")])
-    with pytest.raises(GenerateError, match=r"row 5, column owner_email: not a valid email address"):
+    with pytest.raises(GenerateError, match=r"row 5, column Owner email: not a valid email address"):
         generate_round(ws, "R1")
     assert not (ws.outbox / "R1").exists()
     result = generate_round(ws, "R1", skip_invalid=True)
