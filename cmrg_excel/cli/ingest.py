@@ -71,9 +71,10 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     rejected with "please use the current template", and its corrections workbook is on
     the current version.
 
-    Every run writes a report workbook, outbox/ingest-<time>.xlsx, listing each file,
-    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections and
-    Summary). Running ingest again is always safe: a run that was interrupted is
+    Every run that finds a file writes a report workbook, outbox/ingest-<time>.xlsx,
+    listing each file, its outcome and every reason (sheets Files, Reasons, and
+    Upgrades and Corrections when there are any, and Summary); a run that finds inbox/
+    empty writes none. Running ingest again is always safe: a run that was interrupted is
     finished off, and files already registered are recognised.
 
     \b

@@ -46,12 +46,15 @@ def month_option(ctx, param, value):
 @click.option("--per-month", type=click.IntRange(1, 100), metavar="K",
               help="Reviews each month. Default: per_month under [plan] in cmrg.toml (3 unless "
                    "changed).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Plan the good rows of the contract list and list the bad ones, instead of stopping (as "
+                   "'cmrg generate --skip-invalid').")
 @click.option("--replace", is_flag=True,
               help="Write a new plan even though the plan workbook has been changed since cmrg wrote it; "
                    "the changed one is kept beside it under a dated name.")
 @workspace_option
 @friendly_errors
-def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, replace: bool,
+def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, skip_invalid: bool, replace: bool,
              workspace: Path | None) -> None:
     """Propose which contracts to review, month by month.
 
@@ -63,7 +66,9 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
 
     Writes outbox/review-plan.xlsx: the Schedule with a reason for each choice, every
     contract's Scores with each criterion's points in its own column, and the Method.
-    Rows of the contract list with problems are left out and listed. Nothing else
+    The contract list is checked first, as by 'cmrg generate': if any row has a
+    problem, every problem is listed with its row and column and nothing is planned
+    (unless --skip-invalid, which plans the good rows and lists the bad). Nothing else
     changes, so run it as often as you like to try other settings.
 
     Move reviews between months on the Schedule sheet as the group decides, then issue
@@ -89,6 +94,8 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
         return
     start = start or default_start(dt.date.today())
     clist = read_contracts(ws.contracts_path)
+    if clist.problems and not skip_invalid:
+        fail(clist.problems_message("planned"), EXIT_INPUT)
     try:
         plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws))
     except PlanError as exc:
@@ -118,11 +125,9 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
         click.echo(f"Previous workbook kept as: {rel(ws, saved.kept)}")
     click.echo(f"Written: {rel(ws, path)}")
     if clist.problems:
-        click.secho(f"Left out {len(clist.bad_rows)} row(s) of the contract list with problems:", fg="yellow")
-        for p in clist.problems[:5]:
+        click.secho(f"Skipped {len(clist.bad_rows)} row(s) of the contract list with problems:", fg="yellow")
+        for p in clist.problems:
             click.echo(f"  {p}")
-        if len(clist.problems) > 5:
-            click.echo(f"  ... and {len(clist.problems) - 5} more")
     first = plan.reviews[0].month
     click.echo(f"\nNext: check {rel(ws, path)} (move reviews between months if need be), then run: "
                f"cmrg generate --round {financial_year(first)} --planned {first:%m/%Y}")

@@ -110,6 +110,13 @@ class ContractList:
     def by_id(self) -> dict[str, Contract]:
         return {c.contract_id: c for c in self.contracts}
 
+    def problems_message(self, nothing_done: str) -> str:
+        """Every problem, one a line, after a sentence saying what was not done: the same words
+        for every command that reads the list ('nothing was generated', 'nothing was planned')."""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return (f"{self.source} has {len(self.problems)} problem(s) in {len(self.bad_rows)} row(s); nothing was "
+                f"{nothing_done}. Fix them, or use --skip-invalid to go ahead with the good rows only:\n{lines}")
+
 
 class ContractListError(CmrgError):
     """The list cannot be read at all (missing file, no header row, wrong format)."""

@@ -625,7 +625,7 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
                         f.submission_id for f in result.rejected if f.submission_id is not None])
                 except (CorrectionsError, OSError) as exc:
                     result.corrections_error = str(exc)
-            if write_report:
+            if write_report and (result.files or result.recovered):  # an empty inbox gets no report
                 result.report = write_ingest_report(ws, result)
         finally:
             conn.close()
