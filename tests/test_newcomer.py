@@ -114,3 +114,28 @@ def test_the_prefill_line_when_every_workbook_is_pre_filled(issued):
     ingest(ws)
     generate = generate_round(open_workspace(ws.root), "R2", prefill_from="R1", today=dt.date(2026, 12, 1))
     assert generate.prefilled == 3 and generate.prefill_open == []
+
+
+def test_simulate_fills_practice_returns_that_say_so(issued):
+    """'cmrg simulate' gives a newcomer returns to practise on: every open workbook filled as an
+    owner would, into inbox/, named PRACTICE and signed off as practice, and ingest accepts them."""
+    from cmrg_excel import register as reg
+
+    ws, _ = issued
+    res = run("simulate", "--round", "R1", "-w", ws.root)
+    assert res.exit_code == 0, res.output
+    assert "Round R1: 3 practice return(s) in inbox/." in res.output and "Next: cmrg ingest" in res.output
+    names = sorted(p.name for p in ws.inbox.glob("*.xlsx"))
+    assert names == ["PRACTICE C-0001.xlsx", "PRACTICE C-0002.xlsx", "PRACTICE C-0003.xlsx"]
+    res = run("ingest", "-w", ws.root)
+    assert res.exit_code == 0 and "3 accepted" in res.output, res.output
+    conn = reg.open_register(ws)
+    try:
+        roles = {r[0] for r in conn.execute("SELECT attested_role FROM submissions WHERE outcome='accepted'")}
+    finally:
+        conn.close()
+    assert roles == {"Practice return made by cmrg simulate"}
+    # nothing left to fill: it says so rather than writing nothing quietly
+    res = run("simulate", "--round", "R1", "-w", ws.root)
+    assert res.exit_code == 1 and "no workbook waiting for a return" in res.output
+    assert run("simulate", "--round", "R9", "-w", ws.root).exit_code == 1

@@ -29,6 +29,7 @@ A review cycle, in commands:
   cmrg init DIR             make a workspace: settings, contract list, folders
   cmrg plan                 propose which contracts to review, month by month
   cmrg generate --round R   one locked self-assessment workbook per contract
+  cmrg simulate --round R   practice returns, filled as owners would, in inbox/
   cmrg ingest               check the returns in inbox/ and file each one
   cmrg corrections          rejected returns sent back with the fixes marked
   cmrg status               where each contract's return stands in a round
@@ -88,7 +89,7 @@ class CmrgGroup(click.Group):
 
     context_class = CmrgContext
     command_class = CmrgCommand
-    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "summary", "register",
+    ORDER = ["init", "plan", "generate", "simulate", "ingest", "corrections", "status", "chase", "summary", "register",
              "findings", "report", "demo"]
 
     def list_commands(self, ctx):
