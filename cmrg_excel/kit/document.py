@@ -258,6 +258,8 @@ def render_docx(document: Document) -> bytes:
                     _cell_text(cells[i], value, bold=last, right=i in block.right_align)
             if block.widths_cm:
                 table.autofit = False
+                for i, w in enumerate(block.widths_cm):  # LibreOffice reads the grid, Word the cells
+                    table.columns[i].width = Cm(w)
                 for row in table.rows:
                     for i, w in enumerate(block.widths_cm):
                         row.cells[i].width = Cm(w)

@@ -276,8 +276,13 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def day(d: dt.date) -> str:
+    """4 June 2026: a date as a paper writes it."""
+    return f"{d.day} {d:%B %Y}"
+
+
 def _period(data: CommitteeData) -> str:
-    return f"{data.start:%d %B %Y} to {data.end:%d %B %Y}".lstrip("0")
+    return f"{day(data.start)} to {day(data.end)}"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -376,7 +381,7 @@ def committee_paper(data: CommitteeData, settings: ReportSettings) -> Document:
     values = {"council": data.council, "review_group": data.review_group, "committee": committee}
     blocks: list = [Cover([
         ("From", settings.from_ or "[cabinet member and corporate director]"),
-        ("To", committee + (f" – {data.meeting_date:%d %B %Y}".replace(" 0", " ") if data.meeting_date else "")),
+        ("To", committee + (f" – {day(data.meeting_date)}" if data.meeting_date else "")),
         ("Subject", settings.subject),
         ("Period", period),
         ("Classification", settings.marking or "Unrestricted"),
