@@ -16,7 +16,7 @@ from cmrg_excel import layout as L
 from cmrg_excel.check import Ledger, Problem, shown, text_of
 from cmrg_excel.framework import from_dict
 
-from .rulebuilder import (FW, ISSUE, RECEIVED, SIGNED, answer, attestation, cell, codes, issue, ledger, only, ret,
+from .rulebuilder import (FW, ISSUE, RECEIVED, SIGNED, answer, cell, codes, issue, ledger, only, ret,
                           run, table, with_status)
 
 A = L.ASSESSMENT
@@ -566,3 +566,63 @@ def test_a_problem_is_plain_data_that_says_where():
     assert Problem(L.META, "B1", "", "", "", "m").where() == ""
     assert p.as_dict() == {"sheet": A, "cell": "D6", "ref": "1.1", "found": "x", "expected": "y",
                            "message": "msg", "code": "code"}
+
+
+# --- the fast path gives what the rules give ------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cmrg_excel import check as check_module  # noqa: E402
+from cmrg_excel.check import CheckResult  # noqa: E402
+from cmrg_excel.read import RawRow  # noqa: E402
+
+
+def _near(limit: int):
+    return st.sampled_from([limit - 1, limit, limit + 1]).map(lambda n: "x" * n)
+
+
+_DATES = st.one_of(st.sampled_from([dt.date(1999, 12, 31), dt.date(2000, 1, 1), dt.date(2099, 12, 31),
+                                    dt.date(2100, 1, 1)]),
+                   st.dates(dt.date(1990, 1, 1), dt.date(2110, 1, 1)),
+                   st.datetimes(dt.datetime(1995, 1, 1), dt.datetime(2105, 1, 1)))
+_BLANKS = st.sampled_from(["", " ", None])
+_TEXT = st.one_of(_BLANKS, st.text(max_size=12), st.sampled_from(["Plan", " Sam ", "=1+1"]), st.integers(-5, 5),
+                  st.floats(allow_nan=False, allow_infinity=False), st.booleans())
+_ANY_ROW = st.fixed_dictionaries({
+    "rating": st.one_of(st.sampled_from(FW.scale.labels), st.sampled_from([" 2  GOOD ", "not applicable", "Good-ish"]),
+                        _BLANKS, st.integers(0, 4), st.booleans()),
+    "evidence": st.one_of(_TEXT, _near(L.MAX_TEXT["evidence"])),
+    "action": st.one_of(_TEXT, _near(L.MAX_TEXT["action"])),
+    "action_owner": st.one_of(_TEXT, _near(L.MAX_TEXT["action_owner"])),
+    "target_date": st.one_of(_BLANKS, _DATES, st.sampled_from(["31/03/2027", "31/03/27", "soon", 46477, 46477.5])),
+    "confirm": st.one_of(_BLANKS, st.sampled_from(["Yes", " yes", "No"])),
+})
+# Rows shaped like the ones the fast path takes (text rating and evidence, no confirm, an action
+# given as text with a date cell), each value near an edge its rules care about.
+_WORDS = st.sampled_from(["", " ", "Plan", " Sam ", "x"])
+_FAST_ROW = st.fixed_dictionaries({
+    "rating": st.sampled_from(FW.scale.labels + [" 2  GOOD ", "not applicable", "Good-ish", ""]),
+    "evidence": st.one_of(_WORDS, _near(L.MAX_TEXT["evidence"])),
+    "action": st.one_of(_WORDS, _near(L.MAX_TEXT["action"])),
+    "action_owner": st.one_of(_WORDS, _near(L.MAX_TEXT["action_owner"])),
+    "target_date": st.one_of(st.just(""), _DATES),
+    "confirm": st.just(""),
+})
+_ROW = st.one_of(_FAST_ROW, _ANY_ROW)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=_ROW)
+def test_the_fast_path_and_the_rules_agree(values):
+    """check.py answers the common row (a valid rating, no action or a complete one, no confirm) without
+    walking every rule, for ingest speed. Whatever the row holds, that shortcut must give exactly the
+    answer and the problems the full rules give."""
+    act = FW.activity("1.6")
+    row = RawRow(L.activity_rows(FW)["1.6"], "1.6", dict(values))
+    choices, _, _, fast = check_module._prepared(FW)
+    with_fast, without = CheckResult(), CheckResult()
+    got = check_module._activity(row, act, FW.scale, choices, None, with_fast, fast)
+    want = check_module._activity(row, act, FW.scale, choices, None, without, None)
+    assert got == want
+    assert with_fast.problems == without.problems

@@ -105,6 +105,40 @@ def test_an_unexpected_error_at_any_stage_fails_closed(monkeypatch, stage):
     assert result.problems[-1].detail == "the file could not be checked (ValueError: boom)"
 
 
+def test_an_error_inside_preflight_during_ingest_rejects_the_file_and_records_why(issued, monkeypatch):
+    """End to end: the workers (forked, so they carry the broken rule) refuse the file; it is filed
+    under inbox/rejected with its problems, and the register keeps the error for the review group."""
+    import json
+
+    from cmrg_excel import register as reg
+    from cmrg_excel.ingest import ingest
+
+    from .returns import drop, filled
+
+    ws, _ = issued
+    data = filled(ws, "C-0001")
+    drop(ws, "C-0001.xlsx", data)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in a rule")
+
+    monkeypatch.setattr(pf, "_contents", broken)
+    result = ingest(ws, corrections=False)
+    (f,) = result.files
+    assert f.outcome == "rejected" and f.stored == "inbox/rejected/C-0001.xlsx"
+    assert (ws.root / f.stored).read_bytes() == data
+    assert [(p.code, p.found) for p in f.problems] == [
+        ("truncated", "the file could not be checked (RuntimeError: a bug in a rule)")]
+    conn = reg.open_register(ws)
+    try:
+        outcome, problems = conn.execute("SELECT outcome, problems FROM submissions").fetchone()
+    finally:
+        conn.close()
+    assert outcome == "rejected"
+    assert json.loads(problems)[0]["found"] == "the file could not be checked (RuntimeError: a bug in a rule)"
+    assert "The file is damaged or incomplete" in (ws.root / f.problems_file).read_text(encoding="utf-8")
+
+
 # --- stage 1: size, emptiness, what kind of file ------------------------------------------------
 
 def test_the_size_cap_is_exact():
