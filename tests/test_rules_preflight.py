@@ -105,6 +105,7 @@ def test_an_unexpected_error_at_any_stage_fails_closed(monkeypatch, stage):
     assert result.problems[-1].detail == "the file could not be checked (ValueError: boom)"
 
 
+@pytest.mark.slow
 def test_an_error_inside_preflight_during_ingest_rejects_the_file_and_records_why(issued, monkeypatch):
     """End to end: the workers (forked, so they carry the broken rule) refuse the file; it is filed
     under inbox/rejected with its problems, and the register keeps the error for the review group."""
