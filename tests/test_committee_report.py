@@ -19,7 +19,7 @@ from docx import Document as open_docx
 
 from cmrg_excel import register as reg
 from cmrg_excel.cli import cli
-from cmrg_excel.core.benefits import BenefitsLogError, read_benefits_log
+from cmrg_excel.core.benefits import read_benefits_log
 from cmrg_excel.core.framework import find as find_framework
 from cmrg_excel.intake.ingest import ingest
 from cmrg_excel.report.committee import CommitteeData, ReportSettings, committee_paper, generated_findings, money
