@@ -35,6 +35,7 @@ A review cycle, in commands:
   cmrg chase                reminder email drafts for returns not yet accepted
   cmrg summary              the summary workbook for finance and the committee
   cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
+  cmrg meeting pack         the pack members read before meeting an owner
   cmrg findings             the group's agreed themes for the committee paper
   cmrg report               draft the committee paper (Word) from the register
   cmrg demo                 two review rounds on built-in sample data
@@ -87,7 +88,7 @@ class CmrgGroup(click.Group):
     context_class = CmrgContext
     command_class = CmrgCommand
     ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "summary", "register",
-             "findings", "report", "demo"]
+             "meeting", "findings", "report", "demo"]
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)
