@@ -102,7 +102,7 @@ class CommitteeData:
     council: str
     review_group: str
     framework: Framework
-    answers: pd.DataFrame             # every current accepted answer, every round
+    answers: pd.DataFrame             # current accepted answers: the period's returns (or one contract's)
     contracts: pd.DataFrame           # register.contracts_frame
     benefits: pd.DataFrame            # register.benefits.benefits_frame for the period
     upcoming: list[tuple[dt.date, str, str, str]] = field(default_factory=list)  # month, id, title, directorate
@@ -113,10 +113,21 @@ class CommitteeData:
     summary_settings: SummarySettings = field(default_factory=SummarySettings)
     standing: dict[str, list[str]] = field(default_factory=dict)
     meeting_date: dt.date | None = None
+    all_returns: pd.DataFrame | None = None  # register.returns_frame: every return, for totals and re-reviews
 
     # --- what was considered -----------------------------------------------------------
     def returns(self) -> pd.DataFrame:
         """One row per accepted return: contract, round, received date, overall score."""
+        cached = self.__dict__.get("_returns")
+        if cached is None:
+            cached = self.__dict__["_returns"] = self._returns()
+        return cached
+
+    def _returns(self) -> pd.DataFrame:
+        if self.all_returns is not None:
+            at = pd.to_datetime(self.all_returns["received_at"], utc=True).dt.tz_convert(None)
+            return self.all_returns.assign(received_at=at, received=at.dt.date).sort_values(
+                ["received_at", "contract_id"]).reset_index(drop=True)
         a = self.answers
         if a.empty:
             return pd.DataFrame(columns=["contract_id", "round", "received_at", "received", "overall",
@@ -141,25 +152,20 @@ class CommitteeData:
 
     def re_reviews(self) -> pd.DataFrame:
         """Contracts considered in the period that had an earlier accepted return: before and now."""
-        r = self.returns()
-        rows = []
-        for _, now in self.considered().iterrows():
-            before = r[(r["contract_id"] == now["contract_id"]) & (r["received_at"] < now["received_at"])
-                       & (r["round"] != now["round"])]
-            if len(before):
-                prev = before.iloc[-1]
-                rows.append({"contract_id": now["contract_id"], "title": now["title"],
-                             "directorate": now["directorate"], "before_round": prev["round"],
-                             "before": prev["overall"], "round": now["round"], "now": now["overall"]})
-        return pd.DataFrame(rows, columns=["contract_id", "title", "directorate", "before_round", "before", "round", "now"])
+        columns = ["contract_id", "title", "directorate", "before_round", "before", "round", "now"]
+        r = self.returns()  # in order of receipt
+        r = r.assign(before_round=r.groupby("contract_id")["round"].shift(),
+                     before=r.groupby("contract_id")["overall"].shift())
+        now = self.considered()[["contract_id", "round"]]
+        both = now.merge(r, on=["contract_id", "round"])
+        both = both[both["before_round"].notna() & (both["before_round"] != both["round"])]
+        return both.rename(columns={"overall": "now"})[columns].reset_index(drop=True)
 
     def period_answers(self) -> pd.DataFrame:
         c = self.considered()
         if c.empty:
             return self.answers.iloc[0:0]
-        keys = set(zip(c["contract_id"], c["round"]))
-        mask = [(cid, rnd) in keys for cid, rnd in zip(self.answers["contract_id"], self.answers["round"])]
-        return self.answers[mask].reset_index(drop=True)
+        return self.answers.merge(c[["contract_id", "round"]], on=["contract_id", "round"])
 
     def area_means(self) -> pd.DataFrame:
         """Mean score per area over the contracts considered in the period (Not applicable left out)."""
@@ -229,8 +235,9 @@ def _upcoming(ws, end: dt.date) -> tuple[list[tuple[dt.date, str, str, str]], st
 
 
 def load_committee_data(ws, start: dt.date, end: dt.date, *, today: dt.date | None = None,
-                        meeting_date: dt.date | None = None) -> CommitteeData:
-    """Read the register (after taking in benefits.xlsx) for the period ``start``..``end``."""
+                        meeting_date: dt.date | None = None, contract_id: str | None = None) -> CommitteeData:
+    """Read the register (after taking in benefits.xlsx) for the period ``start``..``end``:
+    the answers of the returns received in it (or, with ``contract_id``, all of that contract's)."""
     today = today or dt.date.today()
     if end < start:
         raise ReportError(f"the period ends ({end:%d/%m/%Y}) before it starts ({start:%d/%m/%Y}): "
@@ -240,7 +247,11 @@ def load_committee_data(ws, start: dt.date, end: dt.date, *, today: dt.date | No
         known = set(reg.contracts_frame(conn)["contract_id"])
         log = read_benefits_log(ws.root / BENEFITS_FILE, known, today)
         replace_log_benefits(conn, log)
-        answers = reg.answers_frame(conn)
+        if contract_id is None:
+            answers = reg.answers_frame(conn, received_from=start, received_to=end)
+        else:
+            answers = reg.answers_frame(conn, contracts=[contract_id])
+        returns = reg.returns_frame(conn)
         contracts = reg.contracts_frame(conn)
         benefits = benefits_frame(conn, start, end)
     finally:
@@ -258,7 +269,7 @@ def load_committee_data(ws, start: dt.date, end: dt.date, *, today: dt.date | No
         framework=ws.framework(), answers=answers, contracts=contracts, benefits=benefits, upcoming=upcoming,
         upcoming_source=source, plan_weights=weights, curated=curated,
         summary_settings=SummarySettings.from_section(ws.config.section("summary")),
-        standing=load_standing_text(ws), meeting_date=meeting_date,
+        standing=load_standing_text(ws), meeting_date=meeting_date, all_returns=returns,
     )
 
 
@@ -639,7 +650,7 @@ def write_report(ws, start: dt.date, end: dt.date, out: Path, *, contract_id: st
     from ..kit.document import write_docx
 
     settings = ReportSettings.from_config(ws.config.section("report"), ws.config.section("council"))
-    data = load_committee_data(ws, start, end, today=today, meeting_date=meeting_date)
+    data = load_committee_data(ws, start, end, today=today, meeting_date=meeting_date, contract_id=contract_id)
     doc = contract_paper(data, settings, contract_id) if contract_id else committee_paper(data, settings)
     write_docx(doc, out)
     return doc, settings
