@@ -39,6 +39,7 @@ from .summary import SummarySettings, compute_findings
 
 DEFAULT_SUBJECT = "Contract Management Review Group: progress report"
 UPCOMING_MONTHS = 6
+RE_REVIEWS_LISTED = 20  # a committee reads the largest changes; the appendix has the counts
 
 
 class ReportError(CmrgError):
@@ -318,15 +319,14 @@ def _paragraphs(items: list[str]) -> list:
 
 def area_chart(means: pd.DataFrame, framework: Framework, title: str) -> bytes:
     """A horizontal bar chart of the mean score per area, as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # not pyplot: no global state, and a faster import
 
     scores = [lv.score for lv in framework.scale.levels]
     labels = [f"{n} {name}" for n, name in zip(means["area"], means["name"])][::-1]
     values = [float(v) if v is not None and v == v else 0.0 for v in means["mean"]][::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(labels) + 1.2), dpi=150)
+    fig = Figure(figsize=(7.5, 0.45 * len(labels) + 1.2), dpi=150)
+    ax = fig.add_subplot()
     ax.barh(labels, values, color="#1F3A5F")
     ax.set_xlim(min(scores), max(scores))
     ax.set_xticks(scores)
@@ -338,8 +338,7 @@ def area_chart(means: pd.DataFrame, framework: Framework, title: str) -> bytes:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
+    FigureCanvasAgg(fig).print_png(out)
     return out.getvalue()
 
 
@@ -451,12 +450,17 @@ def committee_paper(data: CommitteeData, settings: ReportSettings) -> Document:
     blocks.append(Heading("Progress of re-reviewed contracts", 2))
     if len(re_reviews):
         better = int((re_reviews["now"] > re_reviews["before"]).sum())
+        worse = int((re_reviews["now"] < re_reviews["before"]).sum())
         blocks.append(Para(f"{better} of {plural(len(re_reviews), 're-reviewed contract')} improved their "
-                           "overall score since their previous review."))
+                           f"overall score since their previous review, and {worse} declined."))
+        shown = re_reviews.assign(change=re_reviews["now"] - re_reviews["before"])
+        if len(shown) > RE_REVIEWS_LISTED:
+            shown = shown.reindex(shown["change"].abs().sort_values(ascending=False).index).head(RE_REVIEWS_LISTED)
+            blocks.append(Para(f"The {RE_REVIEWS_LISTED} largest changes (the appendix counts them all):"))
         blocks.append(Table(["Contract", "Directorate", "Before", "Now", "Change"],
                             [[f"{r.contract_id} {r.title}", r.directorate, f"{r.before:.2f} ({r.before_round})",
-                              f"{r.now:.2f} ({r.round})", f"{r.now - r.before:+.2f}"]
-                             for r in re_reviews.itertuples()], widths_cm=[5.5, 4.0, 2.6, 2.6, 2.3],
+                              f"{r.now:.2f} ({r.round})", f"{r.change:+.2f}"]
+                             for r in shown.itertuples()], widths_cm=[5.5, 4.0, 2.6, 2.6, 2.3],
                             right_align={2, 3, 4}))
     else:
         blocks.append(Para("No contract was re-reviewed in the period."))
@@ -579,6 +583,8 @@ def _numbers(data, considered, to_date, re_reviews) -> list[list[str]]:
         ["Contracts considered in the period", str(len(considered))],
         ["Contracts considered in total", str(len(to_date))],
         ["Re-reviews in the period", str(len(re_reviews))],
+        ["Re-reviewed contracts that improved their overall score",
+         str(int((re_reviews["now"] > re_reviews["before"]).sum()) if len(re_reviews) else 0)],
         ["Directorates with a contract considered in the period",
          str(considered["directorate"].nunique() if len(considered) else 0)],
         ["Cashable savings a year", f"£{total(CASHABLE):,.0f}"],
