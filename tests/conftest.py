@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
+import os
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis: in CI (CI=true) every run draws the same examples, so a green run is reproducible and
+# a rule is never pinned by a lucky draw; on a developer's machine examples are new each run (and
+# failures are kept in .hypothesis/ to replay). HYPOTHESIS_PROFILE names a profile explicitly; the
+# mutation runs use "mutation" (docs/testing.md).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI", "").lower() in ("true", "1", "yes") else "dev"))
 
 from cmrg_excel.core.contracts import Contract, read_contracts
 from cmrg_excel.core.framework import builtin_paths
@@ -12,6 +25,19 @@ from cmrg_excel.issue.generate import generate_round
 from cmrg_excel.kit.contract_list import write_contract_list
 from cmrg_excel.programme.init import init_workspace
 from cmrg_excel.core.workspace import open_workspace
+
+
+
+def _child_dumps_into_the_tests_output() -> None:
+    """A forked child (a reader worker, a stamping worker) inherits pytest's fault handler, which writes
+    to the terminal: the tests that crash a worker on purpose then print "Fatal Python error" dumps into
+    a green run. In the child, point the handler at file descriptor 2 instead, which pytest captures for
+    the test running: the dump is shown with that test's output if it fails, and nowhere otherwise."""
+    if faulthandler.is_enabled():
+        faulthandler.enable(file=2, all_threads=True)
+
+
+os.register_at_fork(after_in_child=_child_dumps_into_the_tests_output)
 
 SAMPLE_CSV = next(p for p in builtin_paths()).parent / "sample-contracts.csv"
 QUICK_SETTLE = 0.05  # seconds: files the tests write are complete when written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from cmrg_excel.cli import cli
@@ -68,6 +69,7 @@ def test_bad_contract_list_lists_every_problem(small_workspace):
     assert res.exit_code == 0 and "Skipped 2 row(s)" in res.output
 
 
+@pytest.mark.slow
 def test_demo_runs_two_rounds_end_to_end(tmp_path):
     import openpyxl
 
@@ -163,5 +165,6 @@ def test_output_piped_into_a_program_that_stops_reading_ends_quietly(tmp_path, m
 
     monkeypatch.setattr(demo, "run_demo", closed_pipe)
     res = CliRunner().invoke(cli, ["demo", str(tmp_path / "d")])
-    assert res.exit_code == 1 and res.exception is None or isinstance(res.exception, SystemExit)
+    assert res.exit_code == 1, (res.exit_code, res.output)
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert "Traceback" not in res.output and "could not be read or written" not in res.output

@@ -10,6 +10,7 @@ import json
 import re
 
 import openpyxl
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -67,7 +68,10 @@ def test_round_trip_register_matches_cells(issued):
             assert rec["action"] == given.get("action", "")
             assert rec["action_owner"] == given.get("action_owner", "")
             td = given.get("target_date")
-            assert (rec["target_date"].date() if td else rec["target_date"]) == td or (td is None)
+            if td:
+                assert rec["target_date"].date() == td, rec["ref"]
+            else:
+                assert pd.isna(rec["target_date"]), (rec["ref"], rec["target_date"])
             assert rec["rating_cell"] == f"D{rows[rec['ref']]}" and rec["sheet"] == L.ASSESSMENT
             na = given["rating"] == fw.scale.not_applicable
             assert bool(rec["not_applicable"]) == na
@@ -308,6 +312,7 @@ def test_simulate_returns_mix(issued):
     assert {f.outcome for f in ingest(ws).files} == {"accepted"}
 
 
+@pytest.mark.slow
 def test_simulate_returns_with_mistakes(workspace):
     from cmrg_excel.issue.generate import generate_round
     from cmrg_excel.programme.simulate import simulate_returns

@@ -37,6 +37,9 @@ A review cycle, in commands:
                             workbook or a round issued by mistake (recorded)
   cmrg summary              the summary workbook for finance and the committee
   cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
+  cmrg meeting pack         the pack members read before meeting an owner
+  cmrg findings             the group's agreed themes for the committee paper
+  cmrg report               draft the committee paper (Word) from the register
   cmrg demo                 two review rounds on built-in sample data
 
 Every command after init works on a workspace folder: the one named with
@@ -87,7 +90,7 @@ class CmrgGroup(click.Group):
     context_class = CmrgContext
     command_class = CmrgCommand
     ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "decide", "summary", "register",
-             "demo"]
+             "meeting", "findings", "report", "demo"]
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)

@@ -53,6 +53,7 @@ class DemoResult:
     ingests: list = field(default_factory=list)
     corrections: list = field(default_factory=list)
     summary: Path | None = None
+    report: Path | None = None
 
 
 def setup(folder: Path) -> Workspace:
@@ -73,6 +74,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     from .simulate import fix_corrections, simulate_re_reviews, simulate_returns
     from .status import load_round_status, status_path, write_status_workbook
     from ..report.summary import SummarySettings, build_summary, load_summary_data
+    from ..report.committee import write_report
 
     today = today or dt.date.today()
     ws = setup(folder)
@@ -162,9 +164,35 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     say(f"\n10. cmrg summary --round {r2}: {result.contracts_reviewed} contracts reviewed, "
         f"{result.progress_contracts} compared with {r1} (sheet Progress: change by area, changed vs "
         "re-confirmed answers).")
+    start = today - dt.timedelta(days=182)
+    log = ws.root / "benefits.xlsx"
+    _demo_benefits(log, today)
+    paper = ws.outbox / f"committee-report-{start:%Y-%m-%d}-to-{today:%Y-%m-%d}.docx"
+    doc, _ = write_report(ws, start, today, paper, today=today)
+    out.report = paper
+    say(f"11. cmrg report --from {start:%d/%m/%Y} --to {today:%d/%m/%Y}: the committee paper drafted from the "
+        f"register ({rel(paper)}), with two benefits from {rel(log)}.")
     say(f"\nSummary workbook: {result.path}")
+    say(f"Committee paper:  {paper}")
     say(f"Try it yourself: cd {ws.root} and run 'cmrg status', 'cmrg chase' or 'cmrg --help'.")
     return out
+
+
+def _demo_benefits(path: Path, today: dt.date) -> None:
+    """Two fictional benefits in the demo's benefits log, as a secretariat would add them."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    sheet = wb["Benefits"]
+    day = (today - dt.timedelta(days=14)).strftime("%d/%m/%Y")
+    rows = [("PH-001", day, "Prescribing costs cut after the review's challenge on the pricing schedule", "£1.1m",
+             "Cashable", "depending on prescribing patterns"),
+            ("GET-003", day, "Overpayments recovered after the review found invoices paid twice", "£85k",
+             "One-off", "")]
+    for r, row in enumerate(rows, start=3):
+        for c, value in enumerate(row, start=1):
+            sheet.cell(r, c, value)
+    wb.save(path)
 
 
 def _corrects(ws, submission_id: int | None) -> bool:

@@ -172,6 +172,17 @@ CREATE TABLE IF NOT EXISTS decisions (
     token         TEXT,                -- the workbook (issue) concerned
     reason        TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS benefits (
+    id            INTEGER PRIMARY KEY,
+    contract_id   TEXT NOT NULL,
+    benefit_date  TEXT NOT NULL,       -- ISO date the benefit was agreed or confirmed
+    description   TEXT NOT NULL,
+    amount_gbp    REAL,                -- pounds (a year, for a cashable saving); NULL when non-cashable
+    kind          TEXT NOT NULL,       -- Cashable, One-off, Non-cashable
+    caveat        TEXT NOT NULL DEFAULT '',
+    source        TEXT NOT NULL,       -- "benefits.xlsx row 4", "meeting record 12/02/2027"
+    recorded_at   TEXT NOT NULL
+);
 """
 
 
