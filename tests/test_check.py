@@ -247,12 +247,14 @@ def test_deleted_row_is_reported(issued, fw):
 
 # --- identity ---------------------------------------------------------------------------
 
-def test_another_contracts_workbook_renamed(issued):
+def test_a_return_named_for_another_contract_is_its_workbooks_with_a_note(issued):
+    """Identity comes from the workbook's token, never its file name: a note, not a refusal."""
     ws, _ = issued
     result = run(ws, filled(ws, "C-0001"), name="C-0002.xlsx")
-    assert codes(result) == ["wrong-contract"]
-    msg = result.problems[0].message
-    assert "another contract's workbook" in msg and "C-0002" in msg and "C-0001" in msg
+    assert result.ok and result.contract_id == "C-0001"
+    (note,) = [n for n in result.notes if n.code == "name-mismatch"]
+    assert note.message.startswith("Needs a look: the file is named for C-0002")
+    assert "cmrg decide withdraw C-0001 --round R1" in note.message
 
 
 def test_contract_sheet_showing_another_contract(issued):

@@ -83,10 +83,10 @@ def test_demo_runs_two_rounds_end_to_end(tmp_path):
     out = " ".join(res.output.split())  # the story is wrapped to the terminal: compare words, not line breaks
     for step in range(1, 11):
         assert f"{step:>2}. " in out, step
-    # The return sent under another contract's file name gets no corrections workbook: its answers
-    # are most likely the other contract's. That contract and the one whose workbook it was stay outstanding.
-    assert "24 accepted, 3 rejected" in out and "2 accepted, 0 rejected, 2 linked" in out
-    assert "is not a rating" in out and "another contract's workbook" in out
+    # The workbook sent under another contract's file name is filed by its token and needs a look; the
+    # review group withdraws it (its answers are the other contract's), so both contracts stay outstanding.
+    assert "25 accepted, 2 rejected" in out and "2 accepted, 0 rejected, 2 linked" in out
+    assert "is not a rating" in out and "accepted, needs a look" in out and "cmrg decide withdraw" in out
     assert len(list((root / "outbox" / "2026-27" / "corrections").glob("*.xlsx"))) == 2
     assert "outstanding 2" in out and "the rating rose from" in out.split(" 9. ")[1]
     summary = root / "outbox" / "summary-2027-28.xlsx"

@@ -33,6 +33,8 @@ A review cycle, in commands:
   cmrg corrections          rejected returns sent back with the fixes marked
   cmrg status               where each contract's return stands in a round
   cmrg chase                reminder email drafts for returns not yet accepted
+  cmrg decide ...           withdraw, reinstate or confirm a return; withdraw a
+                            workbook or a round issued by mistake (recorded)
   cmrg summary              the summary workbook for finance and the committee
   cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
   cmrg meeting pack         the pack members read before meeting an owner
@@ -87,7 +89,7 @@ class CmrgGroup(click.Group):
 
     context_class = CmrgContext
     command_class = CmrgCommand
-    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "summary", "register",
+    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "decide", "summary", "register",
              "meeting", "findings", "report", "demo"]
 
     def list_commands(self, ctx):
@@ -98,6 +100,18 @@ class CmrgGroup(click.Group):
 def command(name: str):
     """Declare a cmrg command (registered on the group in cmrg_excel/cli/__init__.py)."""
     return click.command(name, cls=CmrgCommand)
+
+
+class CmrgSubGroup(click.Group):
+    """A command with subcommands (``cmrg decide withdraw``), laid out like the others."""
+
+    context_class = CmrgContext
+    command_class = CmrgCommand
+
+
+def group(name: str):
+    """Declare a cmrg command that has subcommands (registered like any command)."""
+    return click.group(name, cls=CmrgSubGroup)
 
 
 @click.group(cls=CmrgGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -169,7 +183,7 @@ def issued_round(ws: Workspace, round_: str | None) -> None:
     from ..register import open_register, rounds
     from ..programme.status import StatusError, choose_round
 
-    conn = open_register(ws)
+    conn = open_register(ws, readonly=True)
     try:
         known = rounds(conn)
     finally:

@@ -94,6 +94,9 @@ workers = 2
 worker_memory_mb = 1024
 # Time limit for reading one file, in seconds.
 file_timeout_seconds = 30
+# A file changed less than this many seconds ago is looked at again after this long; if
+# its size or time changed meanwhile it is still being saved and is left for the next run.
+settle_seconds = 2
 
 [plan]
 # Weights for choosing contracts to review (any positive numbers; they are scaled to 100).

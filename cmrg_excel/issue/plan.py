@@ -837,7 +837,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
         return {}
     from .. import register as reg
 
-    conn = reg.open_register(ws)
+    conn = reg.open_register(ws, readonly=True)
     try:
         subs = reg.submissions_frame(conn)
     finally:
@@ -845,7 +845,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
     out: dict[str, dt.date] = {}
     if subs.empty:
         return out
-    for row in subs[subs["outcome"] == "accepted"].itertuples(index=False):
+    for row in subs[(subs["outcome"] == "accepted") & (subs["status"] != "withdrawn")].itertuples(index=False):
         try:
             received = dt.date.fromisoformat(str(row.received_at)[:10])
         except ValueError:
