@@ -90,7 +90,7 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
     start = start or default_start(dt.date.today())
     clist = read_contracts(ws.contracts_path)
     try:
-        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws))
+        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws), today=dt.date.today())
     except PlanError as exc:
         fail(f"{rel(ws, ws.contracts_path)}: {exc}", EXIT_INPUT)
         return
@@ -162,7 +162,8 @@ def planned_contracts(ws: Workspace, month: dt.date, plan_from: dt.date | None,
         else:
             settings = PlanSettings.from_section(ws.config.section("plan"))
             start = plan_from or default_start(today or dt.date.today())
-            entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws)))
+            entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws),
+                                                 today=today or dt.date.today()))
             where = "the recomputed plan"
             source = (f"recomputed from {rel(ws, ws.contracts_path)} and cmrg.toml, starting {start:%d/%m/%Y}, "
                       f"as there is no {rel(ws, path)}")

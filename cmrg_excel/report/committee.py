@@ -222,7 +222,7 @@ def _upcoming(ws, end: dt.date) -> tuple[list[tuple[dt.date, str, str, str]], st
             source = f"the review plan ({ws.rel(path)})"
         else:
             plan = make_plan(clist.contracts, PlanSettings.from_section(ws.config.section("plan")), first,
-                             register_last_reviews(ws))
+                             register_last_reviews(ws), today=end)
             entries = [(r.month, r.contract_id) for r in plan.reviews]
             source = "the review plan as 'cmrg plan' would make it today"
     except PlanError:
