@@ -175,14 +175,17 @@ def test_other_details_may_change_and_case_and_spaces_are_forgiven():
 
 
 def test_a_file_named_for_another_contract():
+    # Identity comes from the workbook's token, never its file name (issue 11.8): the return is
+    # C-0001's, with a note for the secretariat, not a rejection.
     other = issue("C-0002", file_path="outbox/R1/C-0002.xlsx")
     led = ledger(ISSUE, other)
-    p = only(run(ret(), led, file_name="C-0002 return.xlsx"), "wrong-contract")
-    assert (p.found, p.expected) == ("C-0002 return.xlsx", "C-0001")
-    assert "the file is named for C-0002, but it is the workbook issued for C-0001" in p.message
-    assert p.message.endswith("The workbook for C-0002 is C-0002.xlsx.")
+    result = run(ret(), led, file_name="C-0002 return.xlsx")
+    assert result.ok
+    (note,) = [n for n in result.notes if n.code == "name-mismatch"]
+    assert (note.found, note.expected) == ("C-0002 return.xlsx", "C-0001")
+    assert "Needs a look: the file is named for C-0002, but it is the workbook issued for C-0001" in note.message
     for fine in ("C-0001.xlsx", "C-0001 and C-0002.xlsx", "return.xlsx", "XC-0002.xlsx"):
-        assert run(ret(), led, file_name=fine).ok, fine
+        assert not [n for n in run(ret(), led, file_name=fine).notes if n.code == "name-mismatch"], fine
 
 
 def test_a_workbook_of_an_earlier_round():
