@@ -175,17 +175,31 @@ def test_other_details_may_change_and_case_and_spaces_are_forgiven():
 
 
 def test_a_file_named_for_another_contract():
-    # Identity comes from the workbook's token, never its file name (issue 11.8): the return is
-    # C-0001's, with a note for the secretariat, not a rejection.
+    """The token decides whose return it is, never the file name: a name pointing at another
+    contract is a note for the secretariat ("needs a look"), not a refusal."""
     other = issue("C-0002", file_path="outbox/R1/C-0002.xlsx")
     led = ledger(ISSUE, other)
     result = run(ret(), led, file_name="C-0002 return.xlsx")
-    assert result.ok
-    (note,) = [n for n in result.notes if n.code == "name-mismatch"]
-    assert (note.found, note.expected) == ("C-0002 return.xlsx", "C-0001")
-    assert "Needs a look: the file is named for C-0002, but it is the workbook issued for C-0001" in note.message
+    assert result.ok and result.contract_id == "C-0001"
+    (p,) = [n for n in result.notes if n.code == "name-mismatch"]
+    assert (p.found, p.expected) == ("C-0002 return.xlsx", "C-0001")
+    assert p.message.startswith("Needs a look: the file is named for C-0002, but it is the workbook issued for "
+                                "C-0001")
+    assert "withdraw it (cmrg decide withdraw C-0001 --round R1 --reason ...)" in p.message
     for fine in ("C-0001.xlsx", "C-0001 and C-0002.xlsx", "return.xlsx", "XC-0002.xlsx"):
-        assert not [n for n in run(ret(), led, file_name=fine).notes if n.code == "name-mismatch"], fine
+        result = run(ret(), led, file_name=fine)
+        assert result.ok and not [n for n in result.notes if n.code == "name-mismatch"], fine
+
+
+def test_a_withdrawn_workbook_is_refused_and_its_round_is_no_contracts_latest():
+    r2 = issue(round="R2", file_path="outbox/R2/C-0001.xlsx", generated_at="2026-11-03T09:00:00+00:00",
+               status="withdrawn")
+    p = only(run(ret(r2), ledger(ISSUE, r2)), "withdrawn")
+    assert (p.cell, p.expected) == (L.meta_cell("issue_token"), "an open workbook")
+    assert p.message.startswith("This workbook (round R2) was withdrawn by the review group: it was issued by "
+                                "mistake, so no return is needed on it.")
+    assert p.message.endswith("The workbook to fill in for C-0001 is C-0001.xlsx (round R1).")
+    assert run(ret(), ledger(ISSUE, r2)).ok  # R2 withdrawn: R1 is the contract's latest round again
 
 
 def test_a_workbook_of_an_earlier_round():

@@ -157,9 +157,11 @@ def show(ws, result, stopped: bool = False) -> None:
     superseding = [f for f in result.accepted if f.supersedes and f.replaces is None]
     if superseding:
         click.echo(f"\n{len(superseding)} accepted return(s) replace an earlier return for the same contract and round.")
-    if any(f.needs_a_look for f in result.files):
-        click.echo("\nNeeds a look: a return named for another contract was filed by what the workbook proves it is; "
-                   "check it, then 'cmrg decide confirm' or 'cmrg decide withdraw' it.")
+    for f in [f for f in result.files if f.needs_a_look][:15]:
+        others = ", ".join(f.named_for) or "another contract"
+        click.echo(f"\nNeeds a look: {f.name} is {f.contract_id}'s workbook, named for {others}, and was filed as "
+                   f"{f.contract_id}'s return. If it holds {f.contract_id}'s answers: cmrg decide confirm "
+                   f"{f.contract_id} --reason \"...\"; if not: cmrg decide withdraw {f.contract_id} --reason \"...\"")
     mapped = [f for f in result.accepted if f.mapping]
     if mapped:
         click.echo(f"\n{len(mapped)} return(s) made on an older framework version were mapped onto the current one "

@@ -25,7 +25,7 @@ Which rejected returns get one: the file carried one of our issue tokens, its is
 still open (not superseded, not an earlier round) and no return for that contract and round
 has been accepted since. Returns with no identity (not our workbook, hidden sheet removed)
 cannot be placed and get none; nor does another contract's workbook (issued for one contract
-but named for or showing another), whose answers are most likely that other contract's. The latest rejected return per contract wins. Its
+but showing another on its Contract sheet), whose answers are most likely that other contract's. The latest rejected return per contract wins. Its
 deadline is the original one, or two weeks from today if that is later (moved on to the next
 working day).
 """
@@ -53,12 +53,12 @@ DONE_FOR_YOU = {
     "duplicate-row": "Each activity has one row again; the first row's answers were kept, so check them.",
     "stray-answer": "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
 }
-# "wrong-contract": a workbook issued for one contract but named for, or showing, another. Its
+# "wrong-contract": a workbook issued for one contract but showing another on its Contract sheet. Its
 # answers are most likely another contract's (status counts it for neither), so they must not be
 # filled into a workbook for the contract it was issued to; the owner's note says what to send.
+# (A file merely named for another contract is its workbook's return, with a "needs a look" note.)
 NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token", "no-metadata", "framework-missing",
-                   "empty-return",
-                   "unreadable", "internal-error", "changed"}
+                   "empty-return", "unreadable", "internal-error", "changed", "withdrawn", "reader-limit"}
 
 
 def corrections_path(ws, round: str, contract_id: str) -> Path:
