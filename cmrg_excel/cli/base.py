@@ -179,6 +179,27 @@ def issued_round(ws: Workspace, round_: str | None) -> None:
         fail(str(exc), EXIT_INPUT)
 
 
+def only_ids(only: tuple[str, ...]) -> list[str] | None:
+    """The contract IDs of --only (repeated, or separated by commas); None when --only was not given.
+    An --only that names no contract (``--only ""``) is a usage error, never "every contract"."""
+    if not only:
+        return None
+    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    if not ids:
+        raise click.UsageError("--only names no contract: give one or more contract IDs (--only GET-001,GET-002), "
+                               "or leave --only out for every contract")
+    return ids
+
+
+def seconds_option(ctx, param, value):
+    """A click callback: a number of seconds from 0 to a day (not nan or inf), or a usage error."""
+    if value is None:
+        return None
+    if not 0 <= value <= 86400:  # also refuses nan, which every comparison refuses
+        raise click.BadParameter(f"{value!r} is not a number of seconds from 0 to 86400")
+    return value
+
+
 def rel(ws: Workspace, path: Path) -> str:
     """A path shown relative to the workspace when it is inside it."""
     return ws.rel(path)

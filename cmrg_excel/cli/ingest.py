@@ -8,11 +8,11 @@ import click
 
 from ..intake.ingest import ingest
 from ..core.terminal import clip
-from .base import Progress, command, friendly_errors, load, rel, table, workspace_option
+from .base import Progress, command, friendly_errors, load, rel, seconds_option, table, workspace_option
 
 
 @command("ingest")
-@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--wait", "wait_seconds", type=float, callback=seconds_option, default=10.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another cmrg run on this workspace (a colleague's ingest, say) to "
                    "finish before giving up with exit code 3.")
 @click.option("--no-corrections", is_flag=True,

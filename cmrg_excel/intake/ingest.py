@@ -52,7 +52,8 @@ from .. import register as reg
 from .check import Ledger, Problem, check
 from ..core.contracts import safe_filename
 from .read import ReaderPool, ReadResult, limits_for
-from ..core.workspace import Workspace, WorkspaceError
+from ..core.settings import check_value
+from ..core.workspace import Workspace
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 FLUSH_EVERY = 500  # files between flushes to disk (and removals from inbox/)
@@ -634,13 +635,9 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
 
 
 def _setting(cfg: dict, key: str, default: float, low: float, high: float, what: str, whole: bool = False) -> float:
-    """An [ingest] setting of cmrg.toml, checked: a clear error names it, never a traceback."""
-    value = cfg.get(key, default)
-    ok = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
-    if not ok or not low <= value <= high:
-        raise WorkspaceError(f"cmrg.toml: setting [ingest] {key} must be {what} from {low:g} to {high:g} "
-                             f"(found {value!r})")
-    return float(value)
+    """An [ingest] setting of cmrg.toml. The rule that holds it (core/settings.py, checked when the
+    workspace opened) is the one that counts; the bounds here only say what the caller expects."""
+    return float(check_value("ingest", key, cfg.get(key, default)))
 
 
 def _size(p) -> int:
