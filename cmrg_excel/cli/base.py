@@ -179,6 +179,18 @@ def issued_round(ws: Workspace, round_: str | None) -> None:
         fail(str(exc), EXIT_INPUT)
 
 
+def out_target(ws: Workspace, out: Path, force: bool) -> Path:
+    """Where --out may write: never over a file cmrg keeps (the contract list, the register, a
+    workbook issued, anything in inbox/ or archive/), even with --force; over any other file
+    that exists only with --force."""
+    what = ws.managed(out)
+    if what is not None:
+        fail(f"--out {out}: that is {what}, which cmrg keeps; choose another --out", EXIT_INPUT)
+    if out.exists() and not force:
+        fail(f"--out {out} already exists: choose another --out, or add --force to replace it", EXIT_INPUT)
+    return out
+
+
 def only_ids(only: tuple[str, ...]) -> list[str] | None:
     """The contract IDs of --only (repeated, or separated by commas); None when --only was not given.
     An --only that names no contract (``--only ""``) is a usage error, never "every contract"."""

@@ -24,6 +24,12 @@ from .settings import HOLIDAY_NATIONS, NO_HOLIDAYS
 CONFIG_NAME = "cmrg.toml"
 REGISTER_NAME = "register.sqlite"
 ENV_VAR = "CMRG_WORKSPACE"
+LOCK_NAME = ".cmrg.lock"
+# Files that stages above this layer keep in the workspace (their modules use these names;
+# tests/test_out_paths.py holds them equal): the group's findings and the review plan.
+FINDINGS_NAME = "findings.xlsx"
+PLAN_NAME = "review-plan.xlsx"
+BENEFITS_NAME = "benefits.xlsx"
 
 
 class WorkspaceBusy(WorkspaceError, BusyError):
@@ -243,6 +249,44 @@ class Workspace:
         except ValueError:
             return str(path)
 
+    def managed(self, path: str | Path) -> str | None:
+        """What cmrg keeps at ``path`` ("the contract list", "outbox/R1/, the workbooks issued in
+        round R1", ...), or None when it is not a file of the workspace's own. A command never
+        writes a file a person asked for (--out) over one of these."""
+        target = Path(path).expanduser().resolve()
+        try:
+            parts = target.relative_to(self.root).parts
+        except ValueError:
+            parts = ()
+        named = {
+            self.root / CONFIG_NAME: "the settings file",
+            self.contracts_path.resolve(): "the contract list",
+            self.root / BENEFITS_NAME: "the benefits log",
+            self.root / FINDINGS_NAME: "the review group's findings",
+            self.root / STANDING_TEXT: "the committee paper's standing text",
+            self.root / LOCK_NAME: "the workspace lock",
+            self.outbox / PLAN_NAME: "the review plan",
+            self.outbox / f".{Path(PLAN_NAME).stem}.json": "the review plan's record",
+        }
+        key = os.path.normcase(str(target)).casefold()
+        for known, what in named.items():
+            if os.path.normcase(str(known)).casefold() == key:
+                return what
+        if not parts:
+            return None
+        first = parts[0].casefold()
+        if len(parts) == 1 and first.startswith(REGISTER_NAME):
+            return "the register"
+        if first == "inbox":
+            return "inbox/, where returns wait to be ingested"
+        if first == "archive":
+            return "archive/, where accepted returns are kept as they came"
+        if first == "frameworks":
+            return "frameworks/, the workspace's framework definitions"
+        if first == "outbox" and len(parts) > 2:
+            return f"outbox/{parts[1]}/, the workbooks and emails issued in round {parts[1]}"
+        return None
+
     def framework(self, name: str | None = None) -> fwmod.Framework:
         """The framework named in settings (or ``name``), workspace definitions first."""
         return fwmod.find(name or self.config.framework, [self.frameworks_dir])
@@ -254,7 +298,7 @@ class Workspace:
     @contextmanager
     def lock(self, job: str, wait_seconds: float = 10.0) -> Iterator[None]:
         """Hold the workspace lock so that two runs that change it cannot overlap."""
-        lock = FileLock(str(self.root / ".cmrg.lock"))
+        lock = FileLock(str(self.root / LOCK_NAME))
         try:
             lock.acquire(timeout=wait_seconds)
         except Timeout:
