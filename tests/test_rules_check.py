@@ -240,6 +240,16 @@ def test_a_rating_must_be_one_of_the_list(value):
     assert p.message == f"{shown(value)} is not a rating; choose one from the dropdown list ({p.expected})"
 
 
+@pytest.mark.parametrize("value, named", [("2 Good\u200b", "ZERO WIDTH SPACE, U+200B"),
+                                          ("\x1b[31m2 Good", "ESCAPE, U+001B"), ("2\u202eGood", "RIGHT-TO-LEFT OVERRIDE, U+202E")])
+def test_an_invisible_character_in_a_rating_is_named_not_printed(value, named):
+    p = only(run(ret(rows={"1.7": {"rating": value, "evidence": "e"}})), "bad-rating")
+    assert p.message == (f"the rating contains an invisible character ({named}), so it is not one of the list; choose "
+                         f"one from the dropdown list ({p.expected})")
+    assert p.found == shown(value) and "\\" in p.found and not any(ord(ch) < 32 or 0x200b <= ord(ch) <= 0x202e
+                                                                     for ch in p.found)
+
+
 def test_rating_case_and_spaces_are_forgiven():
     result = run(ret(rows={"1.1": {"rating": "  2   gOOd "}, "1.2": {"rating": "not APPLICABLE", "evidence": "x"}}))
     assert result.ok

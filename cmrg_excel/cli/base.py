@@ -19,6 +19,7 @@ import click
 from .. import __version__
 from ..core.errors import EXIT_INPUT, CmrgError
 from ..core.terminal import table  # noqa: F401  (re-exported for the command modules)
+from ..core.textsafe import visible
 from ..core.workspace import ENV_VAR, Workspace, open_workspace
 
 HELP = f"""\
@@ -139,7 +140,7 @@ def friendly_errors(func):
 
 def fail(message: str, code: int = EXIT_INPUT) -> None:
     click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
-    click.echo(message, err=True)
+    click.echo(visible(message, lines=True), err=True)
     sys.exit(code)
 
 

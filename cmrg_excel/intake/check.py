@@ -48,6 +48,7 @@ from typing import NamedTuple
 from ..kit import layout as L
 from ..core.contracts import read_date
 from ..core.framework import Framework
+from ..core.textsafe import hidden_character, visible
 from ..core.values import text_of
 from .entered import entered_values
 
@@ -215,11 +216,11 @@ parse_date = read_date
 
 
 def shown(value: object, limit: int = 60) -> str:
-    """A found value quoted for a message."""
+    """A found value quoted for a message, any control character shown as an escape."""
     if value is None or value == "":
         return "(blank)"
     if isinstance(value, str):
-        t = " ".join(value.split())
+        t = visible(" ".join(value.split()))
         return '"' + (t if len(t) <= limit else t[: limit - 3] + "...") + '"'
     return text_of(value)
 
@@ -546,8 +547,11 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
                   "no rating given; choose one from the dropdown list", "missing-rating"))
         ok = False
     elif label is None:
+        hidden = hidden_character(raw_rating) if isinstance(raw_rating, str) else None
+        what = (f"the rating contains an invisible character ({hidden}), so it is not one of the list" if hidden
+                else f"{shown(raw_rating)} is not a rating")
         p(Problem(L.ASSESSMENT, cell("rating"), act.ref, shown(raw_rating), choices, (
-            f"{shown(raw_rating)} is not a rating; choose one from the dropdown list ({choices})"), "bad-rating"))
+            f"{what}; choose one from the dropdown list ({choices})"), "bad-rating"))
         ok = False
     texts = {}
     for key in ("evidence", "action", "action_owner"):

@@ -53,6 +53,7 @@ from .check import Ledger, Problem, check
 from ..core.contracts import safe_filename
 from .read import ReaderPool, ReadResult, limits_for
 from ..core.settings import check_value
+from ..core.textsafe import visible
 from ..core.workspace import Workspace
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -206,12 +207,12 @@ def _kill_hook():
 
 def _problems_text(name: str, received: str, problems: list[Problem], contract: str | None, round: str | None) -> str:
     when = dt.datetime.fromisoformat(received).strftime("%d/%m/%Y %H:%M UTC")
-    lines = [f"{name} could not be accepted (received {when}).", ""]
+    lines = [f"{visible(name)} could not be accepted (received {when}).", ""]
     if contract:
         lines += [f"Contract: {contract}" + (f", review round {round}" if round else ""), ""]
     lines += [f"Please fix the following ({len(problems)} in all) and send the workbook again:", ""]
     for i, p in enumerate(problems, 1):
-        lines.append(f"{i:>3}. {p}")
+        lines.append(f"{i:>3}. {visible(p)}")
     lines.append("")
     if any(p.where() for p in problems):
         lines += ["Each line that starts with a sheet and cell says where to look (for example Assessment!D12 is "

@@ -585,6 +585,7 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
 
     import xlsxwriter
 
+    from ..core.textsafe import visible
     from ..kit.styles import Styles, print_setup, wrapped_height
 
     path = Path(path)
@@ -621,7 +622,7 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
                     ws.write_number(r, c, v)
                     shown = len(f"{v:g}") if isinstance(v, float) else len(str(v))
                 else:
-                    text = str(v)
+                    text = visible(str(v), lines=True)  # a control character shown, never stored raw
                     ws.write_string(r, c, text)
                     shown = max(len(line) for line in text.split("\n"))
                     spaced[c] = spaced[c] or any(ch.isspace() for ch in text)
