@@ -122,6 +122,14 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     if mapped:
         click.echo(f"\n{len(mapped)} return(s) made on an older framework version were mapped onto the current one "
                    "(sheet Upgrades of the report).")
+    details = [(f, d) for f in result.files for d in f.details]
+    if details:
+        click.echo(f"\nContract details to correct ({len(details)}), as the owners wrote them: put them right on the "
+                   "contract list before the next round")
+        click.echo(table([[d.contract_id, clip(d.line(), 90), f.outcome] for f, d in details[:15]],
+                         ["Contract", "Detail: as issued -> owner's correction", "Return"], indent="  "))
+        if len(details) > 15:
+            click.echo(f"  ... and {len(details) - 15} more in the report.")
     if result.rejected:
         click.echo(f"\nWhat each owner must fix: {rel(ws, ws.rejected)}/<file>.problems.txt")
     if result.corrections:

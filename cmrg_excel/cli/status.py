@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..programme.status import StatusError, load_round_status, received_date, status_path, write_status_workbook
+from ..core.terminal import clip
 from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, table, workspace_option
 from .plan import date_option
 
@@ -62,6 +63,13 @@ def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | N
     if status.unmatched_rejections:
         click.echo(f"{status.unmatched_rejections} rejected file(s) count for no contract: another contract's "
                    "workbook, or not one we issued (see inbox/rejected/).")
+    if status.details:
+        click.echo(f"\nContract details to correct on the contract list ({len(status.details)}), as the owners "
+                   "wrote them:")
+        click.echo(table([[d.contract_id, clip(d.line(), 100)] for d in status.details[:20]],
+                         ["Contract", "Detail: as issued -> owner's correction"], indent="  "))
+        if len(status.details) > 20:
+            click.echo(f"  ... and {len(status.details) - 20} more in the workbook.")
     click.echo(f"Written: {rel(ws, path)}")
     waiting = sum(c.needs_chasing for c in status.contracts)
     if waiting:

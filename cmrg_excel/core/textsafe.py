@@ -62,6 +62,8 @@ _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_safe(value: object) -> object:
     """A CSV cell that a spreadsheet will show as text, never run as a formula."""
+    if isinstance(value, dt.datetime) and value.time() != dt.time():
+        return value.strftime("%d/%m/%Y %H:%M")
     if isinstance(value, (dt.date, dt.datetime)):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, str):

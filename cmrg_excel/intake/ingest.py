@@ -54,6 +54,7 @@ from ..core.contracts import safe_filename
 from .read import ReaderPool, ReadResult, limits_for
 from ..core.settings import check_value
 from ..core.textsafe import visible
+from ..register.details import COLUMNS as DETAIL_COLUMNS, describe as describe_details
 from ..core.workspace import Workspace
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -84,6 +85,7 @@ class FileOutcome:
     mapping: dict | None = None  # old ref -> new ref: a return on an older framework version, mapped
     upgraded_from: str | None = None  # that older version
     token: str | None = None  # the issue token found in the file
+    details: list = field(default_factory=list)  # register.details.DetailCorrection: contract details the owner corrects
 
     @property
     def first_reason(self) -> str:
@@ -381,6 +383,11 @@ class _Run:
         if result is not None:
             out.contract_id, out.round = result.contract_id, result.round
             out.token = result.token
+            issue = self.ledger.issues.get(result.token) if result.token else None
+            if issue is not None and result.corrections:
+                out.details = describe_details(result.corrections, issue.contract_snapshot,
+                                               contract_id=issue.contract_id, round=issue.round,
+                                               received_at=out.received_at)
         self.n += 1
         if not problems:
             self._accept(src, res, data, out, result)
@@ -546,7 +553,8 @@ class _Run:
         self._commit(out, src, dest, outcome="rejected", token=getattr(result, "token", None),
                      contract_id=out.contract_id, round=out.round,
                      framework_hash=getattr(result, "framework_hash", None),
-                     problems=[p.as_dict() for p in out.problems], entered=getattr(result, "entered", None))
+                     problems=[p.as_dict() for p in out.problems], entered=getattr(result, "entered", None),
+                     corrections=getattr(result, "corrections", None))
         out.outcome = "rejected"
         out.stored = self.rel(dest)
         out.problems_file = self.rel(problems_file)
@@ -701,6 +709,9 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
                          "(same reference)", "same"])
     made = [[c.contract_id, c.round, c.submission_id, c.path_rel, len(c.fixes), c.framework_version]
             for c in result.corrections]
+    details = [[d.contract_id, d.round, d.label, d.held, d.corrected, f.submission_id, f.outcome,
+                dt.datetime.fromisoformat(f.received_at) if f.received_at else None]
+               for f in result.files for d in f.details]
     summary = [
         ["Started (UTC)", dt.datetime.fromisoformat(result.started_at)],  # shown dd/mm/yyyy hh:mm
         ["Files", len(result.files)],
@@ -717,6 +728,7 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
                ("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"], upgrades),
                ("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook", "Fixes",
                                 "Framework version"], made),
+               ("Details to correct", DETAIL_COLUMNS, details),
                ("Summary", ["Item", "Value"], summary)],
     )
 
