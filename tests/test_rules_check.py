@@ -171,7 +171,33 @@ def test_identity_details_must_not_change(key):
 def test_other_details_may_change_and_case_and_spaces_are_forgiven():
     raw = ret(cells={(L.CONTRACT, L.contract_cell("owner_name")): "Someone Else",
                      (L.CONTRACT, L.contract_cell("title")): "  HIGHWAYS   maintenance"})
-    assert run(raw).ok
+    result = run(raw)
+    assert result.ok and result.corrections == {"owner_name": "Someone Else"}
+
+
+@pytest.mark.parametrize("key, value, recorded, held", [
+    ("owner_email", "new.owner@council.gov.uk", "new.owner@council.gov.uk", "jane.example@council.gov.uk"),
+    ("annual_value_gbp", 1_500_000.0, "1500000", "1200000"),
+    ("end_date", dt.date(2029, 3, 31), "31/03/2029", "31/03/2028"),
+    ("risk", "Low", "Low", "High"),
+])
+def test_a_non_identity_detail_changed_in_the_value_column_is_recorded_as_a_correction(key, value, recorded, held):
+    result = run(ret(cells={(L.CONTRACT, L.contract_cell(key)): value}))
+    assert result.ok and result.corrections == {key: recorded}
+    (note,) = result.notes
+    label = next(f.label for f in L.CONTRACT_FIELDS if f.key == key)
+    assert (note.code, note.sheet, note.cell, note.found, note.expected) == (
+        "changed-detail", L.CONTRACT, L.contract_cell(key), f'"{recorded}"', f'"{held}"')
+    assert note.message == (f"The {label.lower()} was changed in column {L.CONTRACT_VALUE_COL} from \"{held}\" to "
+                            f"\"{recorded}\": kept as a correction for the review group.")
+
+
+def test_a_detail_left_as_issued_or_corrected_in_column_c_is_not_a_change():
+    same = ret(cells={(L.CONTRACT, L.contract_cell("annual_value_gbp")): "£1,200,000",
+                      (L.CONTRACT, L.contract_cell("end_date")): "31/03/2028"})
+    assert run(same).ok and run(same).corrections == {} and run(same).notes == []
+    both = run(ret(cells={(L.CONTRACT, L.contract_cell("risk")): "Low"}, corrections={"risk": "Medium"}))
+    assert both.ok and both.corrections == {"risk": "Medium"} and both.notes == []
 
 
 def test_a_file_named_for_another_contract():
@@ -255,6 +281,16 @@ def test_a_rating_must_be_one_of_the_list(value):
     assert (p.cell, p.ref, p.found) == (cell("1.7", "rating"), "1.7", shown(value))
     assert p.expected == ", ".join(FW.scale.labels)
     assert p.message == f"{shown(value)} is not a rating; choose one from the dropdown list ({p.expected})"
+
+
+@pytest.mark.parametrize("value, named", [("2 Good\u200b", "ZERO WIDTH SPACE, U+200B"),
+                                          ("\x1b[31m2 Good", "ESCAPE, U+001B"), ("2\u202eGood", "RIGHT-TO-LEFT OVERRIDE, U+202E")])
+def test_an_invisible_character_in_a_rating_is_named_not_printed(value, named):
+    p = only(run(ret(rows={"1.7": {"rating": value, "evidence": "e"}})), "bad-rating")
+    assert p.message == (f"the rating contains an invisible character ({named}), so it is not one of the list; choose "
+                         f"one from the dropdown list ({p.expected})")
+    assert p.found == shown(value) and "\\" in p.found and not any(ord(ch) < 32 or 0x200b <= ord(ch) <= 0x202e
+                                                                     for ch in p.found)
 
 
 def test_rating_case_and_spaces_are_forgiven():

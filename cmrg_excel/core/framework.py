@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from . import tomlfile
 from .errors import CmrgError
 
 BUILTIN_PACKAGE = "cmrg_excel.workbook_templates"
@@ -185,6 +185,13 @@ class _Checker:
 
     def table(self, data: object, key: str, allowed: set[str], required: set[str]) -> dict:
         if not isinstance(data, dict):
+            header = key and "[" not in key  # a section of its own: [scale], not an entry of a list
+            if header and isinstance(data, list):
+                raise self.fail(key, f"is written [[{key}]] (double brackets, a list of tables); a table takes "
+                                     f"single brackets: [{key}]")
+            if header:
+                raise self.fail(key, f"must be a table: write [{key}] on a line of its own, with its keys on the "
+                                     f"lines below it (found {data!r:.60})")
             raise self.fail(key, "must be a table")
         unknown = sorted(set(data) - allowed)
         if unknown:
@@ -314,16 +321,22 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
         )
 
     upgrades: dict[str, dict[str, str]] = {}
-    for i, up in enumerate(data.get("upgrades", [])):
+    raw_upgrades = data.get("upgrades", [])
+    if not isinstance(raw_upgrades, list):
+        raise c.fail("upgrades", "must be a list of [[upgrades]] entries (double brackets)")
+    for i, up in enumerate(raw_upgrades):
         path = f"upgrades[{i}]"
         c.table(up, path, _UPGRADE_KEYS, _UPGRADE_KEYS)
+        if not isinstance(up["from_version"], str) or not up["from_version"].strip():
+            raise c.fail(f"{path}.from_version", 'must be the earlier version as text in quotes, e.g. "1.0" '
+                                                 f"(found {up['from_version']!r:.60})")
         mapping = up["map"]
         if not isinstance(mapping, dict):
             raise c.fail(f"{path}.map", "must be a table of old reference = new reference")
         for old, new in mapping.items():
             if not isinstance(new, str) or (new and new not in seen_refs):
                 raise c.fail(f"{path}.map.{old}", f"{new!r} is not an activity of this version")
-        upgrades[str(up["from_version"])] = dict(mapping)
+        upgrades[up["from_version"].strip()] = dict(mapping)
 
     fw = Framework(
         id=fw_id,
@@ -374,14 +387,7 @@ def from_dict(data: dict) -> Framework:
 def load(path: str | Path) -> Framework:
     """Load and check one framework definition file."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise FrameworkError(f"{path}: framework file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FrameworkError(f"{path}: not valid TOML: {exc}") from None
-    return parse(data, str(path))
+    return parse(tomlfile.load(path, FrameworkError, "framework file not found"), str(path))
 
 
 def builtin_paths() -> list[Path]:

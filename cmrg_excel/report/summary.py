@@ -37,6 +37,7 @@ from .. import __version__
 from ..core.framework import Scale
 from ..kit.styles import BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL, RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height
 from ..core.errors import CmrgError
+from ..core.settings import check_section
 
 MAX_CELL_TEXT = 32767
 MAX_IDS_LISTED = 40
@@ -65,29 +66,8 @@ class SummarySettings:
 
     @classmethod
     def from_section(cls, section: dict | None) -> "SummarySettings":
-        section = dict(section or {})
-        unknown = sorted(set(section) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise SummaryError(f"cmrg.toml: [summary] {unknown[0]} is not a known setting")
-        out = {}
-        limits = {
-            "strength_share": (float, 0.0, 1.0), "issue_share": (float, 0.0, 1.0),
-            "inconsistency_sd": (float, 0.0, 10.0), "evidence_min_chars": (int, 0, 10000), "top_n": (int, 1, 50),
-        }
-        for key, (kind, low, high) in limits.items():
-            if key not in section:
-                continue
-            value = section[key]
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind is int and not isinstance(value, int):
-                ok = False
-            if not ok or not low <= value <= high:
-                raise SummaryError(
-                    f"cmrg.toml: [summary] {key} = {value!r} is not valid: use a "
-                    f"{'whole number' if kind is int else 'number'} from {low:g} to {high:g}"
-                )
-            out[key] = kind(value)
-        return cls(**out)
+        """``[summary]`` of cmrg.toml, checked by the one set of rules (core/settings.py)."""
+        return cls(**check_section("summary", dict(section or {})))
 
 
 @dataclass
