@@ -98,10 +98,7 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     assert draft.attachments == (path,)
 
     # Fixed in the corrections workbook: accepted, linked to the rejected return.
-    # the owner fixes the red cells, signing again with the date they send it (issue 17.4)
-    assert at["C8"].value is None and at["C8"].comment is not None
-    drop(ws, "C-0001 fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}},
-                                              {"confirm": "Yes", "date": dt.date.today()}))
+    drop(ws, "C-0001 fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}}, {"confirm": "Yes"}))
     done = ingest(ws, corrections=True)
     (g,) = done.files
     assert g.outcome == "accepted", [str(p) for p in g.problems]
@@ -210,8 +207,7 @@ def test_rating_jump_of_two_levels_needs_new_evidence_and_its_correction_stays_a
     corr = next(i for i in _issues(ws, "C-0001", "R2") if i.kind == "correction")
     assert corr.prefill_round == "R1" and corr.prefill[low]["rating"] == "0 Not in place"
     # Fixed with new evidence: accepted, changed vs re-confirmed against R1, linked.
-    drop(ws, "fixed.xlsx", fill_return(made.path, {low: {"evidence": "New plan signed off in May"}},
-                                       {"date": dt.date.today()}))
+    drop(ws, "fixed.xlsx", fill_return(made.path, {low: {"evidence": "New plan signed off in May"}}, {}))
     done = ingest(ws)
     assert done.files[0].outcome == "accepted", [str(p) for p in done.files[0].problems]
     assert _sub(ws, done.files[0].submission_id)["corrects"] == f.submission_id

@@ -131,10 +131,8 @@ class Framework:
         return f"{self.id} v{self.version}"
 
     def to_dict(self) -> dict:
-        """The definition as plain data (what the content hash covers, plus upgrades and the
-        examples of evidence, which a corrections workbook shows again)."""
-        guidance = {a.ref: a.guidance for a in self.activities if a.guidance}
-        return _canonical(self) | {"upgrades": self.upgrades} | ({"guidance": guidance} if guidance else {})
+        """The definition as plain data (what the content hash covers, plus upgrades)."""
+        return _canonical(self) | {"upgrades": self.upgrades}
 
 
 _TOP_KEYS = {"id", "version", "title", "description", "based_on", "scale", "areas", "upgrades"}
@@ -374,8 +372,7 @@ def from_dict(data: dict) -> Framework:
             {
                 "number": ar["number"],
                 "name": ar["name"],
-                "activities": [{"ref": r, "text": t} | ({"guidance": g} if (g := data.get("guidance", {}).get(r)) else {})
-                               for r, t in ar["activities"]],
+                "activities": [{"ref": r, "text": t} for r, t in ar["activities"]],
             }
             for ar in data["areas"]
         ],

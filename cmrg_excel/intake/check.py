@@ -261,12 +261,6 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
         fw = ledger.frameworks.get(text_of(raw.meta.get("framework_hash")))
     if fw is None:
         return res
-    if issue is not None and not res.problems and _came_back_empty(raw):
-        p(Problem("", "", "", "nothing filled in", "a completed workbook", (
-            "The workbook came back empty: nothing was filled in. Please fill in the workbook we sent you "
-            "(a rating and evidence for each activity, and the Attestation sheet signed) and send it back."),
-            "empty-return"))
-        return res
     _contract_sheet(raw, res)
     _assessment(raw, fw, issue, res)
     _attestation(raw, issue, received, res)
@@ -275,13 +269,6 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
     if res.problems and issue is not None:
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
     return res
-
-
-def _came_back_empty(raw) -> bool:
-    """Nothing typed anywhere: no answer, no signature, no correction (one sentence says so,
-    rather than a problem for every blank cell)."""
-    return (all(_blank(v) for row in raw.rows for v in row.values.values())
-            and all(_blank(v) for v in raw.attestation.values()) and not raw.corrections)
 
 
 def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:

@@ -58,7 +58,7 @@ DONE_FOR_YOU = {
 # filled into a workbook for the contract it was issued to; the owner's note says what to send.
 # (A file merely named for another contract is its workbook's return, with a "needs a look" note.)
 NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token", "no-metadata", "framework-missing",
-                   "empty-return", "unreadable", "internal-error", "changed", "withdrawn", "reader-limit"}
+                   "unreadable", "internal-error", "changed", "withdrawn", "reader-limit"}
 
 
 def corrections_path(ws, round: str, contract_id: str) -> Path:
@@ -120,10 +120,6 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
     new_rows = L.activity_rows(new_fw)
     plan = Plan(attestation=dict(entered.get("attestation") or {}),
                 corrections=dict(entered.get("corrections") or {}))
-    # The owner signs the corrected return afresh: a date from before the corrections workbook
-    # would be refused (a signature cannot predate the workbook it signs), and the attestation
-    # means "this return, as sent". So the date is left blank and marked, like any cell to fix.
-    resign = plan.attestation.pop("date", None) is not None
     for ref, values in (entered.get("answers") or {}).items():
         new = target.get(ref)
         if new and new not in plan.answers:
@@ -188,12 +184,6 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
             cell = f"{rating}{new_rows[ref.ref]}"
             note(L.ASSESSMENT, cell, msg)
             plan.fixes.append(f"{L.ASSESSMENT}!{cell} (activity {ref.ref}): {msg}")
-    date_cell = L.ATTEST_BY_KEY["date"].cell
-    if resign and (L.ATTESTATION, date_cell) not in plan.annotations:
-        message = ("sign again: enter the date you send this corrected workbook back, as your signature "
-                   "confirms the corrected return")
-        note(L.ATTESTATION, date_cell, message)
-        plan.fixes.append(f"{L.ATTESTATION}!{date_cell}: {message}")
     plan.fixes += [f"Done for you: {line}" for line in done]
     if not plan.fixes:
         plan.fixes.append("Check your answers and send the workbook back.")
@@ -256,8 +246,6 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
             if old_fw is None:
                 raise CorrectionsError(f"the framework {issue.framework_id} v{issue.framework_version} of "
                                        f"{issue.contract_id}'s workbook is missing from the register")
-            if current is not None and current.content_hash == old_fw.content_hash:
-                old_fw = current  # the same definition, with what the stored copy may lack (evidence examples)
             new_fw = current if upgrade.plan(old_fw, current) is not None else old_fw
             plan = plan_correction(issue, old_fw, new_fw, json.loads(sub["entered"]),
                                    json.loads(sub["problems"] or "[]"))

@@ -472,8 +472,7 @@ def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
                 "input_title": "Confirmation", "input_message": "Choose Yes to confirm the return is accurate and that you are accountable for it.",
                 "error_title": "Choose Yes", "error_message": "Choose Yes from the list to confirm.",
             })
-            if not flagged:  # amber "fill me in" would cover the red of a cell to fix
-                ws.conditional_format(r0, c0, r0, c0, {"type": "blanks", "format": st.cf_blank})
+            ws.conditional_format(r0, c0, r0, c0, {"type": "blanks", "format": st.cf_blank})
     # A read-out of progress, so the signer sees what they sign.
     rows = L.assessment_rows(fw)
     by = L.ASSESS_BY_KEY
