@@ -570,6 +570,33 @@ def test_the_attestation_must_be_confirmed(value, message):
     assert run(ret(att={"confirm": " YES "})).ok
 
 
+BLANK_ATTESTATION = {"name": "", "role": "", "date": "", "confirm": ""}
+
+
+def test_a_workbook_that_came_back_empty_is_one_sentence():
+    p = only(run(ret(answers={}, att=BLANK_ATTESTATION)), "empty-return")
+    assert (p.sheet, p.cell, p.found) == ("", "", "(nothing filled in)")
+    assert p.message == ("the workbook came back empty: nothing was filled in. Fill in C-0001.xlsx, the workbook we "
+                         "sent you for C-0001, save it and send it back.")
+    # one thing typed anywhere and it did not come back empty: every problem is listed
+    for typed in (ret(answers={"8.11": {"evidence": "x"}}, att=BLANK_ATTESTATION),
+                  ret(answers={}, att={**BLANK_ATTESTATION, "role": "Manager"}),
+                  ret(answers={}, att=BLANK_ATTESTATION, corrections={"title": "Roads"})):
+        found = codes(run(typed))
+        assert "empty-return" not in found and "missing-rating" in found
+    # a problem with its identity is said instead
+    newer = issue(file_path="outbox/R1/C-0001-v2.xlsx", generated_at="2026-11-05T09:00:00+00:00")
+    old = with_status(ISSUE, status="superseded", superseded_by=newer.token)
+    only(run(ret(old, answers={}, att=BLANK_ATTESTATION), ledger(old, newer)), "superseded")
+    # a re-review's carried answers sent back as carried, unconfirmed, are not the owner's entries
+    prefill = {a.ref: dict(CARRIED) for a in FW.activities}
+    iss = issue(round="R2", prefill_round="R1", prefill=prefill)
+    carried = {a.ref: {k: v for k, v in CARRIED.items() if v} for a in FW.activities}
+    only(run(ret(iss, answers=carried, att=BLANK_ATTESTATION), ledger(iss)), "empty-return")
+    carried["1.1"] = {**carried["1.1"], "evidence": "New plan"}
+    assert "empty-return" not in codes(run(ret(iss, answers=carried, att=BLANK_ATTESTATION), ledger(iss)))
+
+
 def test_every_problem_of_a_return_at_once():
     raw = ret(rows={"1.1": {"rating": "Good-ish"}, "3.2": {"rating": "Not applicable"}, "8.1": {}},
               att={"confirm": ""}, corrections={"title": "x" * 600})

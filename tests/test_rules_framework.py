@@ -230,6 +230,24 @@ def test_to_dict_and_back_is_the_same_framework():
     assert F.from_dict({k: v for k, v in d.items() if k != "upgrades"}).upgrades == {}
 
 
+def test_the_stored_definition_keeps_the_words_owners_read():
+    """What the register stores with an issue rebuilds the framework the workbook showed: the
+    examples of evidence, Not applicable's descriptor, area blocks and purposes, questions."""
+    from dataclasses import replace
+
+    for fw in (F.load(p) for p in F.builtin_paths()):
+        back = F.from_dict(fw.to_dict())
+        assert replace(back, path=fw.path) == fw
+        assert all(a.guidance for a in back.activities)
+    data = definition(description="Small", scale={**definition()["scale"], "not_applicable_descriptor": "Skip it."})
+    data["areas"][0].update(block="Plan", purpose="Why one")
+    data["areas"][0]["activities"][0].update(guidance="A plan", source="local", questions=["Who?"])
+    fw = parse(data)
+    back = F.from_dict(fw.to_dict())
+    assert replace(back, path=fw.path) == fw
+    assert back.activity("1.1").questions == ("Who?",) and back.scale.not_applicable_descriptor == "Skip it."
+
+
 def test_find_prefers_a_toml_path_then_workspace_folders_then_the_builtin(tmp_path):
     local = tmp_path / "frameworks"
     local.mkdir()

@@ -131,8 +131,31 @@ class Framework:
         return f"{self.id} v{self.version}"
 
     def to_dict(self) -> dict:
-        """The definition as plain data (what the content hash covers, plus upgrades)."""
-        return _canonical(self) | {"upgrades": self.upgrades}
+        """The definition as plain data, as the register stores it with each issue: what the
+        content hash covers, the upgrades, and the words an owner reads beside it (description,
+        Not applicable's descriptor, area blocks and purposes, each activity's examples of
+        evidence, source and questions), so a workbook re-made from it (a corrections workbook)
+        shows what the original showed. Optional words are left out when empty."""
+        d = _canonical(self)
+        for key in ("description", "based_on"):
+            if getattr(self, key):
+                d[key] = getattr(self, key)
+        if self.scale.not_applicable_descriptor != DEFAULT_NA_DESCRIPTOR:
+            d["scale"]["not_applicable_descriptor"] = self.scale.not_applicable_descriptor
+        for area, out in zip(self.areas, d["areas"]):
+            for key in ("block", "purpose"):
+                if getattr(area, key):
+                    out[key] = getattr(area, key)
+            details = {}
+            for a in area.activities:
+                extra = {k: v for k, v in (("guidance", a.guidance), ("questions", list(a.questions))) if v}
+                if a.source != "nao":
+                    extra["source"] = a.source
+                if extra:
+                    details[a.ref] = extra
+            if details:
+                out["details"] = details
+        return d | {"upgrades": self.upgrades}
 
 
 _TOP_KEYS = {"id", "version", "title", "description", "based_on", "scale", "areas", "upgrades"}
@@ -145,6 +168,7 @@ _UPGRADE_KEYS = {"from_version", "map"}
 _SOURCES = {"nao", "inferred", "local"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 MAX_LABEL = 40
+DEFAULT_NA_DESCRIPTOR = "The activity does not apply to this contract; give the reason."
 MAX_TEXT = 400
 
 
@@ -261,7 +285,7 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
         not_applicable_descriptor=c.text(
             sd, "not_applicable_descriptor", "scale.not_applicable_descriptor", 200, required=False
         )
-        or "The activity does not apply to this contract; give the reason.",
+        or DEFAULT_NA_DESCRIPTOR,
     )
 
     raw_areas = data["areas"]
@@ -358,8 +382,24 @@ def _with_hash(fw: Framework) -> Framework:
 
 
 def from_dict(data: dict) -> Framework:
-    """Rebuild a framework from :meth:`Framework.to_dict` (as stored with each issue)."""
+    """Rebuild a framework from :meth:`Framework.to_dict` (as stored with each issue).
+
+    Definitions stored before the register kept the owner-facing words hold only what the
+    content hash covers: they come back without examples of evidence (see
+    :func:`cmrg_excel.intake.corrections.issue_corrections`, which then uses the workspace's
+    framework of the same content)."""
     scale = data["scale"]
+
+    def area(ar: dict) -> dict:
+        details = ar.get("details") or {}
+        out = {
+            "number": ar["number"],
+            "name": ar["name"],
+            "activities": [{"ref": r, "text": t, **details.get(r, {})} for r, t in ar["activities"]],
+        }
+        out.update({k: ar[k] for k in ("block", "purpose") if k in ar})
+        return out
+
     toml_like = {
         "id": data["id"],
         "version": data["version"],
@@ -367,16 +407,11 @@ def from_dict(data: dict) -> Framework:
         "scale": {
             "levels": [{"score": s, "label": lb, "descriptor": d} for s, lb, d in scale["levels"]],
             "not_applicable": scale["not_applicable"],
+            **{k: scale[k] for k in ("not_applicable_descriptor",) if k in scale},
         },
-        "areas": [
-            {
-                "number": ar["number"],
-                "name": ar["name"],
-                "activities": [{"ref": r, "text": t} for r, t in ar["activities"]],
-            }
-            for ar in data["areas"]
-        ],
+        "areas": [area(ar) for ar in data["areas"]],
         "upgrades": [{"from_version": k, "map": v} for k, v in data.get("upgrades", {}).items()],
+        **{k: data[k] for k in ("description", "based_on") if k in data},
     }
     return parse(toml_like, f"stored definition {data['id']} v{data['version']}")
 

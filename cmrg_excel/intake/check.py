@@ -54,7 +54,7 @@ from ..core.contracts import parse_money, read_date
 from ..core.framework import Framework
 from ..core.textsafe import hidden_character, visible
 from ..core.values import text_of
-from .entered import entered_values
+from .entered import entered_value, entered_values
 
 # --- plain data --------------------------------------------------------------------------
 
@@ -261,6 +261,16 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
         fw = ledger.frameworks.get(text_of(raw.meta.get("framework_hash")))
     if fw is None:
         return res
+    if issue is not None and _came_back_empty(raw, issue):
+        # One sentence, not a problem for every cell (and no corrections workbook: it would be
+        # the same blank workbook again). A problem with its identity is still said instead.
+        if not res.problems:
+            name = issue.file_path.rsplit("/", 1)[-1]
+            p(Problem("", "", "", "(nothing filled in)", "the workbook filled in", (
+                f"the workbook came back empty: nothing was filled in. Fill in {name}, the workbook we sent you "
+                f"for {issue.contract_id}, save it and send it back."), "empty-return"))
+        res.entered = entered_values(raw, [a.ref for a in fw.activities])
+        return res
     _contract_sheet(raw, res)
     _assessment(raw, fw, issue, res)
     _attestation(raw, issue, received, res)
@@ -269,6 +279,26 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
     if res.problems and issue is not None:
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
     return res
+
+
+def _came_back_empty(raw, issue) -> bool:
+    """Nothing typed anywhere: no answer (a re-review's carried answers as carried, with no
+    'Still accurate?'), no attestation, no contract correction."""
+    if L.ASSESSMENT not in raw.sheets or L.ATTESTATION not in raw.sheets:
+        return False  # a missing sheet is its own problem
+    if any(not _blank(v) for v in raw.attestation.values()) or any(not _blank(v) for v in raw.corrections.values()):
+        return False
+    carried_all = issue.prefill or {}
+    for row in raw.rows:
+        carried = carried_all.get(text_of(row.ref)) or {}
+        for key, value in row.values.items():
+            if _blank(value):
+                continue
+            if key == "confirm" or key not in carried:
+                return False
+            if entered_value(value, key) != text_of(carried[key])[: 10 if key == "target_date" else None]:
+                return False
+    return True
 
 
 def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
