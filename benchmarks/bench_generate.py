@@ -1,7 +1,7 @@
 """Benchmark: generate 1,000 self-assessment workbooks (target: under 8 s on 2 cores).
 
 Prints the median of several runs for the whole round (stamp or build, write, hash,
-ledger, mail merge), and per workbook on one core: stamping it from a base (cmrg_excel/stamp.py,
+ledger, mail merge), and per workbook on one core: stamping it from a base (cmrg_excel/issue/stamp.py,
 what a round does for fresh templates; bases included) and building it with build_template
 (what the bases, and carried-forward or corrections workbooks, cost).
 Run: python benchmarks/bench_generate.py
@@ -17,11 +17,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel.framework import builtin_paths
-from cmrg_excel.generate import build_template, generate_round, spec_for, write_contract_list
-from cmrg_excel.stamp import Stamper
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.core.framework import builtin_paths
+from cmrg_excel.issue.generate import generate_round, spec_for
+from cmrg_excel.issue.template import build_template
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.issue.stamp import Stamper
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 
 def main() -> None:

@@ -39,11 +39,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from cmrg_excel import register as reg
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel.framework import builtin_paths
-from cmrg_excel.generate import TemplateSpec, build_template, new_token, write_contract_list
-from cmrg_excel.simulate import realistic_answers
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.core.framework import builtin_paths
+from cmrg_excel.issue.spec import TemplateSpec, new_token
+from cmrg_excel.issue.template import build_template
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.programme.simulate import realistic_answers
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 ROUND = "B1"
 
@@ -97,8 +100,11 @@ def make_workspace(folder: Path, n: int) -> "Workspace":  # noqa: F821
                 file_path=path.relative_to(ws.root).as_posix(), file_sha256=hashlib.sha256(filled).hexdigest(),
                 generated_at=generated_at, deadline=None, contract_snapshot=reg.contract_details(c)))
     conn.close()
+    saved = time.time() - 3600  # returns saved an hour ago, as owners' emails are: settled, no waiting
     for cid, _, _, filled in built:
-        (ws.inbox / f"{cid}.xlsx").write_bytes(filled)
+        path = ws.inbox / f"{cid}.xlsx"
+        path.write_bytes(filled)
+        os.utime(path, (saved, saved))
     return ws
 
 
@@ -111,9 +117,9 @@ def baseline(ws, paths: list[Path]) -> float:
 
     import pandas as pd
 
-    from cmrg_excel import layout as L
-    from cmrg_excel.check import Ledger, check
-    from cmrg_excel.read import RawReturn, RawRow
+    from cmrg_excel.kit import layout as L
+    from cmrg_excel.intake.check import Ledger, check
+    from cmrg_excel.intake.read import RawReturn, RawRow
 
     conn = reg.open_register(ws)
     issues = reg.list_issues(conn)
@@ -186,8 +192,8 @@ def baseline(ws, paths: list[Path]) -> float:
 
 MEASURE = r"""
 import json, os, resource, sys, threading, time
-from cmrg_excel.ingest import ingest
-from cmrg_excel.workspace import open_workspace
+from cmrg_excel.intake.ingest import ingest
+from cmrg_excel.core.workspace import open_workspace
 
 def pss_mb(pid):
     # proportional set size: shared pages are split between the processes sharing them
@@ -243,9 +249,9 @@ def stage_costs(ws, paths: list[Path]) -> dict[str, float]:
 
     import python_calamine as pc
 
-    from cmrg_excel.check import Ledger, check
-    from cmrg_excel.preflight import preflight
-    from cmrg_excel.read import extract, limits_for
+    from cmrg_excel.intake.check import Ledger, check
+    from cmrg_excel.intake.preflight import preflight
+    from cmrg_excel.intake.read import extract, limits_for
 
     conn = reg.open_register(ws)
     issues = reg.list_issues(conn)
@@ -273,7 +279,7 @@ def _calamine_only(path: str) -> int:
 
     import python_calamine as pc
 
-    from cmrg_excel import layout as L
+    from cmrg_excel.kit import layout as L
 
     with open(path, "rb") as fh:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(fh.read()))

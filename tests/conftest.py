@@ -19,10 +19,12 @@ settings.register_profile("mutation", derandomize=True, database=None, deadline=
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI", "").lower() in ("true", "1", "yes") else "dev"))
 
-from cmrg_excel.contracts import Contract, read_contracts
-from cmrg_excel.framework import builtin_paths
-from cmrg_excel.generate import generate_round, write_contract_list
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.core.contracts import Contract, read_contracts
+from cmrg_excel.core.framework import builtin_paths
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 
 
@@ -38,6 +40,25 @@ def _child_dumps_into_the_tests_output() -> None:
 os.register_at_fork(after_in_child=_child_dumps_into_the_tests_output)
 
 SAMPLE_CSV = next(p for p in builtin_paths()).parent / "sample-contracts.csv"
+QUICK_SETTLE = 0.05  # seconds: files the tests write are complete when written
+
+
+@pytest.fixture(autouse=True)
+def quick_settle(monkeypatch):
+    """Ingest waits [ingest] settle_seconds (2 s by default) to see that a freshly written file is
+    no longer being saved; the tests write complete files, so a short wait keeps them fast.
+    Workspaces made by the fixtures below also say so in cmrg.toml (for runs in a subprocess)."""
+    from cmrg_excel.intake import ingest
+
+    monkeypatch.setattr(ingest, "SETTLE_SECONDS", QUICK_SETTLE)
+
+
+def quick(ws):
+    cfg = ws.root / "cmrg.toml"
+    text = cfg.read_text()
+    assert "\nsettle_seconds = 2\n" in text, "cmrg.toml no longer sets settle_seconds = 2"
+    cfg.write_text(text.replace("\nsettle_seconds = 2\n", f"\nsettle_seconds = {QUICK_SETTLE}\n"))
+    return open_workspace(ws.root)
 
 
 def make_contract(contract_id: str = "C-0001", **overrides) -> Contract:
@@ -59,7 +80,7 @@ def workspace(tmp_path):
     ws, _ = init_workspace(tmp_path / "ws", council="Test Council", return_email="cmrg@test.gov.uk",
                            password="test-pw")
     write_contract_list(ws.contracts_path, read_contracts(SAMPLE_CSV).contracts)
-    return open_workspace(ws.root)
+    return quick(ws)
 
 
 @pytest.fixture
@@ -74,7 +95,7 @@ def small_workspace(tmp_path):
                       risk="Low", complexity="Low"),
     ]
     write_contract_list(ws.contracts_path, contracts)
-    return open_workspace(ws.root)
+    return quick(ws)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
 
 

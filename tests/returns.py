@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from cmrg_excel import register as reg
-from cmrg_excel.simulate import fill_return
+from cmrg_excel.programme.simulate import fill_return
 
 SIGNED = dt.date.today()
 
@@ -28,7 +28,7 @@ def framework_of(ws, issue):
 
 
 def ledger(ws):
-    from cmrg_excel.check import Ledger
+    from cmrg_excel.intake.check import Ledger
 
     conn = reg.open_register(ws)
     try:

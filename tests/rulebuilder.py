@@ -1,7 +1,7 @@
-"""Returns as plain data, so that each rule of :func:`cmrg_excel.check.check` is one quick assertion.
+"""Returns as plain data, so that each rule of :func:`cmrg_excel.intake.check.check` is one quick assertion.
 
-``check()`` takes what the reader hands over (a :class:`cmrg_excel.read.RawReturn`: the cells the
-layout names, uninterpreted) and the issue ledger (a :class:`cmrg_excel.check.Ledger`). Both are
+``check()`` takes what the reader hands over (a :class:`cmrg_excel.intake.read.RawReturn`: the cells the
+layout names, uninterpreted) and the issue ledger (a :class:`cmrg_excel.intake.check.Ledger`). Both are
 plain data, so a rule test needs no workspace, no workbook and no worker process::
 
     raw = ret(rows=table('''
@@ -25,11 +25,11 @@ import itertools
 from dataclasses import replace
 
 from cmrg_excel import __version__
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
-from cmrg_excel.check import CheckResult, Ledger, check
-from cmrg_excel.framework import find
-from cmrg_excel.read import RawReturn, RawRow
+from cmrg_excel.intake.check import CheckResult, Ledger, check
+from cmrg_excel.core.framework import find
+from cmrg_excel.intake.read import RawReturn, RawRow
 
 from .conftest import make_contract
 from .returns import complete_answers

@@ -8,9 +8,10 @@ import email.policy
 
 from click.testing import CliRunner
 
-from cmrg_excel.chase import chase_round, corrections_path
+from cmrg_excel.programme.chase import chase_round
+from cmrg_excel.intake.corrections import corrections_path
 from cmrg_excel.cli import cli
-from cmrg_excel.mail import XLSX_TYPE
+from cmrg_excel.issue.mail import XLSX_TYPE
 from tests.test_status import AFTER, BEFORE, add_submission, mixed, token_of  # noqa: F401 (fixture)
 
 XLSX_MIME = "/".join(XLSX_TYPE)

@@ -1,4 +1,4 @@
-"""The rules of cmrg_excel.check, one test per rejection reason, on workbooks filled with openpyxl."""
+"""The rules of cmrg_excel.intake.check, one test per rejection reason, on workbooks filled with openpyxl."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import io
 import openpyxl
 import pytest
 
-from cmrg_excel import layout as L
-from cmrg_excel import contracts
-from cmrg_excel.check import check, parse_date
-from cmrg_excel.generate import generate_round
-from cmrg_excel.read import limits_for, read_bytes
+from cmrg_excel.kit import layout as L
+from cmrg_excel.core import contracts
+from cmrg_excel.intake.check import check, parse_date
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.intake.read import limits_for, read_bytes
 
 from . import rulebuilder
 from .returns import attestation, complete_answers, filled, framework_of, issue_of, ledger
@@ -247,12 +247,14 @@ def test_deleted_row_is_reported(issued, fw):
 
 # --- identity ---------------------------------------------------------------------------
 
-def test_another_contracts_workbook_renamed(issued):
+def test_a_return_named_for_another_contract_is_its_workbooks_with_a_note(issued):
+    """Identity comes from the workbook's token, never its file name: a note, not a refusal."""
     ws, _ = issued
     result = run(ws, filled(ws, "C-0001"), name="C-0002.xlsx")
-    assert codes(result) == ["wrong-contract"]
-    msg = result.problems[0].message
-    assert "another contract's workbook" in msg and "C-0002" in msg and "C-0001" in msg
+    assert result.ok and result.contract_id == "C-0001"
+    (note,) = [n for n in result.notes if n.code == "name-mismatch"]
+    assert note.message.startswith("Needs a look: the file is named for C-0002")
+    assert "cmrg decide withdraw C-0001 --round R1" in note.message
 
 
 def test_contract_sheet_showing_another_contract(issued):
@@ -328,7 +330,7 @@ def test_old_round(issued):
 
 
 def test_re_review_answers_must_be_confirmed_or_updated(issued, fw):
-    from cmrg_excel.ingest import ingest
+    from cmrg_excel.intake.ingest import ingest
 
     from .returns import drop
 

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from cmrg_excel.cli import cli
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel.generate import write_contract_list
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.kit.contract_list import write_contract_list
 
 from .conftest import make_contract
 
@@ -83,10 +83,10 @@ def test_demo_runs_two_rounds_end_to_end(tmp_path):
     out = " ".join(res.output.split())  # the story is wrapped to the terminal: compare words, not line breaks
     for step in range(1, 11):
         assert f"{step:>2}. " in out, step
-    # The return sent under another contract's file name gets no corrections workbook: its answers
-    # are most likely the other contract's. That contract and the one whose workbook it was stay outstanding.
-    assert "24 accepted, 3 rejected" in out and "2 accepted, 0 rejected, 2 linked" in out
-    assert "is not a rating" in out and "another contract's workbook" in out
+    # The workbook sent under another contract's file name is filed by its token and needs a look; the
+    # review group withdraws it (its answers are the other contract's), so both contracts stay outstanding.
+    assert "25 accepted, 2 rejected" in out and "2 accepted, 0 rejected, 2 linked" in out
+    assert "is not a rating" in out and "accepted, needs a look" in out and "cmrg decide withdraw" in out
     assert len(list((root / "outbox" / "2026-27" / "corrections").glob("*.xlsx"))) == 2
     assert "outstanding 2" in out and "the rating rose from" in out.split(" 9. ")[1]
     summary = root / "outbox" / "summary-2027-28.xlsx"
@@ -127,7 +127,7 @@ def test_generate_and_corrections_wait_for_a_run_using_the_workspace(tmp_path):
     import threading
     import time
 
-    from cmrg_excel.workspace import open_workspace
+    from cmrg_excel.core.workspace import open_workspace
 
     root = tmp_path / "ws"
     assert run("init", str(root), "--sample").exit_code == 0
@@ -158,7 +158,7 @@ def test_generate_and_corrections_wait_for_a_run_using_the_workspace(tmp_path):
 
 def test_output_piped_into_a_program_that_stops_reading_ends_quietly(tmp_path, monkeypatch):
     """'cmrg demo | head': the pipe closes; cmrg stops with exit 1 and no traceback or file error."""
-    from cmrg_excel import demo
+    from cmrg_excel.programme import demo
 
     def closed_pipe(*args, **kwargs):
         raise BrokenPipeError(32, "Broken pipe")

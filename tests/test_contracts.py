@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from cmrg_excel.contracts import ContractListError, parse_date, parse_money, read_contracts, read_date
-from cmrg_excel.generate import write_contract_list
+from cmrg_excel.core.contracts import ContractListError, parse_date, parse_money, read_contracts, read_date
+from cmrg_excel.kit.contract_list import write_contract_list
 
 from .conftest import SAMPLE_CSV, make_contract
 

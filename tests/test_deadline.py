@@ -14,8 +14,9 @@ from click.testing import CliRunner
 
 from cmrg_excel import register as reg
 from cmrg_excel.cli import cli
-from cmrg_excel.generate import generate_round
-from cmrg_excel.workspace import init_workspace, load_config, open_workspace
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import load_config, open_workspace
 
 D = dt.date
 

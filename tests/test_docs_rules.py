@@ -8,7 +8,7 @@ import inspect
 import re
 from pathlib import Path
 
-from cmrg_excel import check, preflight
+from cmrg_excel.intake import check, preflight
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ingest.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmrg_excel.framework import FrameworkError, builtin_paths, find, from_dict, load
+from cmrg_excel.core.framework import FrameworkError, builtin_paths, find, from_dict, load
 
 VALID = '''
 id = "tiny"

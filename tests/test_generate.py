@@ -13,12 +13,15 @@ import zipfile
 import openpyxl
 import pytest
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel import generate as generate_module
-from cmrg_excel.generate import GenerateError, TemplateSpec, build_template, generate_round, write_contract_list
-from cmrg_excel.framework import find
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.issue import generate as generate_module
+from cmrg_excel.issue.generate import GenerateError, generate_round
+from cmrg_excel.issue.template import build_template
+from cmrg_excel.issue.spec import TemplateSpec
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.core.framework import find
 
 from .conftest import make_contract
 
@@ -303,7 +306,7 @@ def test_mailmerge_attachment_paths_are_resolved(tmp_path, small_workspace):
     import csv
     import os
 
-    from cmrg_excel.workspace import open_workspace
+    from cmrg_excel.core.workspace import open_workspace
 
     link = tmp_path / "via-link"
     os.symlink(small_workspace.root, link)

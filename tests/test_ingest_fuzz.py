@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmrg_excel import layout as L
-from cmrg_excel.check import check
-from cmrg_excel.generate import generate_round
-from cmrg_excel.ingest import ingest
-from cmrg_excel.read import ReaderPool, limits_for, read_bytes
-from cmrg_excel.simulate import fill_return
-from cmrg_excel.workspace import open_workspace
+from cmrg_excel.kit import layout as L
+from cmrg_excel.intake.check import check
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.intake.ingest import ingest
+from cmrg_excel.intake.read import ReaderPool, limits_for, read_bytes
+from cmrg_excel.programme.simulate import fill_return
+from cmrg_excel.core.workspace import open_workspace
 
 from .conftest import make_contract
 from .returns import complete_answers, framework_of, issue_of, ledger
@@ -29,8 +29,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    from cmrg_excel.generate import write_contract_list
-    from cmrg_excel.workspace import init_workspace, open_workspace
+    from cmrg_excel.kit.contract_list import write_contract_list
+    from cmrg_excel.programme.init import init_workspace
+    from cmrg_excel.core.workspace import open_workspace
 
     ws, _ = init_workspace(tmp_path_factory.mktemp("fuzz") / "ws", password="pw")
     write_contract_list(ws.contracts_path, [make_contract("C-0001"), make_contract("C-0002", title="Care")])
@@ -45,7 +46,7 @@ def base(tmp_path_factory):
 
 
 def oracle_violations(raw, issue, fw) -> list[str]:
-    """The rules, written again independently of cmrg_excel.check, over the values read."""
+    """The rules, written again independently of cmrg_excel.intake.check, over the values read."""
     out = []
 
     def blank(v):
@@ -57,7 +58,7 @@ def oracle_violations(raw, issue, fw) -> list[str]:
         return "" if v is None else str(v).strip()
 
     def is_date(v):
-        from cmrg_excel.check import parse_date
+        from cmrg_excel.intake.check import parse_date
 
         d = parse_date(v)[0]
         return d is not None

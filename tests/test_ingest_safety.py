@@ -12,10 +12,10 @@ import time
 import pytest
 
 from cmrg_excel import register as reg
-from cmrg_excel.ingest import ingest
-from cmrg_excel.preflight import Limits
-from cmrg_excel.read import ABORT_HOOK, HANG_HOOK, ReaderPool
-from cmrg_excel.workspace import open_workspace
+from cmrg_excel.intake.ingest import ingest
+from cmrg_excel.intake.preflight import Limits
+from cmrg_excel.intake.read import ABORT_HOOK, HANG_HOOK, ReaderPool
+from cmrg_excel.core.workspace import open_workspace
 
 from . import hostile
 from .returns import attestation, drop, filled

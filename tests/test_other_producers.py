@@ -15,9 +15,9 @@ import zipfile
 import pytest
 import python_calamine as pc
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
-from cmrg_excel.ingest import ingest
+from cmrg_excel.intake.ingest import ingest
 
 from . import producers as P
 from .registered import assert_register_holds, submission

@@ -1,4 +1,4 @@
-"""Behaviour of the byte-level preflight (cmrg_excel.preflight) on valid and hostile files."""
+"""Behaviour of the byte-level preflight (cmrg_excel.intake.preflight) on valid and hostile files."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmrg_excel import preflight as preflight_module
-from cmrg_excel.preflight import Finding, Limits, PreflightResult, column_letters, column_number, preflight
+from cmrg_excel.intake import preflight as preflight_module
+from cmrg_excel.intake.preflight import Finding, Limits, PreflightResult, column_letters, column_number, preflight
 
 try:
     from tests import hostile

@@ -1,4 +1,4 @@
-"""cmrg_excel.read: the cells the layout names, raw, from python-calamine; and the worker pool."""
+"""cmrg_excel.intake.read: the cells the layout names, raw, from python-calamine; and the worker pool."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import io
 
 import openpyxl
 
-from cmrg_excel import layout as L
-from cmrg_excel.read import ReaderPool, limits_for, read_bytes, read_many
+from cmrg_excel.kit import layout as L
+from cmrg_excel.intake.read import ReaderPool, limits_for, read_bytes, read_many
 
 from . import hostile
 from .returns import attestation, complete_answers, filled, framework_of, issue_of

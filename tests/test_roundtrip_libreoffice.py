@@ -29,12 +29,14 @@ import openpyxl
 import pytest
 from openpyxl.utils.cell import range_boundaries, get_column_letter
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
-from cmrg_excel.generate import generate_round, write_contract_list
-from cmrg_excel.ingest import ingest, inbox_files
-from cmrg_excel.summary import SummarySettings, build_summary, load_summary_data
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.issue.generate import generate_round
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.intake.ingest import ingest, inbox_files
+from cmrg_excel.report.summary import SummarySettings, build_summary, load_summary_data
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 from .conftest import make_contract
 from .libreoffice import convert_to_pdf, fill, pdf_pages, pdf_text, require_libreoffice, resave

@@ -1,4 +1,4 @@
-"""Every rule of cmrg_excel.check, one quick assertion each, on returns built as plain data.
+"""Every rule of cmrg_excel.intake.check, one quick assertion each, on returns built as plain data.
 
 Each test names the problem code and the words of the message, so a rule that stops firing, or
 fires from another rule, fails here (tests/test_check.py keeps proving the same rules through
@@ -12,9 +12,10 @@ import datetime as dt
 
 import pytest
 
-from cmrg_excel import layout as L
-from cmrg_excel.check import Ledger, Problem, shown, text_of
-from cmrg_excel.framework import from_dict
+from cmrg_excel.kit import layout as L
+from cmrg_excel.intake.check import Ledger, Problem, shown
+from cmrg_excel.core.values import text_of
+from cmrg_excel.core.framework import from_dict
 
 from .rulebuilder import (FW, ISSUE, RECEIVED, SIGNED, answer, cell, codes, issue, ledger, only, ret,
                           run, table, with_status)
@@ -582,9 +583,9 @@ def test_a_problem_is_plain_data_that_says_where():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from cmrg_excel import check as check_module  # noqa: E402
-from cmrg_excel.check import CheckResult  # noqa: E402
-from cmrg_excel.read import RawRow  # noqa: E402
+from cmrg_excel.intake import check as check_module  # noqa: E402
+from cmrg_excel.intake.check import CheckResult  # noqa: E402
+from cmrg_excel.intake.read import RawRow  # noqa: E402
 
 
 def _near(limit: int):

@@ -1,4 +1,4 @@
-"""Every rule of the contract list (cmrg_excel.contracts), one assertion each: the exact words the
+"""Every rule of the contract list (cmrg_excel.core.contracts), one assertion each: the exact words the
 secretariat reads, and where. Lists are small CSV files (and a few workbooks) written in the test."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ import datetime as dt
 import pytest
 import xlsxwriter
 
-from cmrg_excel.contracts import (COLUMNS, ContractListError, ContractProblem, parse_date, parse_money, read_contracts,
-                                  safe_filename)
+from cmrg_excel.core.contracts import COLUMNS, ContractListError, ContractProblem, parse_date, parse_money, read_contracts, safe_filename
 
 HEADER = [c.name for c in COLUMNS]
 GOOD = {"contract_id": "C-1", "title": "Title", "supplier": "Supplier", "directorate": "Dir", "owner_name": "Owner",

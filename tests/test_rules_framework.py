@@ -1,4 +1,4 @@
-"""Every check cmrg_excel.framework makes on a definition, on plain data: the exact error, naming the key.
+"""Every check cmrg_excel.core.framework makes on a definition, on plain data: the exact error, naming the key.
 
 (tests/test_framework.py proves the shipped definitions and the TOML files end to end.)
 """
@@ -9,8 +9,8 @@ import copy
 
 import pytest
 
-from cmrg_excel import framework as F
-from cmrg_excel.framework import FrameworkError, parse
+from cmrg_excel.core import framework as F
+from cmrg_excel.core.framework import FrameworkError, parse
 
 
 def definition(**top) -> dict:

@@ -1,4 +1,4 @@
-"""Each defence of cmrg_excel.preflight on its own, with the finding it must raise.
+"""Each defence of cmrg_excel.intake.preflight on its own, with the finding it must raise.
 
 Preflight is defence in depth: a hostile file usually trips several layers (a linked workbook
 has the part, its content type and its relationship). tests/test_preflight.py proves whole
@@ -19,8 +19,8 @@ import zipfile
 
 import pytest
 
-from cmrg_excel import preflight as pf
-from cmrg_excel.preflight import Limits, preflight
+from cmrg_excel.intake import preflight as pf
+from cmrg_excel.intake.preflight import Limits, preflight
 
 from . import hostile
 
@@ -113,7 +113,7 @@ def test_an_error_inside_preflight_during_ingest_rejects_the_file_and_records_wh
     import json
 
     from cmrg_excel import register as reg
-    from cmrg_excel.ingest import ingest
+    from cmrg_excel.intake.ingest import ingest
 
     from .returns import drop, filled
 

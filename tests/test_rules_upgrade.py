@@ -1,4 +1,4 @@
-"""The rule of cmrg_excel.upgrade on plain frameworks: which old answers go where, and what the owner is told.
+"""The rule of cmrg_excel.intake.upgrade on plain frameworks: which old answers go where, and what the owner is told.
 
 (tests/test_corrections.py proves the same end to end: a return on an older version ingested,
 mapped or rejected with its corrections workbook on the current version.)
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from cmrg_excel import upgrade
-from cmrg_excel.framework import from_dict
+from cmrg_excel.intake import upgrade
+from cmrg_excel.core.framework import from_dict
 
 SCALE = {"levels": [[0, "0 No", "none"], [1, "1 Yes", "some"]], "not_applicable": "Not applicable"}
 

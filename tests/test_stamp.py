@@ -1,4 +1,4 @@
-"""Stamped templates (cmrg_excel/stamp.py) against build_template, and text that looks like XML."""
+"""Stamped templates (cmrg_excel/issue/stamp.py) against build_template, and text that looks like XML."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from cmrg_excel import layout as L
+from cmrg_excel.kit import layout as L
 from cmrg_excel import register as reg
-from cmrg_excel.contracts import read_contracts
-from cmrg_excel.generate import PARALLEL_FROM, build_many, build_template, generate_round, write_contract_list
-from cmrg_excel.ingest import ingest
-from cmrg_excel.stamp import Stamper, _text_placeholder, stampable
-from cmrg_excel.styles import Styles, new_workbook
+from cmrg_excel.core.contracts import read_contracts
+from cmrg_excel.issue.generate import PARALLEL_FROM, build_many, generate_round
+from cmrg_excel.issue.template import build_template
+from cmrg_excel.kit.contract_list import write_contract_list
+from cmrg_excel.intake.ingest import ingest
+from cmrg_excel.issue.stamp import Stamper, _text_placeholder, stampable
+from cmrg_excel.kit.styles import Styles, new_workbook
 
 from .conftest import make_contract
 from .returns import drop, filled
@@ -252,7 +254,7 @@ def test_build_many_stamps_on_worker_processes_in_order():
 
 # --- a whole round ----------------------------------------------------------------------------
 def test_round_tokens_are_unique_and_ledger_hashes_match_the_files(workspace, monkeypatch):
-    import cmrg_excel.generate as gen
+    import cmrg_excel.issue.generate as gen
 
     calls = []
     real = gen.build_template

@@ -11,10 +11,7 @@ from click.testing import CliRunner
 
 from cmrg_excel import register as reg
 from cmrg_excel.cli import cli
-from cmrg_excel.status import (
-    ACCEPTED, OUTSTANDING, REJECTED, StatusError, load_round_status, problem_text, round_status,
-    write_status_workbook,
-)
+from cmrg_excel.programme.status import ACCEPTED, OUTSTANDING, REJECTED, StatusError, load_round_status, problem_text, round_status, write_status_workbook
 
 # The `issued` fixture generates R1 on 02/11/2026 with deadline_days = 28.
 DEADLINE = dt.date(2026, 11, 30)
@@ -129,7 +126,7 @@ def test_another_contracts_workbook_does_not_count_against_that_contract(issued)
 
 def test_latest_round_by_default_and_unknown_rounds(issued):
     ws, _ = issued
-    from cmrg_excel.generate import generate_round
+    from cmrg_excel.issue.generate import generate_round
 
     generate_round(ws, "R2", only=["C-0001"], today=dt.date(2027, 5, 1))
     status = load_round_status(ws, today=BEFORE)
@@ -148,7 +145,7 @@ def test_no_round_yet(small_workspace):
 
 def test_reissue_within_a_round_keeps_one_row_per_contract(issued):
     ws, _ = issued
-    from cmrg_excel.generate import generate_round
+    from cmrg_excel.issue.generate import generate_round
 
     generate_round(ws, "R1", only=["C-0002"], force=True, today=dt.date(2026, 11, 9))
     status = load_round_status(ws, today=BEFORE)

@@ -14,10 +14,9 @@ from openpyxl.utils import range_boundaries
 
 from cmrg_excel import register as reg
 from cmrg_excel.cli import cli
-from cmrg_excel.summary import (
-    SHEETS, SummaryError, SummarySettings, build_summary, load_summary_data,
-)
-from cmrg_excel.workspace import init_workspace, open_workspace
+from cmrg_excel.report.summary import SHEETS, SummaryError, SummarySettings, build_summary, load_summary_data
+from cmrg_excel.programme.init import init_workspace
+from cmrg_excel.core.workspace import open_workspace
 
 from .conftest import make_contract
 
@@ -470,7 +469,7 @@ def test_dashboard_prints_on_one_page(built):
 
 def test_end_to_end_generate_ingest_summary(issued):
     """The real pipeline: issued workbooks, two returned through ingest, one outstanding."""
-    from cmrg_excel.ingest import ingest
+    from cmrg_excel.intake.ingest import ingest
 
     from .returns import drop, filled
 
@@ -498,7 +497,7 @@ def test_changes_never_show_minus_zero():
     """A fall too small to show (or float noise between equal averages) reads 0.00, not -0.00."""
     import math
 
-    from cmrg_excel.summary import _changes
+    from cmrg_excel.report.summary import _changes
 
     got = _changes(pd.Series([-1e-16, -0.004, 0.049, -0.0143, 2.0]))
     assert got.tolist() == [0.0, 0.0, 0.05, -0.01, 2.0]

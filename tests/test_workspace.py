@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from cmrg_excel.workspace import CONFIG_TEMPLATE, WorkspaceError, init_workspace, load_config, open_workspace
+from cmrg_excel.core.workspace import CONFIG_TEMPLATE, WorkspaceError, load_config, open_workspace
+from cmrg_excel.programme.init import init_workspace
 
 
 def test_every_setting_in_the_template_is_explained():

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..corrections import CorrectionsError, issue_corrections
-from . import EXIT_INPUT, cli, fail, friendly_errors, issued_round, load, rel, workspace_option
+from ..intake.corrections import CorrectionsError, issue_corrections
+from .base import EXIT_INPUT, command, fail, friendly_errors, issued_round, load, rel, workspace_option
 
 
-@cli.command("corrections")
+@command("corrections")
 @click.option("--round", "round_", metavar="ROUND", help="Only returns of this review round, e.g. 2026-27. "
               "Default: every round.")
 @click.option("--only", multiple=True, metavar="ID",

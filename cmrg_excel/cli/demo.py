@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from .. import demo
-from . import cli, fail, friendly_errors
+from ..programme import demo
+from .base import command, fail, friendly_errors
 
 
-@cli.command("demo")
+@command("demo")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), required=False)
 @friendly_errors
 def demo_cmd(directory: Path | None) -> None:

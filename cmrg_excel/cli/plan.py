@@ -7,14 +7,11 @@ from pathlib import Path
 
 import click
 
-from ..contracts import parse_date, read_contracts
-from ..plan import (
-    PLAN_WORKBOOK, PlanError, PlanSettings, add_months, default_start, make_plan, month_start, parse_month,
-    planned_ids, read_plan_schedule, register_last_reviews, save_plan_workbook, schedule_entries,
-)
-from ..terminal import clip
-from ..workspace import Workspace
-from . import EXIT_INPUT, cli, fail, friendly_errors, load, rel, table, workspace_option
+from ..core.contracts import parse_date, read_contracts
+from ..issue.plan import PLAN_WORKBOOK, PlanError, PlanSettings, add_months, default_start, make_plan, month_start, parse_month, planned_ids, read_plan_schedule, register_last_reviews, save_plan_workbook, schedule_entries
+from ..core.terminal import clip
+from ..core.workspace import Workspace
+from .base import EXIT_INPUT, command, fail, friendly_errors, load, rel, table, workspace_option
 
 SHOW_MONTHS = 3
 
@@ -39,7 +36,7 @@ def month_option(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
-@cli.command("plan")
+@command("plan")
 @click.option("--from", "start", callback=date_option, metavar="DATE",
               help="Start the plan in the month of this date (dd/mm/yyyy). Default: the first day of next "
                    "month. Re-commissioning and end dates are measured from this date.")

@@ -8,16 +8,16 @@ import click
 from xlsxwriter.exceptions import FileCreateError
 
 from ..register import export_answers
-from . import EXIT_INPUT, cli, fail, file_error, friendly_errors, issued_round, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, issued_round, load, rel, workspace_option
 
 
-@cli.command("register")
+@command("register")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Where to write the register: a file name ending .xlsx (an Excel table) or .csv, from the "
                    "current folder (not the workspace). A file already there is replaced.")
 @click.option("--round", "round_", metavar="ROUND", help="Only this review round, e.g. 2026-27. Default: every round.")
 @click.option("--all-returns", is_flag=True,
-              help="Include returns replaced by a later accepted one (marked superseded), not only the current ones.")
+              help="Include returns replaced by a later accepted one (marked superseded) or withdrawn by the review group (marked withdrawn), not only the current ones.")
 @workspace_option
 @friendly_errors
 def register_cmd(out: Path, round_: str | None, all_returns: bool, workspace: Path | None) -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..summary import SummaryError, SummarySettings, build_summary, load_summary_data
-from ..terminal import clip
-from . import EXIT_INPUT, cli, fail, file_error, friendly_errors, load, rel, workspace_option
+from ..report.summary import SummaryError, SummarySettings, build_summary, load_summary_data
+from ..core.terminal import clip
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, workspace_option
 
 
-@cli.command("summary")
+@command("summary")
 @click.option("--round", "round_", metavar="ROUND",
               help="Round to summarise, e.g. 2026-27. Default: the latest round with accepted returns.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..workspace import init_workspace
-from . import cli, friendly_errors
+from ..programme.init import init_workspace
+from .base import command, friendly_errors
 
 
-@cli.command("init")
+@command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--council", default="Example Council", show_default=True,
               help="Council name shown on every workbook and report.")
@@ -42,8 +42,8 @@ def init_cmd(directory: Path, council: str, return_email: str, sample: bool) -> 
     """
     ws, made = init_workspace(directory, council=council, return_email=return_email)
     if sample and ws.contracts_path in made:
-        from ..demo import sample_contracts
-        from ..generate import write_contract_list
+        from ..programme.demo import sample_contracts
+        from ..kit.contract_list import write_contract_list
 
         write_contract_list(ws.contracts_path, sample_contracts())
     if made:

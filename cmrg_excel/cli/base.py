@@ -1,0 +1,232 @@
+"""What every ``cmrg`` command shares: the group, options, error handling and progress bars.
+
+Each stage's commands live in a module of this package named after the stage; they parse
+options, call the stage, and print. Exit codes (as in README.md and ``cmrg --help``): 0 done
+(a run with rejected returns is still done), 1 an input needs fixing (contract list,
+settings, framework, a file that cannot be written), 2 wrong usage (click's own), 3 the
+workspace is busy or its register is damaged, 130 stopped with Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..core.errors import EXIT_INPUT, CmrgError
+from ..core.terminal import table  # noqa: F401  (re-exported for the command modules)
+from ..core.workspace import ENV_VAR, Workspace, open_workspace
+
+HELP = f"""\
+Run a council's contract management review programme through Excel workbooks.
+
+\b
+A review cycle, in commands:
+  cmrg init DIR             make a workspace: settings, contract list, folders
+  cmrg plan                 propose which contracts to review, month by month
+  cmrg generate --round R   one locked self-assessment workbook per contract
+  cmrg ingest               check the returns in inbox/ and file each one
+  cmrg corrections          rejected returns sent back with the fixes marked
+  cmrg status               where each contract's return stands in a round
+  cmrg chase                reminder email drafts for returns not yet accepted
+  cmrg decide ...           withdraw, reinstate or confirm a return; withdraw a
+                            workbook or a round issued by mistake (recorded)
+  cmrg summary              the summary workbook for finance and the committee
+  cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
+  cmrg meeting pack         the pack members read before meeting an owner
+  cmrg findings             the group's agreed themes for the committee paper
+  cmrg report               draft the committee paper (Word) from the register
+  cmrg demo                 two review rounds on built-in sample data
+
+Every command after init works on a workspace folder: the one named with
+--workspace DIR after the command (for example 'cmrg status --workspace
+~/cmrg'), else the folder in ${ENV_VAR}, else the current folder. Dates are
+written dd/mm/yyyy. Run 'cmrg COMMAND --help' for each command's manual.
+
+\b
+Exit codes:
+  0    done (an ingest run that rejected some files is still done)
+  1    an input needs fixing: the message says which file, row or setting
+  2    wrong usage: an unknown option, a missing --round, a bad date
+  3    the workspace is busy (another cmrg run) or its register is damaged
+  130  stopped with Ctrl+C; files already finished are kept
+"""
+
+
+NO_BREAK_HYPHEN = "\u2011"
+
+
+class HelpFormatter(click.HelpFormatter):
+    """click's help layout, except that a line never breaks inside a hyphenated word, so
+    '--skip-invalid', 'review-plan.xlsx' and 're-commissioning' stay whole (and can be
+    copied from the screen)."""
+
+    def write(self, string: str) -> None:
+        super().write(string.replace(NO_BREAK_HYPHEN, "-"))
+
+    def write_text(self, text: str) -> None:
+        super().write_text(text.replace("-", NO_BREAK_HYPHEN))
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [tuple(cell.replace("-", NO_BREAK_HYPHEN) for cell in row) for row in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+
+class CmrgContext(click.Context):
+    formatter_class = HelpFormatter
+
+
+class CmrgCommand(click.Command):
+    context_class = CmrgContext
+
+
+class CmrgGroup(click.Group):
+    """Lists commands in the order of a review cycle rather than alphabetically."""
+
+    context_class = CmrgContext
+    command_class = CmrgCommand
+    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "decide", "summary", "register",
+             "meeting", "findings", "report", "demo"]
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (self.ORDER.index(n) if n in self.ORDER else 99, n))
+
+
+def command(name: str):
+    """Declare a cmrg command (registered on the group in cmrg_excel/cli/__init__.py)."""
+    return click.command(name, cls=CmrgCommand)
+
+
+class CmrgSubGroup(click.Group):
+    """A command with subcommands (``cmrg decide withdraw``), laid out like the others."""
+
+    context_class = CmrgContext
+    command_class = CmrgCommand
+
+
+def group(name: str):
+    """Declare a cmrg command that has subcommands (registered like any command)."""
+    return click.group(name, cls=CmrgSubGroup)
+
+
+@click.group(cls=CmrgGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cmrg")
+def cli() -> None:
+    pass
+
+
+def workspace_option(func):
+    """Adds --workspace/-w (default: $CMRG_WORKSPACE, else the current folder)."""
+    return click.option(
+        "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
+        envvar=ENV_VAR, default=None, show_envvar=True,
+        help="The workspace folder made by 'cmrg init'. Default: the current folder.",
+    )(func)
+
+
+def friendly_errors(func):
+    """Turn the tool's own errors into one clear message and a meaningful exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CmrgError as exc:
+            fail(str(exc), exc.exit_code)
+        except BrokenPipeError:  # output piped into a program that stopped reading ('| head'): stop quietly
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            sys.exit(1)
+        except OSError as exc:  # a folder that cannot be written, a file open in Excel, a full disk
+            fail(file_error(exc), EXIT_INPUT)
+        except KeyboardInterrupt:
+            fail("stopped by the user; finished files are kept", 130)
+
+    return wrapper
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> None:
+    click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def file_error(exc: BaseException, target: Path | None = None, action: str = "read or written") -> str:
+    """A file-system error in plain words, naming ``target`` (the file asked for) when known
+    rather than the temporary file the write was going through."""
+    # xlsxwriter's FileCreateError carries the OSError as its argument
+    cause = exc if isinstance(exc, OSError) else next((a for a in exc.args if isinstance(a, OSError)), exc)
+    why = (getattr(cause, "strerror", None) or str(cause)).rstrip(".")
+    # os.replace(temporary, file) names the file being replaced second
+    name = target if target is not None else (getattr(cause, "filename2", None) or getattr(cause, "filename", None))
+    where = f"{name}: " if name else ""
+    return (f"{where}could not be {action} ({why}). Check that the folder exists and you may write "
+            "there, and that the file is not open in Excel or another program.")
+
+
+def load(workspace: Path | None) -> Workspace:
+    return open_workspace(workspace)
+
+
+def issued_round(ws: Workspace, round_: str | None) -> None:
+    """Stop with a clear error when --round names a round that was never issued (rather than
+    quietly doing nothing for it, as a filter would)."""
+    if round_ is None:
+        return
+    from ..register import open_register, rounds
+    from ..programme.status import StatusError, choose_round
+
+    conn = open_register(ws, readonly=True)
+    try:
+        known = rounds(conn)
+    finally:
+        conn.close()
+    try:
+        choose_round(known, round_)
+    except StatusError as exc:
+        fail(str(exc), EXIT_INPUT)
+
+
+def rel(ws: Workspace, path: Path) -> str:
+    """A path shown relative to the workspace when it is inside it."""
+    return ws.rel(path)
+
+
+class Progress:
+    """A progress bar on stderr for a long run, started once the run knows its size.
+
+    Shown in a terminal from ``show_over`` items, and from ``always_over`` items even in
+    logs and scripts; otherwise silent, where a bar would only add noise. Use it as a
+    context manager and pass ``start`` and ``tick`` to the stage as its callbacks.
+    """
+
+    def __init__(self, label: str, show_over: int = 20, always_over: int | None = None):
+        self.label = label
+        self.show_over = show_over
+        self.always_over = always_over
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        shown = total >= self.show_over and sys.stderr.isatty()
+        if shown or (self.always_over is not None and total >= self.always_over):
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+
+    def tick(self, *_done) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False

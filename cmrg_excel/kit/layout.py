@@ -1,0 +1,194 @@
+"""Where everything lives in a self-assessment workbook, defined once.
+
+The generator writes these cells and the reader reads the same ones, so the two cannot
+drift apart. Rows are 1-based and columns are letters, as a person sees them in Excel;
+``rc()`` converts to the 0-based pairs that xlsxwriter and calamine use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.framework import Framework
+
+LAYOUT_VERSION = "1"
+
+INSTRUCTIONS = "Instructions"
+CONTRACT = "Contract"
+ASSESSMENT = "Assessment"
+ATTESTATION = "Attestation"
+META = "_cmrg"
+SHEETS = (INSTRUCTIONS, CONTRACT, ASSESSMENT, ATTESTATION, META)
+
+# The last row and column any sheet of a template may use: the reader refuses cells beyond.
+MAX_ROW = 5000
+MAX_COL = 26
+
+
+def col_index(letter: str) -> int:
+    """0-based column index of a column letter ('A' -> 0)."""
+    n = 0
+    for ch in letter:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def rc(cell: str) -> tuple[int, int]:
+    """0-based (row, col) of an A1 reference."""
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    return int(cell[len(letters):]) - 1, col_index(letters)
+
+
+# --- Contract sheet --------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContractField:
+    key: str
+    label: str
+    kind: str  # text, money, date, level, yesno
+    identity: bool  # must match the ledger on return
+
+
+CONTRACT_FIELDS: tuple[ContractField, ...] = (
+    ContractField("contract_id", "Contract ID", "text", True),
+    ContractField("title", "Contract title", "text", True),
+    ContractField("supplier", "Supplier", "text", True),
+    ContractField("directorate", "Directorate", "text", True),
+    ContractField("owner_name", "Contract owner", "text", False),
+    ContractField("owner_email", "Owner email", "text", False),
+    ContractField("annual_value_gbp", "Annual value", "money", False),
+    ContractField("total_value_gbp", "Total value", "money", False),
+    ContractField("start_date", "Start date", "date", False),
+    ContractField("end_date", "End date", "date", False),
+    ContractField("risk", "Risk", "text", False),
+    ContractField("complexity", "Complexity", "text", False),
+    ContractField("recommission_date", "Re-commission / extension decision due", "date", False),
+)
+CONTRACT_HEADER_ROW = 4
+CONTRACT_FIRST_ROW = 5
+CONTRACT_LABEL_COL = "A"
+CONTRACT_VALUE_COL = "B"
+CONTRACT_CORRECTION_COL = "C"
+
+
+def contract_cell(key: str, col: str = CONTRACT_VALUE_COL) -> str:
+    for i, f in enumerate(CONTRACT_FIELDS):
+        if f.key == key:
+            return f"{col}{CONTRACT_FIRST_ROW + i}"
+    raise KeyError(key)
+
+
+# --- Assessment sheet ------------------------------------------------------------------
+@dataclass(frozen=True)
+class AssessColumn:
+    key: str
+    letter: str
+    heading: str
+    width: float
+    input: bool  # unlocked for the contract owner
+    prefill_only: bool = False  # shown and used only on re-review templates
+
+
+ASSESS_COLUMNS: tuple[AssessColumn, ...] = (
+    AssessColumn("ref", "A", "Ref", 6, False),
+    AssessColumn("activity", "B", "Key activity", 48, False),
+    AssessColumn("guidance", "C", "Examples of evidence", 28, False),
+    AssessColumn("rating", "D", "Rating", 17, True),
+    AssessColumn("score", "E", "Score", 7, False),
+    AssessColumn("evidence", "F", "Evidence: what exists and where it is held (if Not applicable, why)", 44, True),
+    AssessColumn("action", "G", "Improvement action", 36, True),
+    AssessColumn("action_owner", "H", "Action owner", 18, True),
+    AssessColumn("target_date", "I", "Target date", 12, True),
+    AssessColumn("previous", "J", "Last review", 16, False, prefill_only=True),
+    AssessColumn("confirm", "K", "Still accurate?", 11, True, prefill_only=True),
+)
+ASSESS_BY_KEY = {c.key: c for c in ASSESS_COLUMNS}
+ANSWER_KEYS = ("rating", "evidence", "action", "action_owner", "target_date")
+ASSESS_TITLE_ROW = 1
+ASSESS_HEADER_ROW = 4
+ASSESS_FIRST_ROW = 5
+CONFIRM_YES = "Yes"
+
+
+@dataclass(frozen=True)
+class AssessRow:
+    kind: str  # "area", "activity" or "overall"
+    row: int  # 1-based
+    area: int
+    ref: str = ""
+
+
+_ROWS_CACHE: dict[str, tuple[AssessRow, ...]] = {}
+
+
+def assessment_rows(fw: Framework) -> list[AssessRow]:
+    """Every row of the Assessment sheet below the header: an area row, then its activities."""
+    cached = _ROWS_CACHE.get(fw.content_hash)
+    if cached is None:
+        cached = _ROWS_CACHE[fw.content_hash] = tuple(_assessment_rows(fw))
+    return list(cached)
+
+
+def _assessment_rows(fw: Framework) -> list[AssessRow]:
+    rows: list[AssessRow] = []
+    r = ASSESS_FIRST_ROW
+    for area in fw.areas:
+        rows.append(AssessRow("area", r, area.number))
+        r += 1
+        for act in area.activities:
+            rows.append(AssessRow("activity", r, area.number, act.ref))
+            r += 1
+    rows.append(AssessRow("overall", r + 1, 0))
+    return rows
+
+
+def activity_rows(fw: Framework) -> dict[str, int]:
+    """Activity reference -> its 1-based row on the Assessment sheet."""
+    return {r.ref: r.row for r in assessment_rows(fw) if r.kind == "activity"}
+
+
+def activity_cell(fw: Framework, ref: str, key: str) -> str:
+    """The A1 address of one answer, e.g. activity_cell(fw, '1.3', 'rating') -> 'D8'."""
+    return f"{ASSESS_BY_KEY[key].letter}{activity_rows(fw)[ref]}"
+
+
+# --- Attestation sheet -----------------------------------------------------------------
+@dataclass(frozen=True)
+class AttestField:
+    key: str
+    label: str
+    cell: str
+    kind: str  # text, date, yes
+
+
+ATTEST_FIELDS: tuple[AttestField, ...] = (
+    AttestField("name", "Your name", "C6", "text"),
+    AttestField("role", "Your role", "C7", "text"),
+    AttestField("date", "Date signed", "C8", "date"),
+    AttestField("confirm", "I confirm that this return is accurate and complete to the best of my "
+                "knowledge, and that I am accountable for it", "C9", "yes"),
+)
+ATTEST_BY_KEY = {f.key: f for f in ATTEST_FIELDS}
+ATTEST_YES = "Yes"
+
+# --- Metadata sheet (very hidden) ------------------------------------------------------
+META_KEYS = (
+    "issue_token",
+    "contract_id",
+    "round",
+    "framework_id",
+    "framework_version",
+    "framework_hash",
+    "layout_version",
+    "kind",
+    "generated_at",
+    "tool_version",
+)
+META_FIRST_ROW = 1  # key in column A, value in column B
+
+
+def meta_cell(key: str) -> str:
+    return f"B{META_FIRST_ROW + META_KEYS.index(key)}"
+
+
+# --- Lengths the reader accepts --------------------------------------------------------
+MAX_TEXT = {"evidence": 4000, "action": 2000, "action_owner": 120, "name": 120, "role": 120, "correction": 500}

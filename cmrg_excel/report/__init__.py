@@ -1,0 +1,2 @@
+"""Reporting: the summary workbook for finance staff and the committee.
+"""
