@@ -18,6 +18,7 @@ API:
 ``resave(src, dst, timeout=120) -> dict``
 ``inspect(src, cells=(), timeout=120) -> dict``
 ``convert_to_pdf(src, outdir, timeout=120) -> Path``
+``print_workbook(src, pdf, timeout=180) -> dict``  the PDF and what each sheet prints
 ``pdf_text(pdf) -> str``,  ``pdf_pages(pdf) -> int``
 
 An edit is ``{"sheet": "Assessment", "cell": "D7", "value": "2 Good",
@@ -54,6 +55,7 @@ __all__ = [
     "resave",
     "inspect",
     "convert_to_pdf",
+    "print_workbook",
     "pdf_text",
     "pdf_pages",
 ]
@@ -350,6 +352,18 @@ def inspect(
 # --------------------------------------------------------------------------
 # PDF
 # --------------------------------------------------------------------------
+
+
+def print_workbook(src: str | os.PathLike, pdf: str | os.PathLike, timeout: float = 180) -> dict:
+    """Print ``src`` to the PDF ``pdf`` as Calc prints the whole workbook.
+
+    Returns ``{"sheets": [{"name", "visible", "pages", "cells": [[row, col, text], ...]}]}``:
+    per sheet, how many pages it prints on and every cell that printing covers (inside
+    the print ranges, or the used area when there are none; in a visible row and column)
+    with the text Calc displays for it, as formatted, after recalculating.
+    """
+    job = {"action": "print", "src": os.path.abspath(src), "dst": os.path.abspath(pdf)}
+    return _run_driver(job, timeout)
 
 
 def convert_to_pdf(
