@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..issue.generate import GenerateError, generate_round
-from .base import EXIT_INPUT, Progress, command, fail, friendly_errors, load, rel, workspace_option
+from .base import EXIT_INPUT, Progress, command, fail, friendly_errors, load, only_ids, rel, workspace_option
 from .plan import date_option, month_option, planned_contracts
 
 
@@ -101,8 +101,8 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
                                "issued, --skip-issued leaves them alone")
     if plan_from is not None and planned is None:
         raise click.UsageError("--plan-from goes with --planned")
+    ids = only_ids(only)
     ws = load(workspace)
-    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
     if planned is not None:
         ids = planned_contracts(ws, planned, plan_from)
     try:

@@ -8,11 +8,11 @@ import click
 
 from ..intake.ingest import IngestStopped, ingest
 from ..core.terminal import clip
-from .base import Progress, command, fail, friendly_errors, load, rel, table, workspace_option
+from .base import Progress, command, fail, friendly_errors, load, rel, seconds_option, table, workspace_option
 
 
 @command("ingest")
-@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--wait", "wait_seconds", type=float, callback=seconds_option, default=10.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another cmrg run on this workspace (a colleague's ingest, say) to "
                    "finish before giving up with exit code 3.")
 @click.option("--no-corrections", is_flag=True,
@@ -166,6 +166,14 @@ def show(ws, result, stopped: bool = False) -> None:
     if mapped:
         click.echo(f"\n{len(mapped)} return(s) made on an older framework version were mapped onto the current one "
                    "(sheet Upgrades of the report).")
+    details = [(f, d) for f in result.files for d in f.details]
+    if details:
+        click.echo(f"\nContract details to correct ({len(details)}), as the owners wrote them: put them right on the "
+                   "contract list before the next round")
+        click.echo(table([[d.contract_id, clip(d.line(), 90), f.outcome] for f, d in details[:15]],
+                         ["Contract", "Detail: as issued -> owner's correction", "Return"], indent="  "))
+        if len(details) > 15:
+            click.echo(f"  ... and {len(details) - 15} more in the report.")
     if result.rejected:
         click.echo(f"\nWhat each owner must fix: {rel(ws, ws.rejected)}/<file>.problems.txt")
     if result.corrections:

@@ -632,8 +632,11 @@ def _frame(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> pd.DataFrame
     return pd.DataFrame.from_records([tuple(r) for r in cur.fetchall()], columns=cols)
 
 
-def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
-    """One row per contract x round x activity of accepted returns, with provenance."""
+def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False,
+                  contracts: list[str] | None = None, received_from: dt.date | None = None,
+                  received_to: dt.date | None = None) -> pd.DataFrame:
+    """One row per contract x round x activity of accepted returns, with provenance (optionally
+    only for the ``contracts`` named, or the returns received between two dates, inclusive)."""
     import pandas as pd
 
     sql = """
@@ -653,6 +656,15 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     if round is not None:
         sql += " AND s.round = ?"
         args.append(round)
+    if contracts is not None:
+        sql += f" AND s.contract_id IN ({', '.join('?' * len(contracts))})" if contracts else " AND 1 = 0"
+        args.extend(contracts)
+    if received_from is not None:  # received_at is ISO 8601 in UTC, so text order is time order
+        sql += " AND s.received_at >= ?"
+        args.append(received_from.isoformat())
+    if received_to is not None:
+        sql += " AND s.received_at < ?"
+        args.append((received_to + dt.timedelta(days=1)).isoformat())
     sql += " ORDER BY s.round, s.contract_id, a.area, CAST(substr(a.ref, instr(a.ref, '.') + 1) AS INTEGER)"
     df = _frame(conn, sql, tuple(args))
     if df.empty:
@@ -673,6 +685,43 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     df["target_date"] = pd.to_datetime(df["target_date"], errors="coerce")
     df["received_at"] = pd.to_datetime(df["received_at"], errors="coerce", utc=True)
     return df[ANSWER_COLUMNS]
+
+
+def returns_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """One row per current accepted return: contract_id, round, received_at, overall (mean
+    score, Not applicable left out), directorate, title; in order of receipt."""
+    import pandas as pd
+
+    df = _frame(conn, """
+      SELECT s.contract_id, s.round, s.received_at, AVG(a.score) AS overall, c.directorate, c.title
+      FROM submissions s JOIN answers a ON a.submission_id = s.id
+      JOIN contracts c ON c.contract_id = s.contract_id
+      WHERE s.outcome = 'accepted' AND s.status = 'current'
+      GROUP BY s.id ORDER BY s.received_at, s.contract_id""")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object")
+                             for c in ("contract_id", "round", "received_at", "overall", "directorate", "title")})
+    df["overall"] = pd.to_numeric(df["overall"], errors="coerce")
+    return df
+
+
+def area_scores_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Each current accepted return's mean score per area: contract_id, round, area, score, received_at.
+
+    Not applicable answers are left out of the mean. Small (contracts x rounds x areas), so
+    council-wide averages need not read every answer."""
+    import pandas as pd
+
+    df = _frame(conn, """
+      SELECT s.contract_id, s.round, a.area, AVG(a.score) AS score, s.received_at
+      FROM answers a JOIN submissions s ON s.id = a.submission_id
+      WHERE s.outcome = 'accepted' AND s.status = 'current'
+      GROUP BY s.id, a.area
+      ORDER BY s.received_at, s.contract_id, a.area""")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ("contract_id", "round", "area", "score", "received_at")})
+    df["score"] = pd.to_numeric(df["score"], errors="coerce")
+    return df
 
 
 def issues_frame(conn: sqlite3.Connection, round: str | None = None) -> pd.DataFrame:
@@ -718,10 +767,34 @@ def answers(workspace, round: str | None = None, include_superseded: bool = Fals
 def export_answers(workspace, out: str | Path, round: str | None = None, include_superseded: bool = False) -> Path:
     """Write :func:`answers` to ``out``: ``.xlsx`` as an Excel Table (filters, frozen header,
     people's text always as text) or ``.csv`` (cells that a spreadsheet would run as a
-    formula get a leading ``'``)."""
+    formula get a leading ``'``). Both carry, for each answer, the contract details its return
+    corrects (``details_to_correct``); the .xlsx also lists them on a sheet of their own."""
+    import pandas as pd
+
+    from .details import COLUMNS as DETAIL_COLUMNS, by_submission, latest_corrections
+
     out = Path(out)
-    df = answers(workspace, round, include_superseded)
     suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
+    conn = open_register(workspace)
+    try:
+        df = answers_frame(conn, round, include_superseded)
+        subs = submissions_frame(conn, round)
+        issues = list_issues(conn, round)
+    finally:
+        conn.close()
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in subs.to_dict("records")] if not subs.empty else []
+    details = by_submission(records, issues)
+    df["details_to_correct"] = ["; ".join(d.line() for d in details.get(int(s), [])) if s == s else ""
+                                for s in df["submission_id"]]
+    # The sign-off date is stored as ISO text: as a date it reads like the target date beside it
+    # (dd/mm/yyyy in either format; kept as text if any is not a date).
+    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "")
+    as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
+    if not (signed.notna() & as_dates.isna()).any():
+        df["attested_on"] = as_dates
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         from ..core.textsafe import write_csv
@@ -730,18 +803,11 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
         for rec in df.to_dict("records"):
             rows.append({k: _export_value(v, csv=True) for k, v in rec.items()})
         return write_csv(out, list(df.columns), rows)
-    if suffix != ".xlsx":
-        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
-    # the sign-off date is stored as ISO text: as a date it shows dd/mm/yyyy (kept as text if any is not a date)
-    import pandas as pd
-
-    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "") if "attested_on" in df else None
-    if signed is not None:
-        as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
-        if not (signed.notna() & as_dates.isna()).any():
-            df["attested_on"] = as_dates
     write_table_xlsx(out, "Register", list(df.columns), [[_export_value(v) for v in r] for r in df.itertuples(index=False)],
-                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28})
+                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28,
+                             "details_to_correct": 50},
+                     extra=[("Details to correct", DETAIL_COLUMNS,
+                             [d.row() for d in latest_corrections(records, issues, round)])])
     return out
 
 
@@ -778,6 +844,7 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
 
     import xlsxwriter
 
+    from ..core.textsafe import visible
     from ..kit.styles import Styles, print_setup, wrapped_height
 
     path = Path(path)
@@ -814,7 +881,7 @@ def write_table_xlsx(path: Path, sheet: str, columns: list[str], rows: list[list
                     ws.write_number(r, c, v)
                     shown = len(f"{v:g}") if isinstance(v, float) else len(str(v))
                 else:
-                    text = str(v)
+                    text = visible(str(v), lines=True)  # a control character shown, never stored raw
                     ws.write_string(r, c, text)
                     shown = max(len(line) for line in text.split("\n"))
                     spaced[c] = spaced[c] or any(ch.isspace() for ch in text)

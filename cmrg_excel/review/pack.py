@@ -78,19 +78,27 @@ def _label(fw: Framework, score: float) -> str:
     return f"{score:g}"
 
 
+def area_scores(answers: pd.DataFrame) -> pd.DataFrame:
+    """Each return's mean score per area (register.area_scores_frame's shape) from answers."""
+    return (answers.groupby(["contract_id", "round", "area"], sort=False)
+            .agg(score=("score", "mean"), received_at=("received_at", "first")).reset_index())
+
+
 def contract_pack(cid: str, answers: pd.DataFrame, contract: dict, fw: Framework, meeting: dt.date,
-                  evidence_min_chars: int = 20) -> ContractPack | str:
-    """One contract's section as plain data, or why it cannot have one."""
+                  evidence_min_chars: int = 20, areas_all: pd.DataFrame | None = None) -> ContractPack | str:
+    """One contract's section as plain data, or why it cannot have one.
+
+    ``answers`` must hold at least this contract's answers; ``areas_all`` is every return's
+    mean per area (for the council's averages), computed from ``answers`` when not given."""
     mine = answers[answers["contract_id"] == cid]
     if mine.empty:
         return "no accepted self-assessment in the register yet, so there is nothing for members to read"
-    order = list(dict.fromkeys(answers.sort_values("received_at")["round"]))
-    rounds = [r for r in order if r in set(mine["round"])]
-    current, previous = rounds[-1], (rounds[-2] if len(rounds) > 1 else None)
+    order = list(dict.fromkeys(mine.sort_values("received_at")["round"]))
+    current, previous = order[-1], (order[-2] if len(order) > 1 else None)
     now = mine[mine["round"] == current]
     before = mine[mine["round"] == previous] if previous else mine.iloc[0:0]
-    same_round = answers[answers["round"] == current]
-    council = same_round.groupby(["contract_id", "area"])["score"].mean().groupby("area").mean()
+    areas_all = area_scores(answers) if areas_all is None else areas_all
+    council = areas_all[areas_all["round"] == current].groupby("area")["score"].mean()
     area_rows = []
     for area in fw.areas:
         score = now[now["area"] == area.number]["score"].mean()
@@ -189,7 +197,8 @@ def meeting_pack_data(ws, date: dt.date, contract_ids: list[str]) -> MeetingPack
 
     conn = reg.open_register(ws)
     try:
-        answers = reg.answers_frame(conn)
+        answers = reg.answers_frame(conn, contracts=list(contract_ids))
+        areas_all = reg.area_scores_frame(conn)
         contracts = {r["contract_id"]: r for r in reg.contracts_frame(conn).to_dict("records")}
     finally:
         conn.close()
@@ -198,7 +207,7 @@ def meeting_pack_data(ws, date: dt.date, contract_ids: list[str]) -> MeetingPack
     minimum = minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else 20
     packs, missing = [], []
     for cid in contract_ids:
-        found = contract_pack(cid, answers, contracts.get(cid, {}), fw, date, minimum)
+        found = contract_pack(cid, answers, contracts.get(cid, {}), fw, date, minimum, areas_all)
         if isinstance(found, str):
             missing.append((cid, found if cid in contracts else "not a contract in the register"))
         else:
@@ -210,10 +219,8 @@ def meeting_pack_data(ws, date: dt.date, contract_ids: list[str]) -> MeetingPack
 
 def area_chart(pack: ContractPack, fw: Framework) -> bytes:
     """This contract's score per area beside the council's average and its previous review (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # not pyplot: no global state, and a faster import
 
     areas = pack.areas
     y = list(range(len(areas)))[::-1]
@@ -221,7 +228,8 @@ def area_chart(pack: ContractPack, fw: Framework) -> bytes:
     if pack.previous_round:
         series.append((f"Previous review ({pack.previous_round})", areas["previous"], "#BFBFBF"))
     height = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(areas) + 1.4), dpi=150)
+    fig = Figure(figsize=(7.5, 0.55 * len(areas) + 1.4), dpi=150)
+    ax = fig.add_subplot()
     for k, (label, values, colour) in enumerate(series):
         ax.barh([v + (len(series) / 2 - k - 0.5) * height for v in y], values.fillna(0), height=height,
                 color=colour, label=label)
@@ -235,8 +243,7 @@ def area_chart(pack: ContractPack, fw: Framework) -> bytes:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
+    FigureCanvasAgg(fig).print_png(out)
     return out.getvalue()
 
 
