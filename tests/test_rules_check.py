@@ -787,3 +787,12 @@ def test_an_extra_sheet_is_noted_and_its_contents_not_read():
     assert note.message == ("The workbook has a sheet we did not send ('My notes'): nothing on it is read. The answers "
                             "counted are those on the Assessment sheet.")
     assert run(ret(sheets=(L.FIXES,))).notes == []  # a corrections workbook's own first sheet
+
+
+def test_area_headings_moved_with_their_rows_are_not_outside_the_table():
+    """A row deleted above shifts every heading up one row: a heading is known by its number and name."""
+    raw = ret()
+    for r in raw.rows:
+        r.row -= 1
+    result = run(raw)
+    assert result.ok and [n.code for n in result.notes] == ["rows-moved"]

@@ -601,6 +601,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
     # one anything there is outside the table (an unknown workbook is given the benefit of the doubt).
     re_review = issue is None or bool(issue.prefill)
     keys = _ROW_KEYS if re_review else _ROW_KEYS[:-1]
+    headings = {str(a.number): _norm(a.name) for a in fw.areas}
     found: dict[str, list] = {}
     stray = []
     for row in raw.rows:
@@ -614,7 +615,8 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
             found.setdefault(ref, []).append(row)
         elif any(not _blank(row.values.get(k)) for k in keys):
             stray.append(row)
-        elif row.row not in area_rows and not _blank(row.ref):
+        elif row.row not in area_rows and not _blank(row.ref) and headings.get(ref) != _norm(row.activity):
+            # a Ref that is neither an activity's nor an area heading's (wherever rows were moved to)
             outside.append((L.ASSESSMENT, f"{by['ref'].letter}{row.row}", row.ref))
     for row in stray:
         key = next(k for k in keys if not _blank(row.values.get(k)))
