@@ -706,6 +706,7 @@ def test_whole_rows_moved_keep_their_activity_and_are_accepted():
     first, second = (next(r for r in raw.rows if r.row == n) for n in (a, b))
     first.row, second.row = b, a
     result = run(raw)
+    assert "outside-table" not in codes(result)
     assert result.ok and [n.code for n in result.notes] == ["rows-moved"]
 
 
@@ -795,4 +796,5 @@ def test_area_headings_moved_with_their_rows_are_not_outside_the_table():
     for r in raw.rows:
         r.row -= 1
     result = run(raw)
+    assert "outside-table" not in codes(result)
     assert result.ok and [n.code for n in result.notes] == ["rows-moved"]
