@@ -18,7 +18,7 @@ from cmrg_excel.intake.ingest import ingest
 from cmrg_excel.programme.simulate import fill_return
 from cmrg_excel.core.workspace import open_workspace
 
-from .returns import attestation, complete_answers, drop, filled, framework_of, issue_of
+from .returns import SIGNED, attestation, complete_answers, drop, filled, framework_of, issue_of
 
 
 def _sub(ws, sub_id):
@@ -99,8 +99,10 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     draft = next(d for d in chased.drafts if d.contract_id == "C-0001")
     assert draft.attachments == (path,)
 
-    # Fixed in the corrections workbook: accepted, linked to the rejected return.
-    drop(ws, "C-0001 fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}}, {"confirm": "Yes"}))
+    # Fixed in the corrections workbook (and signed again: the date is left blank, marked): accepted,
+    # linked to the rejected return.
+    assert at["C8"].value is None and "sign again" in at["C8"].comment.text
+    drop(ws, "C-0001 fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}}, {"confirm": "Yes", "date": SIGNED}))
     done = ingest(ws, corrections=True)
     (g,) = done.files
     assert g.outcome == "accepted", [str(p) for p in g.problems]
@@ -209,7 +211,7 @@ def test_rating_jump_of_two_levels_needs_new_evidence_and_its_correction_stays_a
     corr = next(i for i in _issues(ws, "C-0001", "R2") if i.kind == "correction")
     assert corr.prefill_round == "R1" and corr.prefill[low]["rating"] == "0 Not in place"
     # Fixed with new evidence: accepted, changed vs re-confirmed against R1, linked.
-    drop(ws, "fixed.xlsx", fill_return(made.path, {low: {"evidence": "New plan signed off in May"}}, {}))
+    drop(ws, "fixed.xlsx", fill_return(made.path, {low: {"evidence": "New plan signed off in May"}}, {"date": SIGNED}))
     done = ingest(ws)
     assert done.files[0].outcome == "accepted", [str(p) for p in done.files[0].problems]
     assert _sub(ws, done.files[0].submission_id)["corrects"] == f.submission_id
@@ -388,15 +390,12 @@ def test_another_contracts_workbook_gets_no_corrections_workbook(issued):
     reminder attaches that one."""
     ws, _ = issued
     c2 = issue_of(ws, "C-0002")
-    drop(ws, "C-0001.xlsx", filled(ws, "C-0002"))
     drop(ws, "returned.xlsx", filled(ws, "C-0002", cells={(L.CONTRACT, L.contract_cell("contract_id")): "C-0001"}))
     out = ingest(ws, corrections=True)
-    assert sorted(f.outcome for f in out.files) == ["rejected", "rejected"]
-    assert all("wrong-contract" in {p.code for p in f.problems} for f in out.files)
-    misnamed = next(f for f in out.files if f.name == "C-0001.xlsx")
-    note = (ws.root / misnamed.problems_file).read_text(encoding="utf-8")
-    assert "fill in the workbook issued for it" in note
-    assert "says where to look" not in note  # no line of it names a sheet and cell
+    (f,) = out.files
+    assert f.outcome == "rejected" and "wrong-contract" in {p.code for p in f.problems}
+    note = (ws.root / f.problems_file).read_text(encoding="utf-8")
+    assert "Fill in the workbook issued for your contract" in note
     assert out.corrections == [] and not corrections_path(ws, "R1", "C-0002").exists()
     (still,) = [i for i in _issues(ws, "C-0002")]
     assert still.token == c2.token and still.status == "issued"

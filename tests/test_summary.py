@@ -9,6 +9,8 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
+
+from cmrg_excel.core.settings import SettingsError
 from click.testing import CliRunner
 from openpyxl.utils import get_column_letter, range_boundaries
 
@@ -221,9 +223,9 @@ def test_thresholds_come_from_settings(built):
                         out.with_name("strict.xlsx"))
     assert [f.subject for f in res.inconsistencies] == []
     assert len(res.unsupported) == 5  # every Better/Best now has too little evidence
-    with pytest.raises(SummaryError, match=r"\[summary\] top_n"):
+    with pytest.raises(SettingsError, match=r"\[summary\] top_n"):
         SummarySettings.from_section({"top_n": "five"})
-    with pytest.raises(SummaryError, match="not a known setting"):
+    with pytest.raises(SettingsError, match="not a known setting"):
         SummarySettings.from_section({"strenght_share": 0.5})
 
 

@@ -19,6 +19,7 @@ import click
 from .. import __version__
 from ..core.errors import EXIT_INPUT, CmrgError
 from ..core.terminal import table  # noqa: F401  (re-exported for the command modules)
+from ..core.textsafe import visible
 from ..core.workspace import CONFIG_NAME, ENV_VAR, Workspace, is_placeholder_email, open_workspace
 
 HELP = f"""\
@@ -34,8 +35,11 @@ A review cycle, in commands:
   cmrg corrections          rejected returns sent back with the fixes marked
   cmrg status               where each contract's return stands in a round
   cmrg chase                reminder email drafts for returns not yet accepted
+  cmrg decide ...           withdraw, reinstate or confirm a return; withdraw a
+                            workbook or a round issued by mistake (recorded)
   cmrg summary              the summary workbook for finance and the committee
   cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
+  cmrg meeting pack         the pack members read before meeting an owner
   cmrg findings             the group's agreed themes for the committee paper
   cmrg report               draft the committee paper (Word) from the register
   cmrg demo                 two review rounds on built-in sample data
@@ -89,8 +93,8 @@ class CmrgGroup(click.Group):
 
     context_class = CmrgContext
     command_class = CmrgCommand
-    ORDER = ["init", "plan", "generate", "simulate", "ingest", "corrections", "status", "chase", "summary", "register",
-             "findings", "report", "demo"]
+    ORDER = ["init", "plan", "generate", "simulate", "ingest", "corrections", "status", "chase", "decide", "summary",
+             "register", "meeting", "findings", "report", "demo"]
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)
@@ -100,6 +104,18 @@ class CmrgGroup(click.Group):
 def command(name: str):
     """Declare a cmrg command (registered on the group in cmrg_excel/cli/__init__.py)."""
     return click.command(name, cls=CmrgCommand)
+
+
+class CmrgSubGroup(click.Group):
+    """A command with subcommands (``cmrg decide withdraw``), laid out like the others."""
+
+    context_class = CmrgContext
+    command_class = CmrgCommand
+
+
+def group(name: str):
+    """Declare a cmrg command that has subcommands (registered like any command)."""
+    return click.group(name, cls=CmrgSubGroup)
 
 
 @click.group(cls=CmrgGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -155,7 +171,7 @@ def friendly_errors(func):
 
 def fail(message: str, code: int = EXIT_INPUT) -> None:
     click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
-    click.echo(message, err=True)
+    click.echo(visible(message, lines=True), err=True)
     sys.exit(code)
 
 
@@ -197,7 +213,7 @@ def issued_round(ws: Workspace, round_: str | None) -> None:
     from ..register import open_register, rounds
     from ..programme.status import StatusError, choose_round
 
-    conn = open_register(ws)
+    conn = open_register(ws, readonly=True)
     try:
         known = rounds(conn)
     finally:
@@ -206,6 +222,39 @@ def issued_round(ws: Workspace, round_: str | None) -> None:
         choose_round(known, round_)
     except StatusError as exc:
         fail(str(exc), EXIT_INPUT)
+
+
+def out_target(ws: Workspace, out: Path, force: bool) -> Path:
+    """Where --out may write: never over a file cmrg keeps (the contract list, the register, a
+    workbook issued, anything in inbox/ or archive/), even with --force; over any other file
+    that exists only with --force."""
+    what = ws.managed(out)
+    if what is not None:
+        fail(f"--out {out}: that is {what}, which cmrg keeps; choose another --out", EXIT_INPUT)
+    if out.exists() and not force:
+        fail(f"--out {out} already exists: choose another --out, or add --force to replace it", EXIT_INPUT)
+    return out
+
+
+def only_ids(only: tuple[str, ...]) -> list[str] | None:
+    """The contract IDs of --only (repeated, or separated by commas); None when --only was not given.
+    An --only that names no contract (``--only ""``) is a usage error, never "every contract"."""
+    if not only:
+        return None
+    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    if not ids:
+        raise click.UsageError("--only names no contract: give one or more contract IDs (--only GET-001,GET-002), "
+                               "or leave --only out for every contract")
+    return ids
+
+
+def seconds_option(ctx, param, value):
+    """A click callback: a number of seconds from 0 to a day (not nan or inf), or a usage error."""
+    if value is None:
+        return None
+    if not 0 <= value <= 86400:  # also refuses nan, which every comparison refuses
+        raise click.BadParameter(f"{value!r} is not a number of seconds from 0 to 86400")
+    return value
 
 
 def rel(ws: Workspace, path: Path) -> str:

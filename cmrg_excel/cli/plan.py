@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..core.contracts import parse_date, read_contracts
+from ..core.settings import DATE_MAX, DATE_MIN
 from ..issue.plan import PLAN_WORKBOOK, PlanError, PlanSettings, add_months, default_start, make_plan, month_start, parse_month, planned_ids, read_plan_schedule, register_last_reviews, save_plan_workbook, schedule_entries
 from ..core.terminal import clip
 from ..core.workspace import Workspace
@@ -21,9 +22,13 @@ def date_option(ctx, param, value):
     if value is None:
         return None
     try:
-        return parse_date(value)
+        day = parse_date(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date: write dd/mm/yyyy, e.g. 01/01/2027") from None
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise click.BadParameter(f"{value!r} is outside the years a review programme can use: give a date from "
+                                 f"{DATE_MIN:%d/%m/%Y} to {DATE_MAX:%d/%m/%Y}")
+    return day
 
 
 def month_option(ctx, param, value):
@@ -31,9 +36,13 @@ def month_option(ctx, param, value):
     if value is None:
         return None
     try:
-        return parse_month(value)
+        month = parse_month(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if not DATE_MIN <= month <= DATE_MAX:
+        raise click.BadParameter(f"{value!r} is outside the years a review programme can use: give a month from "
+                                 f"{DATE_MIN:%m/%Y} to {DATE_MAX:%m/%Y}")
+    return month
 
 
 @command("plan")
@@ -97,7 +106,7 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, s
     if clist.problems and not skip_invalid:
         fail(clist.problems_message("planned"), EXIT_INPUT)
     try:
-        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws))
+        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws), today=dt.date.today())
     except PlanError as exc:
         fail(f"{rel(ws, ws.contracts_path)}: {exc}", EXIT_INPUT)
         return
@@ -167,7 +176,8 @@ def planned_contracts(ws: Workspace, month: dt.date, plan_from: dt.date | None,
         else:
             settings = PlanSettings.from_section(ws.config.section("plan"))
             start = plan_from or default_start(today or dt.date.today())
-            entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws)))
+            entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws),
+                                                 today=today or dt.date.today()))
             where = "the recomputed plan"
             source = (f"recomputed from {rel(ws, ws.contracts_path)} and cmrg.toml, starting {start:%d/%m/%Y}, "
                       f"as there is no {rel(ws, path)}")

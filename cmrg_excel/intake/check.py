@@ -11,9 +11,13 @@ Identity (is this a workbook we issued, and the right one?)
     the ledger. Every other value on it must match the ledger entry for that token.
   * The contract details on the Contract sheet that identify the contract (ID, title,
     supplier, directorate) must match what was issued. A workbook issued for one contract but
-    showing or named as another is "another contract's workbook".
+    showing another is "another contract's workbook". The file name proves nothing: a return
+    whose token is contract A's is A's, whatever it is called; a name pointing at another
+    contract is a note ("needs a look") for the secretariat, not a refusal.
   * The issue must still be open: a workbook replaced by a newer issue is rejected naming
-    the newer file; a workbook of an earlier round than the contract's latest is rejected.
+    the newer file; a workbook of an earlier round than the contract's latest is rejected; a
+    workbook the secretariat withdrew as issued by mistake is rejected (and a withdrawn
+    round never counts as a contract's latest).
 
 Which answers are required (the decision, also in the README)
   * Every key activity needs a rating from the scale (case and spaces are forgiven, as in
@@ -42,14 +46,15 @@ Which answers are required (the decision, also in the README)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 from ..kit import layout as L
-from ..core.contracts import read_date
+from ..core.contracts import parse_money, read_date
 from ..core.framework import Framework
+from ..core.textsafe import hidden_character, visible
 from ..core.values import text_of
-from .entered import entered_values
+from .entered import entered_value, entered_values
 
 # --- plain data --------------------------------------------------------------------------
 
@@ -160,7 +165,8 @@ class Ledger:
         return max(cands, key=lambda i: (self.round_order.get(i.round, -1), i.generated_at))
 
     def latest_round(self, contract_id: str) -> str | None:
-        issues = self.by_contract.get(contract_id, [])
+        """The contract's latest round (a workbook withdrawn as issued by mistake does not count)."""
+        issues = [i for i in self.by_contract.get(contract_id, []) if i.status != "withdrawn"]
         if not issues:
             return None
         return max(issues, key=lambda i: (self.round_order.get(i.round, -1), i.generated_at)).round
@@ -180,11 +186,11 @@ class Ledger:
         """Contract IDs of the ledger written in a file name as whole words (case ignored)."""
         from ..core.contracts import safe_filename
 
-        if self._id_re is None:
-            forms: dict[str, str] = {}
+        if self._id_re is None:  # two IDs may share a form ("A/B" and "A_B" are both A_B.xlsx): keep both
+            forms: dict[str, set[str]] = {}
             for cid in self.contract_ids:
-                forms[cid.casefold()] = cid
-                forms[safe_filename(cid).casefold()] = cid
+                forms.setdefault(cid.casefold(), set()).add(cid)
+                forms.setdefault(safe_filename(cid).casefold(), set()).add(cid)
             self._forms = forms
             self._id_re = True
         text = name.casefold()
@@ -195,9 +201,7 @@ class Ledger:
         for i in starts:
             for j in ends:
                 if j > i:
-                    cid = self._forms.get(text[i:j])
-                    if cid is not None:
-                        found.add(cid)
+                    found |= self._forms.get(text[i:j], set())
         return found
 
 
@@ -215,11 +219,11 @@ parse_date = read_date
 
 
 def shown(value: object, limit: int = 60) -> str:
-    """A found value quoted for a message."""
+    """A found value quoted for a message, any control character shown as an escape."""
     if value is None or value == "":
         return "(blank)"
     if isinstance(value, str):
-        t = " ".join(value.split())
+        t = visible(" ".join(value.split()))
         return '"' + (t if len(t) <= limit else t[: limit - 3] + "...") + '"'
     return text_of(value)
 
@@ -257,14 +261,52 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
         fw = ledger.frameworks.get(text_of(raw.meta.get("framework_hash")))
     if fw is None:
         return res
+    if issue is not None and _came_back_empty(raw, issue):
+        # One sentence, not a problem for every cell (and no corrections workbook: it would be
+        # the same blank workbook again). A problem with its identity is still said instead.
+        if not res.problems:
+            name = issue.file_path.rsplit("/", 1)[-1]
+            p(Problem("", "", "", "(nothing filled in)", "the workbook filled in", (
+                f"the workbook came back empty: nothing was filled in. Fill in {name}, the workbook we sent you "
+                f"for {issue.contract_id}, save it and send it back."), "empty-return"))
+        res.entered = entered_values(raw, [a.ref for a in fw.activities])
+        return res
+    _extra_sheets(raw, issue, res)
     _contract_sheet(raw, res)
-    _assessment(raw, fw, issue, res)
+    re_review = issue is None or bool(issue.prefill)
+    # Column J holds the last review's answers in a re-review workbook; in a first-round one it is outside.
+    outside = [o for o in raw.outside
+               if not (re_review and o[0] == L.ASSESSMENT and o[1].rstrip("0123456789") == _PREVIOUS_LETTER)]
+    _assessment(raw, fw, issue, res, outside)
     _attestation(raw, issue, received, res)
+    _outside(outside, res)
+    if raw.formulas:
+        _formulas(raw, res)
     if issue is not None and ledger.current is not None:
         _upgrade(fw, ledger.current, res)
     if res.problems and issue is not None:
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
     return res
+
+
+def _came_back_empty(raw, issue) -> bool:
+    """Nothing typed anywhere: no answer (a re-review's carried answers as carried, with no
+    'Still accurate?'), no attestation, no contract correction."""
+    if L.ASSESSMENT not in raw.sheets or L.ATTESTATION not in raw.sheets:
+        return False  # a missing sheet is its own problem
+    if any(not _blank(v) for v in raw.attestation.values()) or any(not _blank(v) for v in raw.corrections.values()):
+        return False
+    carried_all = issue.prefill or {}
+    for row in raw.rows:
+        carried = carried_all.get(text_of(row.ref)) or {}
+        for key, value in row.values.items():
+            if _blank(value):
+                continue
+            if key == "confirm" or key not in carried:
+                return False
+            if entered_value(value, key) != text_of(carried[key])[: 10 if key == "target_date" else None]:
+                return False
+    return True
 
 
 def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
@@ -366,7 +408,11 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                 f"issued for your contract.{hint}"), "wrong-contract"))
         else:
             for f in L.CONTRACT_FIELDS:
-                if not f.identity or f.key == "contract_id":
+                if not f.identity:
+                    if f.key not in raw.corrections:
+                        _changed_detail(f, raw.contract.get(f.key), snap.get(f.key), res)
+                    continue
+                if f.key == "contract_id":
                     continue
                 got = raw.contract.get(f.key)
                 want = snap.get(f.key, "")
@@ -375,22 +421,29 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                         f"The {f.label.lower()} was changed from \"{want}\" to {shown(got)}. Do not change the details "
                         f"in column {L.CONTRACT_VALUE_COL}; if one is wrong, write the correct value in column "
                         f"{L.CONTRACT_CORRECTION_COL} (Correction) instead."), "altered-contract"))
-    # A file named after another contract: the owner probably sent a colleague's workbook.
+    # A file named after another contract: identity comes from the workbook (its token), never
+    # its name, so this is a note for the secretariat to look at, not a reason to refuse it.
     if file_name:
         named = ledger.ids_in_name(file_name)
         if named and issue.contract_id not in named:
             others = ", ".join(sorted(named))
-            latest = ledger.latest_open(sorted(named)[0])
-            hint = f" The workbook for {others} is {latest.file_path.rsplit('/', 1)[-1]}." if latest else ""
-            p(Problem("", "", "", file_name, issue.contract_id, (
-                f"This is another contract's workbook: the file is named for {others}, but it is the workbook issued "
-                f"for {issue.contract_id} ({snap.get('title', '')}). If you own {others}, fill in the workbook issued "
-                f"for it; if this really is the return for {issue.contract_id}, rename the file "
-                f"{issue.contract_id}.xlsx and send it again.{hint}"), "wrong-contract"))
+            res.notes.append(Problem("", "", "", file_name, issue.contract_id, (
+                f"Needs a look: the file is named for {others}, but it is the workbook issued for "
+                f"{issue.contract_id} ({snap.get('title', '')}), so it was taken as {issue.contract_id}'s return. "
+                f"If it holds {others}'s answers instead, withdraw it (cmrg decide withdraw {issue.contract_id} "
+                f"--round {issue.round} --reason ...) and ask the owner of {others} for their own workbook."),
+                "name-mismatch"))
 
     # The issue must still be the one to answer.
     latest_round = ledger.latest_round(issue.contract_id)
-    if latest_round is not None and latest_round != issue.round:
+    if issue.status == "withdrawn":
+        latest = ledger.latest_open(issue.contract_id)
+        hint = (f" The workbook to fill in for {issue.contract_id} is {latest.file_path.rsplit('/', 1)[-1]} (round "
+                f"{latest.round}).") if latest is not None else ""
+        p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}", "an open workbook", (
+            f"This workbook (round {issue.round}) was withdrawn by the review group: it was issued by mistake, so "
+            f"no return is needed on it.{hint}"), "withdrawn"))
+    elif latest_round is not None and latest_round != issue.round:
         newer = ledger.latest_open(issue.contract_id, latest_round)
         where = f" ({newer.file_path.rsplit('/', 1)[-1]}, sent {newer.generated_at[:10]})" if newer else ""
         p(Problem(L.META, L.meta_cell("round"), "", issue.round, latest_round, (
@@ -416,6 +469,124 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                       f"This workbook was replaced by a newer one for {issue.contract_id}: {where}. Please copy your "
                       "answers into the newer workbook and send that one."), "superseded"))
     return issue
+
+
+def _detail_text(kind: str, value: object) -> str:
+    """A contract detail as the owner sees it: dates dd/mm/yyyy, amounts as plain figures."""
+    if kind == "date" and isinstance(value, str) and value:
+        day, _ = read_date(value)
+        return day.strftime("%d/%m/%Y") if day else value
+    return text_of(value)
+
+
+def _changed_detail(f, got: object, want: object, res: CheckResult) -> None:
+    """A detail other than the contract's identity changed in the value column (the owner could
+    not find the Correction column, or the sheet was unprotected): kept as a correction."""
+    if _blank(got) and want in (None, ""):
+        return
+    if f.kind == "money":
+        try:
+            same = want is not None and abs(parse_money(got) - float(want)) < 0.005
+        except (TypeError, ValueError):
+            same = False
+    elif f.kind == "date":
+        day, _ = read_date(got)
+        same = day is not None and isinstance(want, str) and day.isoformat() == want[:10]
+    else:
+        same = _same_text(got, want if want is not None else "")
+    if same:
+        return
+    held, now = _detail_text(f.kind, want), _detail_text(f.kind, got)
+    if isinstance(got, (dt.date, dt.datetime)):
+        now = (got.date() if isinstance(got, dt.datetime) else got).strftime("%d/%m/%Y")
+    res.corrections[f.key] = now
+    res.notes.append(Problem(L.CONTRACT, L.contract_cell(f.key), "", shown(now), f'"{held}"', (
+        f"The {f.label.lower()} was changed in column {L.CONTRACT_VALUE_COL} from \"{held}\" to {shown(now)}: kept as a "
+        "correction for the review group."), "changed-detail"))
+
+
+def _norm(value: object) -> str:
+    return " ".join(text_of(value).split()).casefold()
+
+
+_TEXTS: dict[str, dict[str, str]] = {}
+
+
+def _texts(fw: Framework) -> dict[str, str]:
+    """An activity's statement (case and spacing ignored) -> its reference, worked out once per framework."""
+    got = _TEXTS.get(fw.content_hash)
+    if got is None:
+        got = _TEXTS[fw.content_hash] = {_norm(a.text): a.ref for a in fw.activities}
+    return got
+
+
+_PREVIOUS_LETTER = L.ASSESS_BY_KEY["previous"].letter
+_OUTSIDE_LISTED = 10  # cells named one by one; the rest are counted in one more problem
+
+
+def _extra_sheets(raw, issue, res: CheckResult) -> None:
+    """Sheets we did not send: nothing on them is read, and the review group hears of it."""
+    ours = set(L.SHEETS) | {L.FIXES}
+    extra = [name for name in raw.sheets if name not in ours]
+    if not extra:
+        return
+    names = ", ".join(f"'{visible(n)}'" for n in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    res.notes.append(Problem(extra[0], "", "", names, "the sheets we sent", (
+        f"The workbook has {'a sheet' if len(extra) == 1 else 'sheets'} we did not send ({names}): nothing on "
+        f"{'it' if len(extra) == 1 else 'them'} is read. The answers counted are those on the {L.ASSESSMENT} "
+        "sheet."), "extra-sheet"))
+
+
+def _outside(cells: list, res: CheckResult) -> None:
+    """Text written outside the cells that are read would be lost: refused, naming each cell."""
+    p = res.problems.append
+    how = {
+        L.ASSESSMENT: "Move it into the Evidence or Improvement action of the activity it belongs to, or clear it.",
+        L.CONTRACT: (f"If it corrects a contract detail, write it in column {L.CONTRACT_CORRECTION_COL} (Correction) "
+                     "beside that detail; otherwise clear it."),
+        L.ATTESTATION: "Clear it: only the sign-off cells are read.",
+    }
+    for sheet, cell, value in cells[:_OUTSIDE_LISTED]:
+        where = "outside the table" if sheet == L.ASSESSMENT else "outside the form"
+        p(Problem(sheet, cell, "", shown(value), "blank", (
+            f"{shown(value)} is {where}, so it would not be read. {how.get(sheet, 'Clear it.')}"), "outside-table"))
+    if len(cells) > _OUTSIDE_LISTED:
+        rest = cells[_OUTSIDE_LISTED:]
+        listed = ", ".join(f"{s}!{c}" for s, c, _ in rest[:20]) + (" ..." if len(rest) > 20 else "")
+        p(Problem(rest[0][0], "", "", f"{len(rest)} more cells", "blank", (
+            f"{len(rest)} more cells outside the table or form hold something that would not be read ({listed}). "
+            "Move what matters into the answer cells and clear the rest."), "outside-table"))
+
+
+def _formulas(raw, res: CheckResult) -> None:
+    """A formula where a value belongs: its cached value is not what Excel would calculate next time
+    (or is missing), so it is refused, whatever it shows. Other problems of those cells are dropped:
+    fixing the formula is the one thing to do."""
+    p = res.problems.append
+    refs = {r.row: text_of(r.ref) for r in raw.rows}
+    contract_rows = {L.CONTRACT_FIRST_ROW + i: f.label for i, f in enumerate(L.CONTRACT_FIELDS)}
+    attest = {f.cell: f.label for f in L.ATTEST_FIELDS}
+    headings = {c.letter: c.heading.split(":")[0] for c in L.ASSESS_COLUMNS}
+    cells = set()
+    for sheet, found in raw.formulas.items():
+        for cell, text in found.items():
+            letters = cell.rstrip("0123456789")
+            row = int(cell[len(letters):] or 0)
+            ref = refs.get(row, "") if sheet == L.ASSESSMENT else ""
+            if sheet == L.ASSESSMENT:
+                what = f"the {headings.get(letters, 'cell').lower()} cell" if letters in headings else "this cell"
+            elif sheet == L.CONTRACT:
+                what = f"the cell for {contract_rows.get(row, 'this detail').lower()}"
+            elif sheet == L.ATTESTATION:
+                what = f"'{attest[cell]}'" if cell in attest else "this cell"
+            else:
+                what = "the hidden identity sheet"
+            formula = visible("=" + text if text else "a formula shared with the cell above")
+            formula = formula if len(formula) <= 60 else formula[:57] + "..."
+            cells.add((sheet, cell))
+            p(Problem(sheet if sheet != L.META else L.META, cell, ref, formula, "a value", (
+                f"{what} holds a formula ({formula}), not a value: type the value, not a formula"), "formula"))
+    res.problems[:] = [q for q in res.problems if q.code == "formula" or (q.sheet, q.cell) not in cells]
 
 
 def _contract_sheet(raw, res: CheckResult) -> None:
@@ -455,26 +626,40 @@ def _prepared(fw: Framework) -> tuple:
     return got
 
 
-def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
+_ROW_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
+
+
+def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> None:
+    """The Assessment sheet's rows; cells found outside the table are added to ``outside``."""
     if L.ASSESSMENT not in raw.sheets:
         return
     p = res.problems.append
     scale = fw.scale
     choices, expected_rows, area_rows, fast = _prepared(fw)
     by = L.ASSESS_BY_KEY
+    # "Still accurate?" (column K) is part of the table only in a re-review workbook; in a first-round
+    # one anything there is outside the table (an unknown workbook is given the benefit of the doubt).
+    re_review = issue is None or bool(issue.prefill)
+    keys = _ROW_KEYS if re_review else _ROW_KEYS[:-1]
+    headings = {str(a.number): _norm(a.name) for a in fw.areas}
     found: dict[str, list] = {}
     stray = []
     for row in raw.rows:
+        if not re_review and not _blank(row.values.get("confirm")):
+            outside.append((L.ASSESSMENT, f"{by['confirm'].letter}{row.row}", row.values["confirm"]))
+            row = replace(row, values={**row.values, "confirm": ""})
         ref = row.ref
         if ref.__class__ is not str or ref not in expected_rows:
             ref = text_of(ref)
         if ref in expected_rows:
             found.setdefault(ref, []).append(row)
-        elif any(not _blank(v) for v in row.values.values()):
+        elif any(not _blank(row.values.get(k)) for k in keys):
             stray.append(row)
+        elif row.row not in area_rows and not _blank(row.ref) and headings.get(ref) != _norm(row.activity):
+            # a Ref that is neither an activity's nor an area heading's (wherever rows were moved to)
+            outside.append((L.ASSESSMENT, f"{by['ref'].letter}{row.row}", row.ref))
     for row in stray:
-        key = next(k for k in ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
-                   if not _blank(row.values.get(k)))
+        key = next(k for k in keys if not _blank(row.values.get(k)))
         cell = f"{by[key].letter}{row.row}"
         what = "a heading row" if row.row in area_rows else "a row that is not a key activity"
         p(Problem(L.ASSESSMENT, cell, text_of(row.ref), shown(row.values[key]), "blank", (
@@ -482,6 +667,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
             "to, or clear it."), "stray-answer"))
     prefill = (issue.prefill or {}) if issue is not None else {}
     moved = []
+    texts = _texts(fw)
     for act in fw.activities:
         rows = found.get(act.ref, [])
         want_row = expected_rows[act.ref]
@@ -497,6 +683,16 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
                 "duplicate-row"))
             continue
         row = rows[0]
+        if row.activity != act.text and _norm(row.activity) != _norm(act.text):
+            other = texts.get(_norm(row.activity))
+            why = (f"that is activity {other}'s, so the Ref column was re-ordered or sorted on its own" if other else
+                   "the activity's words were changed")
+            p(Problem(L.ASSESSMENT, f"{by['ref'].letter}{row.row}", act.ref, shown(row.activity), shown(act.text), (
+                f"Row {row.row} is marked {act.ref} but its key activity is not {act.ref}'s: it reads "
+                f"{shown(row.activity)}, where {act.ref} is {shown(act.text)}; {why}. The answers on this row cannot "
+                "be matched to an activity: copy your answers into a fresh copy of the workbook we sent you."),
+                "ref-mismatch"))
+            continue
         if row.row != want_row:
             moved.append((act.ref, row.row, want_row))
         answer = _activity(row, act, scale, choices, prefill.get(act.ref), res, fast)
@@ -546,8 +742,11 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
                   "no rating given; choose one from the dropdown list", "missing-rating"))
         ok = False
     elif label is None:
+        hidden = hidden_character(raw_rating) if isinstance(raw_rating, str) else None
+        what = (f"the rating contains an invisible character ({hidden}), so it is not one of the list" if hidden
+                else f"{shown(raw_rating)} is not a rating")
         p(Problem(L.ASSESSMENT, cell("rating"), act.ref, shown(raw_rating), choices, (
-            f"{shown(raw_rating)} is not a rating; choose one from the dropdown list ({choices})"), "bad-rating"))
+            f"{what}; choose one from the dropdown list ({choices})"), "bad-rating"))
         ok = False
     texts = {}
     for key in ("evidence", "action", "action_owner"):

@@ -12,7 +12,9 @@ Only the cells :mod:`cmrg_excel.kit.layout` names are kept, as plain values (``s
 here: :mod:`cmrg_excel.intake.check` decides what the values mean.
 
 :class:`ReaderPool` feeds workers batches of paths and streams back one result per file,
-in the order each worker finished them, so a crash is pinned to the file being read.
+in the order each worker finished them (or, with ``ordered``, in the order given, whatever the
+workers' timing), so a crash is pinned to the file being read. Each result carries the bytes
+the worker read (``data``): the caller files exactly those, never the file as it is later.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class RawRow:
     row: int  # 1-based
     ref: object
     values: dict[str, object]  # rating, evidence, action, action_owner, target_date, confirm
+    activity: object = ""  # column B: the key activity's statement (the area's name on an area row)
 
 
 @dataclass
@@ -55,6 +58,13 @@ class RawReturn:
     corrections: dict[str, object] = field(default_factory=dict)  # field key -> correction (column C), non-empty
     rows: list[RawRow] = field(default_factory=list)  # Assessment rows with a ref or any answer
     attestation: dict[str, object] = field(default_factory=dict)  # ATTEST key -> value
+    # (sheet, cell, value) of what is written outside the cells the layout reads: beyond the form's
+    # columns or rows on the Contract and Attestation sheets; on the Assessment sheet, in columns J and
+    # beyond, and in B, C or E of rows without a Ref (the overall row's own text left out)
+    outside: list[tuple[str, str, object]] = field(default_factory=list)
+    # sheet -> {cell: formula} of formulas where the template has none (a reader sees only their
+    # cached value, which Excel would recompute): from preflight
+    formulas: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,8 @@ class ReadResult:
     crashed: str | None = None  # the worker died or ran out of time (detail for the log)
     stat: tuple | None = None  # (inode, size, mtime_ns) of the file as read: proves it unchanged when filed
     checked: object | None = None  # check.CheckResult, when the worker was given the ledger (raw is then dropped)
+    data: bytes | None = None  # every byte read, when the whole file was read: what is filed is what was checked
+    limit: bool = False  # refused by one of our own limits (memory, time, a crash), not for what the file holds
 
     @property
     def fatal(self) -> list[Finding]:
@@ -119,8 +131,33 @@ _CONTRACT_AT = tuple((f.key, L.rc(L.contract_cell(f.key)), L.rc(L.contract_cell(
                      for f in L.CONTRACT_FIELDS)
 _ATTEST_AT = tuple((f.key, L.rc(f.cell)) for f in L.ATTEST_FIELDS)
 _REF_COL = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
+_ACTIVITY_COL = L.col_index(L.ASSESS_BY_KEY["activity"].letter)
 _ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in _ASSESS_KEYS)
 _LAST_ANSWER_COL = max(c for _, c in _ANSWER_COLS)
+_PREVIOUS_COL = L.col_index(L.ASSESS_BY_KEY["previous"].letter)
+_CONFIRM_COL = L.col_index(L.ASSESS_BY_KEY["confirm"].letter)
+_FIRST_OUTSIDE_COL = _PREVIOUS_COL  # J: the last column of a first-round table is I
+_TEXT_COLS = tuple(L.col_index(L.ASSESS_BY_KEY[k].letter) for k in ("activity", "guidance", "score"))
+_FORM_LAST_COL = L.col_index(L.FORM_LAST_COL)
+
+
+def _blank(value: object) -> bool:
+    return value == "" or value is None or (value.__class__ is str and not value.strip())
+
+
+def _form_outside(raw: RawReturn, sheet: str, g: list[list[object]], last_row: int, first_col: int = 0) -> None:
+    """Cells written on a form sheet (Contract, Attestation) outside its columns and rows."""
+    last_col = _FORM_LAST_COL
+    for r0, row in enumerate(g):
+        if r0 >= last_row:
+            cols = range(len(row))
+        elif len(row) > last_col + 1 or first_col:
+            cols = [*range(first_col), *range(last_col + 1, len(row))]
+        else:
+            continue
+        for c in cols:
+            if c < len(row) and not _blank(row[c]):
+                raw.outside.append((sheet, f"{L.col_letter(c)}{r0 + 1}", row[c]))
 
 
 def extract(wb) -> RawReturn:
@@ -147,23 +184,51 @@ def extract(wb) -> RawReturn:
             corr = _at(g, *correction)
             if corr not in ("", None):
                 raw.corrections[key] = corr
+        _form_outside(raw, L.CONTRACT, g, L.CONTRACT_LAST_ROW)
     g = grid(L.ASSESSMENT)
     if g is not None:
         rows = raw.rows
-        for r0 in range(L.ASSESS_FIRST_ROW - 1, min(len(g), L.MAX_ROW)):
+        outside = raw.outside
+        for r0 in range(0, min(len(g), L.MAX_ROW)):
             row = g[r0]
             n = len(row)
+            if n > _FIRST_OUTSIDE_COL:  # columns J and beyond: outside the table (J is the template's on a re-review)
+                for c in range(_FIRST_OUTSIDE_COL, n):
+                    if c != _CONFIRM_COL and not _blank(row[c]) and (c != _PREVIOUS_COL or r0 >= L.ASSESS_HEADER_ROW):
+                        outside.append((L.ASSESSMENT, f"{L.col_letter(c)}{r0 + 1}", row[c]))
+            if r0 < L.ASSESS_FIRST_ROW - 1:
+                continue
             if n > _LAST_ANSWER_COL:
                 values = {k: row[c] for k, c in _ANSWER_COLS}
             else:
                 values = {k: (row[c] if c < n else "") for k, c in _ANSWER_COLS}
             ref = row[_REF_COL] if _REF_COL < n else ""
+            activity = row[_ACTIVITY_COL] if _ACTIVITY_COL < n else ""
             if ref not in ("", None) or any(v not in ("", None) for v in values.values()):
-                rows.append(RawRow(r0 + 1, ref, values))
+                rows.append(RawRow(r0 + 1, ref, values, activity))
+            elif activity != L.OVERALL_LABEL:  # a row without a Ref: anything in B, C or E is outside the table
+                for c in _TEXT_COLS:
+                    if c < n and not _blank(row[c]):
+                        outside.append((L.ASSESSMENT, f"{L.col_letter(c)}{r0 + 1}", row[c]))
     g = grid(L.ATTESTATION)
     if g is not None:
         raw.attestation = {key: _at(g, *at) for key, at in _ATTEST_AT}
+        _form_outside(raw, L.ATTESTATION, g, L.ATTEST_LAST_ROW, first_col=1)
     return raw
+
+
+def owners_formulas(found: dict[str, tuple[tuple[str, str], ...]]) -> dict[str, dict[str, str]]:
+    """The formulas preflight found on the sheets read, where the template has none."""
+    out: dict[str, dict[str, str]] = {}
+    for sheet in (L.CONTRACT, L.ASSESSMENT, L.ATTESTATION, L.META):
+        for cell, text in found.get(sheet, ()):
+            letters = cell.rstrip("0123456789")
+            if sheet == L.ASSESSMENT and letters in L.ASSESS_FORMULA_COLS:
+                continue
+            if sheet == L.ATTESTATION and cell in L.ATTEST_FORMULA_CELLS:
+                continue
+            out.setdefault(sheet, {})[cell] = text
+    return out
 
 
 def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
@@ -178,18 +243,26 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
         res.raw = extract(wb)
+        res.raw.formulas = owners_formulas(pf.formulas)
     except pc.PasswordError:
         res.error = ("The workbook is protected with a password to open. Open it, remove the password "
                      "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and send it again.")
     except MemoryError:
         res.error = UNREADABLE.format(why="needed more memory than any of our workbooks")
+        res.limit = True
     except Exception as exc:  # CalamineError, XmlError, ZipError, ValueError ... on damaged files
         res.error = UNREADABLE.format(why=f"failed ({type(exc).__name__}: {str(exc)[:200]})")
     return res
 
 
-def read_path(path: str | Path, limits: Limits) -> ReadResult:
-    """Read one file in this process (tests, tools); see :class:`ReaderPool` for untrusted runs."""
+def stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    """What proves a file unchanged: (inode, size, modification time in ns)."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_path(path: str | Path, limits: Limits, keep: bool = False) -> ReadResult:
+    """Read one file in this process (tests, tools); see :class:`ReaderPool` for untrusted runs.
+    With ``keep``, the bytes read come back in ``data`` when they are the whole file."""
     p = str(path)
     try:
         with open(p, "rb") as fh:
@@ -198,7 +271,9 @@ def read_path(path: str | Path, limits: Limits) -> ReadResult:
     except OSError as exc:
         return ReadResult(path=p, error=f"The file could not be opened ({exc.strerror}).")
     res = read_bytes(data, limits, p)
-    res.stat = (st.st_ino, st.st_size, st.st_mtime_ns)
+    res.stat = stat_key(st)
+    if keep and len(data) == st.st_size:
+        res.data = data
     return res
 
 
@@ -270,9 +345,10 @@ def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None, close=()) ->
             if hang_on and name == hang_on:
                 time.sleep(3600)
             try:
-                res = read_path(path, limits)
+                res = read_path(path, limits, keep=True)
             except MemoryError:
-                res = ReadResult(path=path, error=UNREADABLE.format(why="needed more memory than any of our workbooks"))
+                res = ReadResult(path=path, error=UNREADABLE.format(why="needed more memory than any of our workbooks"),
+                                 limit=True)
             if ledger is not None and res.raw is not None:
                 try:
                     received = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
@@ -298,14 +374,14 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb, ledger, close), daemon=True)
         self.proc.start()
         child.close()
-        self.pending: deque[str] = deque()  # paths sent, not yet answered, in order
+        self.pending: deque[int] = deque()  # numbers of the files sent, not yet answered, in order
         self.since = time.monotonic()  # when the file now being read was started
 
-    def send(self, batch: list[str]) -> None:
+    def send(self, numbers: list[int], paths: list[str]) -> None:
         if not self.pending:
             self.since = time.monotonic()
-        self.pending.extend(batch)
-        self.conn.send(batch)
+        self.pending.extend(numbers)
+        self.conn.send(paths)
 
     def kill(self) -> None:
         try:
@@ -371,18 +447,36 @@ class ReaderPool:
         self.workers[self.workers.index(w)] = new
         return new
 
-    def read(self, paths: Iterable[str | Path]) -> Iterator[ReadResult]:
-        queue: deque[str] = deque(str(p) for p in paths)
+    def read(self, paths: Iterable[str | Path], ordered: bool = False) -> Iterator[ReadResult]:
+        """One result per path: as each is done, or with ``ordered`` in the order of ``paths``
+        (results that finish early wait, and workers are kept at most a window of files ahead
+        of the first one still being read, so memory stays bounded)."""
+        items = [str(p) for p in paths]
+        queue: deque[int] = deque(range(len(items)))
         if not self.workers:
             raise RuntimeError("use ReaderPool as a context manager")
         # Small first batches so both workers start at once; then bigger ones.
         size = max(1, min(self.batch, len(queue) // (self.n * 4) or 1))
+        window = max(64, 8 * self.n * size)
+        done: dict[int, ReadResult] = {}
+        next_out = 0
 
         def feed(w: _Worker) -> None:
             # Keep up to two batches in flight per worker so it never waits for the main process.
-            while queue and len(w.pending) < 2 * size:
+            while queue and len(w.pending) < 2 * size and (not ordered or queue[0] < next_out + window):
                 batch = [queue.popleft() for _ in range(min(size, len(queue)))]
-                w.send(batch)
+                w.send(batch, [items[i] for i in batch])
+
+        def ready(i: int, res: ReadResult) -> Iterator[ReadResult]:
+            nonlocal next_out
+            res.path = items[i]
+            if not ordered:
+                yield res
+                return
+            done[i] = res
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
 
         for w in self.workers:
             feed(w)
@@ -402,9 +496,9 @@ class ReaderPool:
                         res = w.conn.recv()
                     except (EOFError, OSError):
                         break
-                    res.path = w.pending.popleft()
+                    i = w.pending.popleft()
                     w.since = time.monotonic()
-                    yield res
+                    yield from ready(i, res)
                 if w.pending and (not w.proc.is_alive() or time.monotonic() - w.since > self.timeout):
                     culprit = w.pending.popleft()
                     queue.extendleft(reversed(w.pending))
@@ -414,8 +508,12 @@ class ReaderPool:
                     else:
                         why = f"stopped the reading process (exit code {w.proc.exitcode})"
                     w = self._replace(w)
-                    yield ReadResult(path=culprit, error=UNREADABLE.format(why=why), crashed=why)
+                    yield from ready(culprit, ReadResult(path=items[culprit], error=UNREADABLE.format(why=why),
+                                                         crashed=why, limit=True))
                 feed(w)
+            for w in self.workers:  # a window that moved on lets idle workers take more
+                if not w.pending:
+                    feed(w)
 
 
 def _poll(conn) -> bool:

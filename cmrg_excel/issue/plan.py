@@ -26,6 +26,7 @@ from typing import Iterable, Mapping
 
 from ..core.contracts import MONTH_NUMBERS, Contract
 from ..core.errors import CmrgError
+from ..core.settings import check_section
 
 # (key, heading, setting, how it is measured) in the order they are shown everywhere.
 CRITERIA: tuple[tuple[str, str, str, str], ...] = (
@@ -74,28 +75,14 @@ class PlanSettings:
 
     @classmethod
     def from_section(cls, section: Mapping[str, object], **overrides: object) -> "PlanSettings":
-        """Settings from ``ws.config.section("plan")``, defaults where absent; ``overrides`` (not None) win."""
+        """Settings from ``ws.config.section("plan")``, defaults where absent; ``overrides`` (not None) win.
+        A section that breaks a rule raises :class:`~cmrg_excel.core.settings.SettingsError` naming it."""
 
-        def number(key: str, default: float, *, integer: bool = False, lo: float = 0, hi: float = math.inf) -> float:
-            value = section.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
-                kind = "a whole number" if integer else "a number"
-                raise PlanError(f"setting [plan] {key} = {value!r} in cmrg.toml must be {kind}")
-            if not lo <= value <= hi:
-                raise PlanError(f"setting [plan] {key} = {value!r} in cmrg.toml must be between {lo:g} and {hi:g}")
-            return int(value) if integer else float(value)
-
-        weights = {key: number(setting, DEFAULT_WEIGHTS[key]) for key, _, setting, _ in CRITERIA}
-        if sum(weights.values()) <= 0:
-            raise PlanError("settings [plan] weight_* in cmrg.toml are all zero: give at least one criterion a weight")
+        checked = check_section("plan", dict(section))  # the one set of rules (core/settings.py)
         values = dict(
-            weights=weights,
-            per_month=number("per_month", 3, integer=True, lo=1, hi=100),
-            months=number("months", 12, integer=True, lo=1, hi=60),
-            timing_horizon_months=number("timing_horizon_months", 18, integer=True, lo=1, hi=120),
-            max_directorate_share=number("max_directorate_share", 0.5, lo=0.01, hi=1),
-            lead_months=number("lead_months", 2, integer=True, lo=0, hi=24),
-            review_full_months=number("review_full_months", 36, integer=True, lo=1, hi=240),
+            weights={key: checked[setting] for key, _, setting, _ in CRITERIA},
+            **{key: checked[key] for key in ("per_month", "months", "timing_horizon_months", "max_directorate_share",
+                                             "lead_months", "review_full_months")},
         )
         for key, value in overrides.items():
             if value is not None:
@@ -278,7 +265,9 @@ def schedule(scores: Iterable[ContractScore], settings: PlanSettings, start: dt.
     first = month_start(start)
     remaining = list(scores)  # highest score first, as score_contracts returns them
     rank = {s.contract_id: i for i, s in enumerate(remaining)}
-    key_index = {s.contract_id: _month_index(first, s.key_date) for s in remaining if s.key_date is not None}
+    # A key date before the first month (the plan was made earlier, and the decision is still
+    # to come) counts as due in the first month: reviewed as soon as possible.
+    key_index = {s.contract_id: max(0, _month_index(first, s.key_date)) for s in remaining if s.key_date is not None}
     due_index = {cid: max(0, k - settings.lead_months) for cid, k in key_index.items()}
     cap = directorate_cap(settings)
     plan: list[PlannedReview] = []
@@ -304,8 +293,14 @@ def schedule(scores: Iterable[ContractScore], settings: PlanSettings, start: dt.
             remaining.remove(s)
             due = due_index.get(s.contract_id)
             review_by = add_months(first, due) if due is not None else None
+            if s.key_date is not None and s.key_date < first:
+                reason = (f"{s.reason}; the decision falls before the plan's first month, so reviewed as "
+                          "soon as possible" if month == first else
+                          f"{s.reason}; the decision falls before the plan's first month, which was full")
+            else:
+                reason = _schedule_reason(s, month, review_by, settings.lead_months)
             plan.append(PlannedReview(month, s.contract_id, s.contract.title, s.contract.directorate, s.total,
-                                      _schedule_reason(s, month, review_by, settings.lead_months), review_by))
+                                      reason, review_by))
     return plan
 
 
@@ -337,9 +332,12 @@ def default_start(today: dt.date) -> dt.date:
 
 
 def make_plan(contracts: Iterable[Contract], settings: PlanSettings, start: dt.date,
-              last_reviews: Mapping[str, dt.date] | None = None) -> Plan:
-    """Scores and schedule together, with timing measured from ``start``."""
-    scores = score_contracts(contracts, settings, start, last_reviews)
+              last_reviews: Mapping[str, dt.date] | None = None, *, today: dt.date | None = None) -> Plan:
+    """Scores and schedule together, with timing measured from ``today`` (the day the plan is
+    made; default ``start``) when that is earlier than ``start``: a decision due between
+    today and the plan's first month is still to be informed, as soon as possible."""
+    asof = min(today, start) if today is not None else start
+    scores = score_contracts(contracts, settings, asof, last_reviews)
     if not scores:
         raise PlanError("the contract list has no contracts to plan")
     return Plan(start, settings, scores, schedule(scores, settings, start))
@@ -850,7 +848,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
         return {}
     from .. import register as reg
 
-    conn = reg.open_register(ws)
+    conn = reg.open_register(ws, readonly=True)
     try:
         subs = reg.submissions_frame(conn)
     finally:
@@ -858,7 +856,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
     out: dict[str, dt.date] = {}
     if subs.empty:
         return out
-    for row in subs[subs["outcome"] == "accepted"].itertuples(index=False):
+    for row in subs[(subs["outcome"] == "accepted") & (subs["status"] != "withdrawn")].itertuples(index=False):
         try:
             received = dt.date.fromisoformat(str(row.received_at)[:10])
         except ValueError:

@@ -170,8 +170,7 @@ def _header_footer(doc, document: Document) -> None:
 
 
 def _cell_text(cell, text: str, bold: bool = False, right: bool = False, size: float = 10) -> None:
-    cell.text = ""
-    p = cell.paragraphs[0]
+    p = cell.paragraphs[0]  # a new cell holds one empty paragraph
     p.paragraph_format.space_after = Pt(0)
     if right:
         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -213,6 +212,8 @@ def render_docx(document: Document) -> bytes:
     doc.core_properties.author = plain(document.council)[:255]
     doc.add_paragraph(plain(document.title), style="Title")
     usable = (section.page_width - section.left_margin - section.right_margin)
+    # Style objects looked up once: python-docx looks a style name up afresh on every call.
+    styles = {name: doc.styles[name] for name in ("Title", "List Bullet", "List Number", "Table Grid")}
     for block in document.blocks:
         if isinstance(block, Heading):
             doc.add_heading(plain(block.text), level=max(1, min(3, block.level)))
@@ -232,7 +233,7 @@ def render_docx(document: Document) -> bytes:
                     run.italic = True
         elif isinstance(block, Bullets):
             for item in block.items:
-                doc.add_paragraph(plain(item), style="List Number" if block.numbered else "List Bullet")
+                doc.add_paragraph(plain(item), style=styles["List Number" if block.numbered else "List Bullet"])
         elif isinstance(block, Cover):
             table = doc.add_table(rows=0, cols=2)
             table.alignment = WD_TABLE_ALIGNMENT.LEFT
@@ -244,7 +245,7 @@ def render_docx(document: Document) -> bytes:
             doc.add_paragraph()
         elif isinstance(block, Table):
             table = doc.add_table(rows=1, cols=len(block.columns))
-            table.style = doc.styles["Table Grid"]
+            table.style = styles["Table Grid"]
             table.alignment = WD_TABLE_ALIGNMENT.CENTER
             head = table.rows[0]
             _repeat_header(head)
@@ -258,6 +259,8 @@ def render_docx(document: Document) -> bytes:
                     _cell_text(cells[i], value, bold=last, right=i in block.right_align)
             if block.widths_cm:
                 table.autofit = False
+                for i, w in enumerate(block.widths_cm):  # LibreOffice reads the grid, Word the cells
+                    table.columns[i].width = Cm(w)
                 for row in table.rows:
                     for i, w in enumerate(block.widths_cm):
                         row.cells[i].width = Cm(w)

@@ -2,9 +2,15 @@
 
 It holds the issue ledger (every workbook we sent), the contracts as issued, every
 submission (accepted or rejected, never deleted) and the answers of accepted returns with
-their provenance. Each returned file is registered all or nothing (its own savepoint inside
-a transaction that ingest commits in small groups), so a killed run leaves the register as
-it was before the file it was filing.
+their provenance, and the audit trail: every ingest run and every decision the secretariat
+made (:mod:`.audit`). Each returned file is registered all or nothing (its own savepoint
+inside a transaction that ingest commits in small groups), so a killed run leaves the
+register as it was before the file it was filing.
+
+Commands that only read (status, summary, the export) open it read-only
+(``open_register(ws, readonly=True)``): they never wait for another program writing to it.
+A register held by another program for longer than :data:`BUSY_SECONDS` is
+:class:`RegisterBusy` (exit code 3, "run again"), never "not a usable register".
 """
 
 from __future__ import annotations
@@ -25,9 +31,14 @@ from ..core.errors import BusyError
 if TYPE_CHECKING:  # pandas is imported where a frame is built: ingest and its workers never need it
     import pandas as pd
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Columns added since schema 1, added to an older register when it is opened (nothing else changes).
-MIGRATIONS = {2: [("submissions", "entered", "TEXT")]}
+# Schema 3 also rebuilds the submissions table (see _rebuild_submissions) and adds the audit tables.
+MIGRATIONS = {2: [("submissions", "entered", "TEXT")],
+              3: [("submissions", "recheck", "INTEGER NOT NULL DEFAULT 0"), ("submissions", "named_for", "TEXT")]}
+BUSY_SECONDS = 30.0  # how long a write waits for another program holding the register
+BUSY = ("the register is busy (another program is writing to it: another cmrg, or a database tool with "
+        "changes not yet saved)")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -78,12 +89,12 @@ CREATE TABLE IF NOT EXISTS issues (
 CREATE INDEX IF NOT EXISTS issues_by_contract ON issues(contract_id, round);
 CREATE TABLE IF NOT EXISTS submissions (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    file_sha256    TEXT NOT NULL UNIQUE,
+    file_sha256    TEXT NOT NULL,      -- the same bytes twice only when the first was refused by our own limits
     original_name  TEXT NOT NULL,
     stored_path    TEXT NOT NULL,      -- archive/ or inbox/rejected/, relative to the workspace
     received_at    TEXT NOT NULL,
     outcome        TEXT NOT NULL,      -- accepted, rejected
-    status         TEXT,               -- current, superseded (accepted only)
+    status         TEXT,               -- current, superseded, withdrawn (accepted only)
     token          TEXT,               -- issue token found in the file, if any
     contract_id    TEXT,
     round          TEXT,
@@ -96,9 +107,12 @@ CREATE TABLE IF NOT EXISTS submissions (
     problems       TEXT NOT NULL DEFAULT '[]',  -- JSON list of problems (rejected) or notes
     corrections    TEXT NOT NULL DEFAULT '{}',  -- JSON {field: corrected value} flagged on the Contract sheet
     mapping        TEXT,                        -- JSON {old ref: new ref} when an old template was upgraded
-    entered        TEXT                         -- JSON of what the owner typed (rejected returns we issued)
+    entered        TEXT,                        -- JSON of what the owner typed (rejected returns we issued)
+    recheck        INTEGER NOT NULL DEFAULT 0,  -- 1: refused by our own limits; the same bytes are checked again
+    named_for      TEXT                         -- JSON list of contract IDs the file name points at, when not its own
 );
 CREATE INDEX IF NOT EXISTS submissions_by_contract ON submissions(contract_id, round, outcome, status);
+CREATE INDEX IF NOT EXISTS submissions_by_sha ON submissions(file_sha256);
 CREATE TABLE IF NOT EXISTS answers (
     submission_id  INTEGER NOT NULL REFERENCES submissions(id),
     ref            TEXT NOT NULL,
@@ -129,6 +143,35 @@ CREATE TABLE IF NOT EXISTS actions (
     target_date   TEXT,
     PRIMARY KEY (submission_id, ref)
 );
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,                  -- NULL while running (or when the run was killed)
+    os_user     TEXT NOT NULL,
+    machine     TEXT NOT NULL,
+    state       TEXT NOT NULL,         -- running, finished, stopped, interrupted
+    files       INTEGER NOT NULL DEFAULT 0,
+    accepted    INTEGER NOT NULL DEFAULT 0,
+    rejected    INTEGER NOT NULL DEFAULT 0,
+    duplicates  INTEGER NOT NULL DEFAULT 0,
+    skipped     INTEGER NOT NULL DEFAULT 0,
+    recovered   INTEGER NOT NULL DEFAULT 0,
+    report_path TEXT,                  -- relative to the workspace
+    message     TEXT                   -- why a run stopped
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    made_at       TEXT NOT NULL,
+    os_user       TEXT NOT NULL,
+    machine       TEXT NOT NULL,
+    action        TEXT NOT NULL,       -- withdraw-return, reinstate-return, confirm-return, withdraw-workbook,
+                                       -- withdraw-round
+    contract_id   TEXT,
+    round         TEXT,
+    submission_id INTEGER REFERENCES submissions(id),
+    token         TEXT,                -- the workbook (issue) concerned
+    reason        TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS benefits (
     id            INTEGER PRIMARY KEY,
     contract_id   TEXT NOT NULL,
@@ -152,20 +195,37 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (creating on first use) the register at ``path``."""
+class RegisterBusy(BusyError):
+    """Another program holds the register's write lock for longer than BUSY_SECONDS."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" / "busy" errors."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        w in str(exc).lower() for w in ("locked", "busy"))
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (creating on first use) the register at ``path``.
+
+    ``readonly`` opens it for reading only, taking no write lock, so another program writing
+    to it never makes a read wait; a register that needs upgrading to this version (or does not
+    exist yet) is opened for writing once, to upgrade (or make) it."""
     path = Path(path)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    if readonly and path.exists():
+        conn = _connect_readonly(path)
+        if conn is not None:
+            return conn
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_SECONDS)
     conn.row_factory = sqlite3.Row
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=FULL")
+        # Foreign keys are checked from here on; the schema upgrade rebuilds a table, which they would refuse.
+        conn.execute("PRAGMA foreign_keys=OFF")
         with transaction(conn):
             # executescript() would commit early; run the statements inside this transaction.
-            for statement in SCHEMA.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            _create(conn)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -174,39 +234,163 @@ def connect(path: str | Path) -> sqlite3.Connection:
                     f"{path} was written by a newer cmrg (schema {row[0]}); upgrade cmrg-excel to use it"
                 )
             elif int(row[0]) < SCHEMA_VERSION:
-                _migrate(conn)
+                _migrate(conn, int(row[0]))
+        conn.execute("PRAGMA foreign_keys=ON")
+    except RegisterError:
+        conn.close()
+        raise
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_busy(exc):
+            raise RegisterBusy(f"{BUSY}; nothing was changed. Run the command again when it has finished.") from None
         raise RegisterError(f"{path} is not a usable register: {exc}") from None
     return conn
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring an older register up to SCHEMA_VERSION (inside the opening transaction)."""
+def _create(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection, or None when the register must first be upgraded (or made)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                               timeout=BUSY_SECONDS)
+    except sqlite3.DatabaseError as exc:
+        raise RegisterError(f"{path} is not a usable register: {exc}") from None
+    conn.row_factory = sqlite3.Row
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if is_busy(exc):
+            raise RegisterBusy(f"{BUSY}; nothing was read. Run the command again when it has finished.") from None
+        if "no such table" in str(exc):
+            return None  # an empty file: made into a register by a writing open
+        raise RegisterError(f"{path} is not a usable register: {exc}") from None
+    if row is None or int(row[0]) < SCHEMA_VERSION:
+        conn.close()
+        return None
+    if int(row[0]) > SCHEMA_VERSION:
+        conn.close()
+        raise RegisterError(f"{path} was written by a newer cmrg (schema {row[0]}); upgrade cmrg-excel to use it")
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, found: int) -> None:
+    """Bring an older register up to SCHEMA_VERSION (inside the opening transaction, foreign keys off)."""
+    if found < 3:
+        _rebuild_submissions(conn)
     for _version, columns in sorted(MIGRATIONS.items()):
         for table, column, kind in columns:
             have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    if found < 3:
+        _mark_rechecks(conn)
+    _create(conn)  # indexes of rebuilt tables
+    bad = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if bad:
+        raise RegisterError(f"the register's links between tables are broken ({len(bad)} row(s)); it was not upgraded")
     conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+
+
+def _rebuild_submissions(conn: sqlite3.Connection) -> None:
+    """Schema 3: the same bytes may be registered again (after a refusal caused by our own limits),
+    so file_sha256 is no longer UNIQUE. SQLite cannot drop a constraint: copy into a new table."""
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='submissions'").fetchone()[0]
+    if "UNIQUE" not in sql.upper():
+        return
+    new_sql = sql.replace("file_sha256    TEXT NOT NULL UNIQUE", "file_sha256    TEXT NOT NULL")
+    if new_sql == sql:  # written differently: rebuild from the column list
+        import re
+
+        new_sql = re.sub(r"(file_sha256\s+TEXT\s+NOT\s+NULL)\s+UNIQUE", r"\1", sql, flags=re.I)
+    new_sql = new_sql.replace("CREATE TABLE submissions", "CREATE TABLE submissions_v3", 1)
+    new_sql = new_sql.replace('CREATE TABLE "submissions"', "CREATE TABLE submissions_v3", 1)
+    columns = ", ".join(r[1] for r in conn.execute("PRAGMA table_info(submissions)"))
+    conn.execute(new_sql)
+    conn.execute(f"INSERT INTO submissions_v3 ({columns}) SELECT {columns} FROM submissions")
+    conn.execute("DROP TABLE submissions")
+    conn.execute("ALTER TABLE submissions_v3 RENAME TO submissions")
+
+
+# Problems whose cause is one of our own limits, not what the owner wrote: the same bytes are
+# checked again when they come back (issue 17). Written by ingest; used here to mark old rows.
+RECHECK_CODES = ("too-large", "reader-limit", "truncated")
+
+
+def _mark_rechecks(conn: sqlite3.Connection) -> None:
+    for sub_id, problems in conn.execute("SELECT id, problems FROM submissions WHERE outcome='rejected'").fetchall():
+        try:
+            items = json.loads(problems or "[]")
+        except ValueError:
+            continue
+        for p in items if isinstance(items, list) else []:
+            code = p.get("code") if isinstance(p, dict) else None
+            crashed = code == "unreadable" and any(w in str(p.get("found", "")) for w in (
+                "took longer than", "stopped the reading process"))
+            if code in RECHECK_CODES or crashed:
+                conn.execute("UPDATE submissions SET recheck=1 WHERE id=?", (sub_id,))
+                break
 
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One all-or-nothing write: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+    """One all-or-nothing write: BEGIN IMMEDIATE ... COMMIT, rolled back on any error. Another
+    program holding the register longer than BUSY_SECONDS raises :class:`RegisterBusy`."""
+    _busy_safe(conn, "BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     else:
-        conn.execute("COMMIT")
+        _busy_safe(conn, "COMMIT")
 
 
-def open_register(workspace) -> sqlite3.Connection:
-    """The workspace's register connection."""
-    return connect(workspace.register_path)
+def open_register(workspace, *, readonly: bool = False) -> sqlite3.Connection:
+    """The workspace's register connection (``readonly``: for commands that only read it)."""
+    return connect(workspace.register_path, readonly=readonly)
+
+
+# --- the group transactions ingest files in (each file in its own savepoint) ------------------
+def begin(conn: sqlite3.Connection) -> None:
+    """Start a write transaction, waiting up to BUSY_SECONDS for another writer."""
+    _busy_safe(conn, "BEGIN IMMEDIATE")
+
+
+def commit(conn: sqlite3.Connection) -> None:
+    _busy_safe(conn, "COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """One file's registration inside the open transaction: all of it or none of it."""
+    _busy_safe(conn, "SAVEPOINT one_file")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO one_file")
+        conn.execute("RELEASE one_file")
+        raise
+    conn.execute("RELEASE one_file")
+
+
+def _busy_safe(conn: sqlite3.Connection, sql: str) -> None:
+    try:
+        conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise RegisterBusy(f"{BUSY}; nothing was changed. Run the command again when it has finished.") from None
+        raise
 
 
 # --- frameworks and contracts ----------------------------------------------------------
@@ -321,9 +505,12 @@ def list_issues(conn: sqlite3.Connection, round: str | None = None, open_only: b
     return [_issue_from_row(r) for r in conn.execute(sql, args)]
 
 
-def rounds(conn: sqlite3.Connection) -> list[str]:
-    """Rounds in the order they were first issued."""
-    return [r[0] for r in conn.execute("SELECT round FROM issues GROUP BY round ORDER BY MIN(generated_at), round")]
+def rounds(conn: sqlite3.Connection, include_withdrawn: bool = False) -> list[str]:
+    """Rounds in the order they were first issued (a round whose every workbook was withdrawn as
+    issued by mistake only with ``include_withdrawn``)."""
+    having = "" if include_withdrawn else " HAVING SUM(CASE WHEN status = 'withdrawn' THEN 0 ELSE 1 END) > 0"
+    return [r[0] for r in conn.execute(
+        f"SELECT round FROM issues GROUP BY round{having} ORDER BY MIN(generated_at), round")]
 
 
 # --- submissions (written by ingest, one savepoint per file) -----------------------------
@@ -338,14 +525,16 @@ class Known:
     received_at: str
     contract_id: str | None
     round: str | None
+    recheck: bool = False  # refused by our own limits: the same bytes are checked again
 
 
 def known_files(conn: sqlite3.Connection) -> dict[str, Known]:
-    """Every file ever received, by SHA-256 (accepted or rejected)."""
+    """Every file ever received, by SHA-256 (accepted or rejected): its latest receipt."""
     return {
-        r[0]: Known(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+        r[0]: Known(r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
         for r in conn.execute(
-            "SELECT file_sha256, id, outcome, status, stored_path, received_at, contract_id, round FROM submissions")
+            "SELECT file_sha256, id, outcome, status, stored_path, received_at, contract_id, round, recheck "
+            "FROM submissions ORDER BY id")
     }
 
 
@@ -361,8 +550,8 @@ def current_submissions(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
 _INSERT_SUBMISSION = """
 INSERT INTO submissions (file_sha256, original_name, stored_path, received_at, outcome, status, token, contract_id,
     round, framework_hash, supersedes, corrects, attested_name, attested_role, attested_on, problems, corrections,
-    mapping, entered)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+    mapping, entered, recheck, named_for)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
 _INSERT_ANSWER = """
 INSERT INTO answers (submission_id, ref, area, rating, score, not_applicable, evidence, action, action_owner,
     target_date, change, source_ref, sheet, row)
@@ -376,7 +565,8 @@ def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str,
                    supersedes: int | None = None, corrects: int | None = None, attested_name: str | None = None,
                    attested_role: str | None = None, attested_on: str | None = None, problems: list | None = None,
                    corrections: dict | None = None, mapping: dict | None = None, answers=(),
-                   inbox_source: str | None = None, entered: dict | None = None) -> int:
+                   inbox_source: str | None = None, entered: dict | None = None, recheck: bool = False,
+                   named_for: list[str] | None = None) -> int:
     """Record one received file (call inside :func:`transaction`): the submission, its answers
     (objects with the attributes of :class:`cmrg_excel.intake.check.Answer`) and actions, the
     superseding of the previous current return, and the inbox copy still to remove."""
@@ -385,7 +575,8 @@ def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str,
         framework_hash, supersedes, corrects, attested_name, attested_role, attested_on,
         json.dumps(problems or [], ensure_ascii=False), json.dumps(corrections or {}, ensure_ascii=False),
         json.dumps(mapping, ensure_ascii=False) if mapping else None,
-        json.dumps(entered, ensure_ascii=False) if entered is not None else None,
+        json.dumps(entered, ensure_ascii=False) if entered is not None else None, int(recheck),
+        json.dumps(named_for, ensure_ascii=False) if named_for else None,
     ))
     sub_id = cur.lastrowid
     if supersedes is not None:
@@ -399,15 +590,17 @@ def add_submission(conn: sqlite3.Connection, *, sha256: str, original_name: str,
         if acts:
             conn.executemany(_INSERT_ACTION, acts)
     if inbox_source is not None:
-        conn.execute("INSERT OR IGNORE INTO inbox_pending VALUES (?,?)", (sha256, inbox_source))
+        conn.execute("INSERT INTO inbox_pending (file_sha256, source) SELECT ?, ? WHERE NOT EXISTS "
+                     "(SELECT 1 FROM inbox_pending WHERE file_sha256=? AND source=?)",
+                     (sha256, inbox_source, sha256, inbox_source))
     return sub_id
 
 
 def pending_removals(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     """(sha256, inbox source, stored path) of registered files whose inbox copy may still exist."""
     return [tuple(r) for r in conn.execute(
-        "SELECT p.file_sha256, p.source, s.stored_path FROM inbox_pending p "
-        "LEFT JOIN submissions s ON s.file_sha256 = p.file_sha256")]
+        "SELECT p.file_sha256, p.source, (SELECT s.stored_path FROM submissions s WHERE s.file_sha256 = p.file_sha256 "
+        "ORDER BY s.id DESC LIMIT 1) FROM inbox_pending p")]
 
 
 def clear_pending(conn: sqlite3.Connection, items: list[tuple[str, str]]) -> None:
@@ -439,8 +632,11 @@ def _frame(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> pd.DataFrame
     return pd.DataFrame.from_records([tuple(r) for r in cur.fetchall()], columns=cols)
 
 
-def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
-    """One row per contract x round x activity of accepted returns, with provenance."""
+def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False,
+                  contracts: list[str] | None = None, received_from: dt.date | None = None,
+                  received_to: dt.date | None = None) -> pd.DataFrame:
+    """One row per contract x round x activity of accepted returns, with provenance (optionally
+    only for the ``contracts`` named, or the returns received between two dates, inclusive)."""
     import pandas as pd
 
     sql = """
@@ -460,6 +656,15 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     if round is not None:
         sql += " AND s.round = ?"
         args.append(round)
+    if contracts is not None:
+        sql += f" AND s.contract_id IN ({', '.join('?' * len(contracts))})" if contracts else " AND 1 = 0"
+        args.extend(contracts)
+    if received_from is not None:  # received_at is ISO 8601 in UTC, so text order is time order
+        sql += " AND s.received_at >= ?"
+        args.append(received_from.isoformat())
+    if received_to is not None:
+        sql += " AND s.received_at < ?"
+        args.append((received_to + dt.timedelta(days=1)).isoformat())
     sql += " ORDER BY s.round, s.contract_id, a.area, CAST(substr(a.ref, instr(a.ref, '.') + 1) AS INTEGER)"
     df = _frame(conn, sql, tuple(args))
     if df.empty:
@@ -480,6 +685,43 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     df["target_date"] = pd.to_datetime(df["target_date"], errors="coerce")
     df["received_at"] = pd.to_datetime(df["received_at"], errors="coerce", utc=True)
     return df[ANSWER_COLUMNS]
+
+
+def returns_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """One row per current accepted return: contract_id, round, received_at, overall (mean
+    score, Not applicable left out), directorate, title; in order of receipt."""
+    import pandas as pd
+
+    df = _frame(conn, """
+      SELECT s.contract_id, s.round, s.received_at, AVG(a.score) AS overall, c.directorate, c.title
+      FROM submissions s JOIN answers a ON a.submission_id = s.id
+      JOIN contracts c ON c.contract_id = s.contract_id
+      WHERE s.outcome = 'accepted' AND s.status = 'current'
+      GROUP BY s.id ORDER BY s.received_at, s.contract_id""")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object")
+                             for c in ("contract_id", "round", "received_at", "overall", "directorate", "title")})
+    df["overall"] = pd.to_numeric(df["overall"], errors="coerce")
+    return df
+
+
+def area_scores_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Each current accepted return's mean score per area: contract_id, round, area, score, received_at.
+
+    Not applicable answers are left out of the mean. Small (contracts x rounds x areas), so
+    council-wide averages need not read every answer."""
+    import pandas as pd
+
+    df = _frame(conn, """
+      SELECT s.contract_id, s.round, a.area, AVG(a.score) AS score, s.received_at
+      FROM answers a JOIN submissions s ON s.id = a.submission_id
+      WHERE s.outcome = 'accepted' AND s.status = 'current'
+      GROUP BY s.id, a.area
+      ORDER BY s.received_at, s.contract_id, a.area""")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ("contract_id", "round", "area", "score", "received_at")})
+    df["score"] = pd.to_numeric(df["score"], errors="coerce")
+    return df
 
 
 def issues_frame(conn: sqlite3.Connection, round: str | None = None) -> pd.DataFrame:
@@ -514,7 +756,7 @@ def contracts_frame(conn: sqlite3.Connection) -> pd.DataFrame:
 
 def answers(workspace, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
     """Accepted answers of a workspace as a DataFrame: one row per contract x round x activity."""
-    conn = open_register(workspace)
+    conn = open_register(workspace, readonly=True)
     try:
         return answers_frame(conn, round, include_superseded)
     finally:
@@ -525,10 +767,34 @@ def answers(workspace, round: str | None = None, include_superseded: bool = Fals
 def export_answers(workspace, out: str | Path, round: str | None = None, include_superseded: bool = False) -> Path:
     """Write :func:`answers` to ``out``: ``.xlsx`` as an Excel Table (filters, frozen header,
     people's text always as text) or ``.csv`` (cells that a spreadsheet would run as a
-    formula get a leading ``'``)."""
+    formula get a leading ``'``). Both carry, for each answer, the contract details its return
+    corrects (``details_to_correct``); the .xlsx also lists them on a sheet of their own."""
+    import pandas as pd
+
+    from .details import COLUMNS as DETAIL_COLUMNS, by_submission, latest_corrections
+
     out = Path(out)
-    df = answers(workspace, round, include_superseded)
     suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
+    conn = open_register(workspace)
+    try:
+        df = answers_frame(conn, round, include_superseded)
+        subs = submissions_frame(conn, round)
+        issues = list_issues(conn, round)
+    finally:
+        conn.close()
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in subs.to_dict("records")] if not subs.empty else []
+    details = by_submission(records, issues)
+    df["details_to_correct"] = ["; ".join(d.line() for d in details.get(int(s), [])) if s == s else ""
+                                for s in df["submission_id"]]
+    # The sign-off date is stored as ISO text: as a date it reads like the target date beside it
+    # (dd/mm/yyyy in either format; kept as text if any is not a date).
+    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "")
+    as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
+    if not (signed.notna() & as_dates.isna()).any():
+        df["attested_on"] = as_dates
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         from ..core.textsafe import write_csv
@@ -537,27 +803,19 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
         for rec in df.to_dict("records"):
             rows.append({k: _export_value(v, csv=True) for k, v in rec.items()})
         return write_csv(out, list(df.columns), rows)
-    if suffix != ".xlsx":
-        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
-    # the sign-off date is stored as ISO text: as a date it shows dd/mm/yyyy (kept as text if any is not a date)
-    import pandas as pd
-
-    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "") if "attested_on" in df else None
-    if signed is not None:
-        as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
-        if not (signed.notna() & as_dates.isna()).any():
-            df["attested_on"] = as_dates
     rows = [[_export_value(v) for v in r] for r in df.itertuples(index=False)]
     which = f"round {round}" if round else "every round"
     write_table_xlsx(out, TableSheet(
         "Register", list(df.columns), rows,
-        widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28},
+        widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28, "details_to_correct": 50},
         title=f"The register of accepted answers, {which}, exported {dt.date.today():%d/%m/%Y}",
         note=(f"This sheet is not set to print: its {len(rows):,} rows (one per contract, round and key activity) "
               "are for filters, sorting and pivot tables (the table is named Register), and on paper would run to "
               "hundreds of pages. To print it anyway, clear the print area first (Excel: Page Layout > Print Area > "
               "Clear Print Area; LibreOffice Calc: Format > Print Ranges > Clear)."),
-        printed=0))
+        printed=0),
+        extra=[TableSheet("Details to correct", DETAIL_COLUMNS, [d.row() for d in latest_corrections(records, issues, round)],
+                          title="Contract details the owners correct: put them right on the contract list")])
     return out
 
 
@@ -613,6 +871,7 @@ def write_table_xlsx(path: Path, sheet: str | TableSheet, columns: list[str] | N
 
     import xlsxwriter
 
+    from ..core.textsafe import visible
     from ..kit.styles import FastFormulaWorksheet, Styles, print_setup, row_height, wrapped_height
 
     first = sheet if isinstance(sheet, TableSheet) else TableSheet(sheet, list(columns or []), list(rows or []), widths)
@@ -655,7 +914,7 @@ def write_table_xlsx(path: Path, sheet: str | TableSheet, columns: list[str] | N
                     ws.write_number(r, c, v)
                     shown = len(f"{v:g}") if isinstance(v, float) else len(str(v))
                 else:
-                    text = str(v)
+                    text = visible(str(v), lines=True)  # a control character shown, never stored raw
                     ws.write_string(r, c, text)
                     shown = max(len(line) for line in text.split("\n"))
                     spaced[c] = spaced[c] or any(ch.isspace() for ch in text)

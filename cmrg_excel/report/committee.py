@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..core.benefits import CASHABLE, FILE_NAME as BENEFITS_FILE, NON_CASHABLE, ONE_OFF, read_benefits_log
 from ..core.errors import CmrgError
+from ..core.settings import check_section
 from ..core.framework import BUILTIN_PACKAGE, Framework
 from ..kit.document import Bullets, Cover, Document, Heading, Image, PageBreak, Para, Table
 from .. import register as reg
@@ -39,6 +40,7 @@ from .summary import SummarySettings, compute_findings
 
 DEFAULT_SUBJECT = "Contract Management Review Group: progress report"
 UPCOMING_MONTHS = 6
+RE_REVIEWS_LISTED = 20  # a committee reads the largest changes; the appendix has the counts
 
 
 class ReportError(CmrgError):
@@ -65,26 +67,11 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, report: dict | None, council: dict | None = None) -> "ReportSettings":
-        report = dict(report or {})
-        values: dict = {}
-        for key, value in report.items():
-            if key not in cls.KEYS:
-                known = ", ".join(sorted(cls.KEYS))
-                raise ReportError(f"cmrg.toml: [report] {key} is not a known setting (known: {known})")
-            if key == "benefit_threshold_gbp":
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
-                    raise ReportError(f"cmrg.toml: [report] benefit_threshold_gbp = {value!r} must be a number of "
-                                      "pounds, e.g. 100000")
-                values["benefit_threshold_gbp"] = float(value)
-            else:
-                if not isinstance(value, str) or "\n" in value or len(value) > 300:
-                    raise ReportError(f"cmrg.toml: [report] {key} must be one line of text in \"quotes\"")
-                values[cls.KEYS[key]] = value.strip()
-        marking = (council or {}).get("marking", "")
-        if not isinstance(marking, str) or "\n" in marking or len(marking) > 80:
-            raise ReportError("cmrg.toml: [council] marking must be one short line of text in \"quotes\", "
-                              "e.g. \"OFFICIAL-SENSITIVE\"")
-        values["marking"] = marking.strip()
+        """``[report]`` and ``[council] marking`` of cmrg.toml, checked by the one set of rules
+        (core/settings.py)."""
+        checked = check_section("report", dict(report or {}))
+        values = {cls.KEYS[key]: value for key, value in checked.items()}
+        values["marking"] = check_section("council", {"marking": (council or {}).get("marking", "")})["marking"]
         return cls(**values)
 
     def missing(self) -> list[str]:
@@ -102,7 +89,7 @@ class CommitteeData:
     council: str
     review_group: str
     framework: Framework
-    answers: pd.DataFrame             # every current accepted answer, every round
+    answers: pd.DataFrame             # current accepted answers: the period's returns (or one contract's)
     contracts: pd.DataFrame           # register.contracts_frame
     benefits: pd.DataFrame            # register.benefits.benefits_frame for the period
     upcoming: list[tuple[dt.date, str, str, str]] = field(default_factory=list)  # month, id, title, directorate
@@ -113,10 +100,21 @@ class CommitteeData:
     summary_settings: SummarySettings = field(default_factory=SummarySettings)
     standing: dict[str, list[str]] = field(default_factory=dict)
     meeting_date: dt.date | None = None
+    all_returns: pd.DataFrame | None = None  # register.returns_frame: every return, for totals and re-reviews
 
     # --- what was considered -----------------------------------------------------------
     def returns(self) -> pd.DataFrame:
         """One row per accepted return: contract, round, received date, overall score."""
+        cached = self.__dict__.get("_returns")
+        if cached is None:
+            cached = self.__dict__["_returns"] = self._returns()
+        return cached
+
+    def _returns(self) -> pd.DataFrame:
+        if self.all_returns is not None:
+            at = pd.to_datetime(self.all_returns["received_at"], utc=True).dt.tz_convert(None)
+            return self.all_returns.assign(received_at=at, received=at.dt.date).sort_values(
+                ["received_at", "contract_id"]).reset_index(drop=True)
         a = self.answers
         if a.empty:
             return pd.DataFrame(columns=["contract_id", "round", "received_at", "received", "overall",
@@ -141,25 +139,20 @@ class CommitteeData:
 
     def re_reviews(self) -> pd.DataFrame:
         """Contracts considered in the period that had an earlier accepted return: before and now."""
-        r = self.returns()
-        rows = []
-        for _, now in self.considered().iterrows():
-            before = r[(r["contract_id"] == now["contract_id"]) & (r["received_at"] < now["received_at"])
-                       & (r["round"] != now["round"])]
-            if len(before):
-                prev = before.iloc[-1]
-                rows.append({"contract_id": now["contract_id"], "title": now["title"],
-                             "directorate": now["directorate"], "before_round": prev["round"],
-                             "before": prev["overall"], "round": now["round"], "now": now["overall"]})
-        return pd.DataFrame(rows, columns=["contract_id", "title", "directorate", "before_round", "before", "round", "now"])
+        columns = ["contract_id", "title", "directorate", "before_round", "before", "round", "now"]
+        r = self.returns()  # in order of receipt
+        r = r.assign(before_round=r.groupby("contract_id")["round"].shift(),
+                     before=r.groupby("contract_id")["overall"].shift())
+        now = self.considered()[["contract_id", "round"]]
+        both = now.merge(r, on=["contract_id", "round"])
+        both = both[both["before_round"].notna() & (both["before_round"] != both["round"])]
+        return both.rename(columns={"overall": "now"})[columns].reset_index(drop=True)
 
     def period_answers(self) -> pd.DataFrame:
         c = self.considered()
         if c.empty:
             return self.answers.iloc[0:0]
-        keys = set(zip(c["contract_id"], c["round"]))
-        mask = [(cid, rnd) in keys for cid, rnd in zip(self.answers["contract_id"], self.answers["round"])]
-        return self.answers[mask].reset_index(drop=True)
+        return self.answers.merge(c[["contract_id", "round"]], on=["contract_id", "round"])
 
     def area_means(self) -> pd.DataFrame:
         """Mean score per area over the contracts considered in the period (Not applicable left out)."""
@@ -215,7 +208,7 @@ def _upcoming(ws, end: dt.date) -> tuple[list[tuple[dt.date, str, str, str]], st
             source = f"the review plan ({ws.rel(path)})"
         else:
             plan = make_plan(clist.contracts, PlanSettings.from_section(ws.config.section("plan")), first,
-                             register_last_reviews(ws))
+                             register_last_reviews(ws), today=end)
             entries = [(r.month, r.contract_id) for r in plan.reviews]
             source = "the review plan as 'cmrg plan' would make it today"
     except PlanError:
@@ -229,8 +222,9 @@ def _upcoming(ws, end: dt.date) -> tuple[list[tuple[dt.date, str, str, str]], st
 
 
 def load_committee_data(ws, start: dt.date, end: dt.date, *, today: dt.date | None = None,
-                        meeting_date: dt.date | None = None) -> CommitteeData:
-    """Read the register (after taking in benefits.xlsx) for the period ``start``..``end``."""
+                        meeting_date: dt.date | None = None, contract_id: str | None = None) -> CommitteeData:
+    """Read the register (after taking in benefits.xlsx) for the period ``start``..``end``:
+    the answers of the returns received in it (or, with ``contract_id``, all of that contract's)."""
     today = today or dt.date.today()
     if end < start:
         raise ReportError(f"the period ends ({end:%d/%m/%Y}) before it starts ({start:%d/%m/%Y}): "
@@ -240,7 +234,11 @@ def load_committee_data(ws, start: dt.date, end: dt.date, *, today: dt.date | No
         known = set(reg.contracts_frame(conn)["contract_id"])
         log = read_benefits_log(ws.root / BENEFITS_FILE, known, today)
         replace_log_benefits(conn, log)
-        answers = reg.answers_frame(conn)
+        if contract_id is None:
+            answers = reg.answers_frame(conn, received_from=start, received_to=end)
+        else:
+            answers = reg.answers_frame(conn, contracts=[contract_id])
+        returns = reg.returns_frame(conn)
         contracts = reg.contracts_frame(conn)
         benefits = benefits_frame(conn, start, end)
     finally:
@@ -258,7 +256,7 @@ def load_committee_data(ws, start: dt.date, end: dt.date, *, today: dt.date | No
         framework=ws.framework(), answers=answers, contracts=contracts, benefits=benefits, upcoming=upcoming,
         upcoming_source=source, plan_weights=weights, curated=curated,
         summary_settings=SummarySettings.from_section(ws.config.section("summary")),
-        standing=load_standing_text(ws), meeting_date=meeting_date,
+        standing=load_standing_text(ws), meeting_date=meeting_date, all_returns=returns,
     )
 
 
@@ -276,8 +274,13 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def day(d: dt.date) -> str:
+    """4 June 2026: a date as a paper writes it."""
+    return f"{d.day} {d:%B %Y}"
+
+
 def _period(data: CommitteeData) -> str:
-    return f"{data.start:%d %B %Y} to {data.end:%d %B %Y}".lstrip("0")
+    return f"{day(data.start)} to {day(data.end)}"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -302,15 +305,14 @@ def _paragraphs(items: list[str]) -> list:
 
 def area_chart(means: pd.DataFrame, framework: Framework, title: str) -> bytes:
     """A horizontal bar chart of the mean score per area, as PNG bytes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # not pyplot: no global state, and a faster import
 
     scores = [lv.score for lv in framework.scale.levels]
     labels = [f"{n} {name}" for n, name in zip(means["area"], means["name"])][::-1]
     values = [float(v) if v is not None and v == v else 0.0 for v in means["mean"]][::-1]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(labels) + 1.2), dpi=150)
+    fig = Figure(figsize=(7.5, 0.45 * len(labels) + 1.2), dpi=150)
+    ax = fig.add_subplot()
     ax.barh(labels, values, color="#1F3A5F")
     ax.set_xlim(min(scores), max(scores))
     ax.set_xticks(scores)
@@ -322,8 +324,7 @@ def area_chart(means: pd.DataFrame, framework: Framework, title: str) -> bytes:
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
+    FigureCanvasAgg(fig).print_png(out)
     return out.getvalue()
 
 
@@ -376,7 +377,7 @@ def committee_paper(data: CommitteeData, settings: ReportSettings) -> Document:
     values = {"council": data.council, "review_group": data.review_group, "committee": committee}
     blocks: list = [Cover([
         ("From", settings.from_ or "[cabinet member and corporate director]"),
-        ("To", committee + (f" – {data.meeting_date:%d %B %Y}".replace(" 0", " ") if data.meeting_date else "")),
+        ("To", committee + (f" – {day(data.meeting_date)}" if data.meeting_date else "")),
         ("Subject", settings.subject),
         ("Period", period),
         ("Classification", settings.marking or "Unrestricted"),
@@ -435,12 +436,17 @@ def committee_paper(data: CommitteeData, settings: ReportSettings) -> Document:
     blocks.append(Heading("Progress of re-reviewed contracts", 2))
     if len(re_reviews):
         better = int((re_reviews["now"] > re_reviews["before"]).sum())
+        worse = int((re_reviews["now"] < re_reviews["before"]).sum())
         blocks.append(Para(f"{better} of {plural(len(re_reviews), 're-reviewed contract')} improved their "
-                           "overall score since their previous review."))
+                           f"overall score since their previous review, and {worse} declined."))
+        shown = re_reviews.assign(change=re_reviews["now"] - re_reviews["before"])
+        if len(shown) > RE_REVIEWS_LISTED:
+            shown = shown.reindex(shown["change"].abs().sort_values(ascending=False).index).head(RE_REVIEWS_LISTED)
+            blocks.append(Para(f"The {RE_REVIEWS_LISTED} largest changes (the appendix counts them all):"))
         blocks.append(Table(["Contract", "Directorate", "Before", "Now", "Change"],
                             [[f"{r.contract_id} {r.title}", r.directorate, f"{r.before:.2f} ({r.before_round})",
-                              f"{r.now:.2f} ({r.round})", f"{r.now - r.before:+.2f}"]
-                             for r in re_reviews.itertuples()], widths_cm=[5.5, 4.0, 2.6, 2.6, 2.3],
+                              f"{r.now:.2f} ({r.round})", f"{r.change:+.2f}"]
+                             for r in shown.itertuples()], widths_cm=[5.5, 4.0, 2.6, 2.6, 2.3],
                             right_align={2, 3, 4}))
     else:
         blocks.append(Para("No contract was re-reviewed in the period."))
@@ -563,6 +569,8 @@ def _numbers(data, considered, to_date, re_reviews) -> list[list[str]]:
         ["Contracts considered in the period", str(len(considered))],
         ["Contracts considered in total", str(len(to_date))],
         ["Re-reviews in the period", str(len(re_reviews))],
+        ["Re-reviewed contracts that improved their overall score",
+         str(int((re_reviews["now"] > re_reviews["before"]).sum()) if len(re_reviews) else 0)],
         ["Directorates with a contract considered in the period",
          str(considered["directorate"].nunique() if len(considered) else 0)],
         ["Cashable savings a year", f"£{total(CASHABLE):,.0f}"],
@@ -634,7 +642,7 @@ def write_report(ws, start: dt.date, end: dt.date, out: Path, *, contract_id: st
     from ..kit.document import write_docx
 
     settings = ReportSettings.from_config(ws.config.section("report"), ws.config.section("council"))
-    data = load_committee_data(ws, start, end, today=today, meeting_date=meeting_date)
+    data = load_committee_data(ws, start, end, today=today, meeting_date=meeting_date, contract_id=contract_id)
     doc = contract_paper(data, settings, contract_id) if contract_id else committee_paper(data, settings)
     write_docx(doc, out)
     return doc, settings

@@ -13,6 +13,8 @@ API:
 ``soffice_path() -> str | None``
 ``require_libreoffice()``  skip the test without LibreOffice, fail under CI=true
 ``fill(src, dst, edits, timeout=120, recalculate=False) -> dict``
+    (an edit may also be structural: ``{"sheet": S, "unprotect": PASSWORD}``
+    or ``{"sheet": S, "delete_row": N}``, N 1-based)
 ``resave(src, dst, timeout=120) -> dict``
 ``inspect(src, cells=(), timeout=120) -> dict``
 ``convert_to_pdf(src, outdir, timeout=120) -> Path``
@@ -258,6 +260,15 @@ _KINDS = ("text", "number", "date")
 def _normalise_edit(edit: Mapping[str, Any]) -> dict:
     if not isinstance(edit, Mapping):
         raise TypeError("an edit must be a mapping, got %r" % (edit,))
+    if "unprotect" in edit or "delete_row" in edit:
+        if set(edit) not in ({"sheet", "unprotect"}, {"sheet", "delete_row"}):
+            raise ValueError("a structural edit is {sheet, unprotect} or {sheet, delete_row}, got %r" % (edit,))
+        out = {"sheet": str(edit["sheet"])}
+        if "unprotect" in edit:
+            out["unprotect"] = str(edit["unprotect"])
+        else:
+            out["delete_row"] = int(edit["delete_row"])
+        return out
     unknown = set(edit) - {"sheet", "cell", "value", "kind", "paste"}
     if unknown:
         raise ValueError("unknown edit keys %s in %r" % (sorted(unknown), edit))

@@ -15,6 +15,10 @@ JOB.json is an object with an ``action`` and its arguments:
     (nothing written) when the sheet is protected and the cell locked, or
     when the cell's validation would reject the value and ``paste`` is false
     (pasting bypasses validation, but never protection).
+    A structural edit is ``{"sheet": "Assessment", "unprotect": PASSWORD}``
+    (Tools > Protect Sheet, unticked, with the password) or ``{"sheet":
+    "Assessment", "delete_row": 12}`` (select row 12, Sheet > Delete Rows;
+    refused on a protected sheet, as Calc refuses it).
 ``{"action": "resave", "src": ..., "dst": ...}``
     Open and save as .xlsx with no edits.
 ``{"action": "inspect", "src": ..., "cells": [{"sheet": ..., "cell": ...}]}``
@@ -546,7 +550,35 @@ def get_sheet(doc, name):
 # --------------------------------------------------------------------------
 
 
+def do_structure(doc, edit):
+    """Unprotect a sheet or delete a whole row, as a person in Calc would."""
+    out = {"sheet": edit.get("sheet"), "status": None, "error": None, "notes": []}
+    try:
+        sheet = get_sheet(doc, edit["sheet"])
+        if "unprotect" in edit:
+            out["unprotect"] = True
+            sheet.unprotect(str(edit["unprotect"]))
+            if sheet.isProtected():
+                out["status"], out["error"] = "refused", "wrong password"
+                return out
+        else:
+            row = int(edit["delete_row"])
+            out["delete_row"] = row
+            if sheet.isProtected():
+                out["status"] = "refused"
+                out["error"] = "rows cannot be deleted on a protected sheet"
+                return out
+            sheet.getRows().removeByIndex(row - 1, 1)
+        out["status"] = "ok"
+    except Exception as exc:
+        out["status"] = "error"
+        out["error"] = "%s: %s" % (type(exc).__name__, exc)
+    return out
+
+
 def do_edit(doc, edit):
+    if "unprotect" in edit or "delete_row" in edit:
+        return do_structure(doc, edit)
     out = {"sheet": edit.get("sheet"), "cell": edit.get("cell"), "value": edit.get("value"),
            "kind": edit.get("kind", "text"), "paste": bool(edit.get("paste", False)),
            "status": None, "error": None, "notes": []}

@@ -35,7 +35,7 @@ class SummaryData:
 def load_summary_data(workspace, round: str | None = None, today: dt.date | None = None) -> SummaryData:
     """Read what the summary needs from the workspace register (default round: the latest
     round with accepted returns)."""
-    conn = reg.open_register(workspace)
+    conn = reg.open_register(workspace, readonly=True)
     try:
         all_rounds = reg.rounds(conn)
         all_answers = reg.answers_frame(conn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...core.errors import CmrgError
+from ...core.settings import check_section
 
 
 class SummaryError(CmrgError):
@@ -25,27 +26,6 @@ class SummarySettings:
 
     @classmethod
     def from_section(cls, section: dict | None) -> "SummarySettings":
-        section = dict(section or {})
-        unknown = sorted(set(section) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise SummaryError(f"cmrg.toml: [summary] {unknown[0]} is not a known setting")
-        out = {}
-        limits = {
-            "strength_share": (float, 0.0, 1.0), "issue_share": (float, 0.0, 1.0),
-            "inconsistency_sd": (float, 0.0, 10.0), "evidence_min_chars": (int, 0, 10000), "top_n": (int, 1, 50),
-        }
-        for key, (kind, low, high) in limits.items():
-            if key not in section:
-                continue
-            value = section[key]
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind is int and not isinstance(value, int):
-                ok = False
-            if not ok or not low <= value <= high:
-                raise SummaryError(
-                    f"cmrg.toml: [summary] {key} = {value!r} is not valid: use a "
-                    f"{'whole number' if kind is int else 'number'} from {low:g} to {high:g}"
-                )
-            out[key] = kind(value)
-        return cls(**out)
+        """``[summary]`` of cmrg.toml, checked by the one set of rules (core/settings.py)."""
+        return cls(**check_section("summary", dict(section or {})))
 
