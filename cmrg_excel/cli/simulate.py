@@ -17,7 +17,7 @@ from .base import EXIT_INPUT, command, fail, friendly_errors, issued_round, load
 @click.option("--mistakes/--no-mistakes", default=True, show_default=True,
               help="Include the mistakes owners make (a pasted rating, a missing sign-off, one owner sending "
                    "another contract's workbook; on a re-review, a rating raised two levels without new evidence).")
-@click.option("--seed", type=int, default=0, show_default=True, metavar="N",
+@click.option("--seed", type=int, default=2026, show_default=True, metavar="N",
               help="A different N gives a different, but repeatable, set of answers.")
 @workspace_option
 @friendly_errors
