@@ -15,8 +15,8 @@ from ..rules import good_score, level_name, pct, plural
 
 NAME = "Dashboard"
 
-# A 4, B 27, C 9, then one column per rating label: fits A4 portrait at 100%.
-AREA_W, NAME_W, AVG_W, COUNT_W = 4, 27, 9, 7.5
+# A 4, B 23, C 9, then one column per rating label wide enough for "Developing" in bold: A4 portrait at 93%.
+AREA_W, NAME_W, AVG_W, COUNT_W = 4, 22, 9, 9.5
 CHART_PX = (660, 330)
 
 
