@@ -475,4 +475,4 @@ def test_a_reference_column_reordered_on_its_own_is_refused(issued, fw):
     result = run(ws, out.getvalue())
     moved = [ref for ref, r in zip(refs, rows) if ref != sh[f"A{r}"].value]
     assert codes(result) == ["ref-mismatch"] * len(moved) and moved
-    assert all("Copy your answers into a fresh copy" in p.message for p in result.problems)
+    assert all("copy your answers into a fresh copy" in p.message for p in result.problems)

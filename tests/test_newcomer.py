@@ -61,7 +61,7 @@ def test_workspace_before_the_command_name_works_as_after_it(issued, monkeypatch
     # the command's own option wins over the group's
     other, _ = init_workspace(ws.root.parent / "other", council="Other", return_email="x@test.gov.uk", password="pw")
     res = run("-w", ws.root, "status", "-w", other.root)
-    assert res.exit_code == 1 and "no workbooks have been issued yet" in res.output
+    assert res.exit_code == 1 and "no workbooks have been issued yet" in res.output, res.output
 
 
 def test_plan_and_generate_treat_bad_contract_list_rows_alike(small_workspace):

@@ -171,16 +171,16 @@ def test_status_workbook(mixed, tmp_path):
     top = next(c.row for c in sh["A"] if c.value == "Contract ID")
     assert top == 7 + (1 if status.unmatched_rejections else 0)  # below the note, not over it
     header = [c.value for c in sh[top]]
-    assert header[:6] == ["Contract ID", "Contract", "Directorate", "Owner", "Deadline", "Status"]
-    assert header[-1] == "Owner email"  # after the printed columns
+    assert header[:5] == ["Contract ID", "Contract", "Directorate", "Deadline", "Status"]
+    assert header[-2:] == ["Owner", "Owner email"]  # after the printed columns, for a mail merge
     rows = {r[0]: dict(zip(header, r)) for r in sh.iter_rows(min_row=top + 1, max_row=top + 3, values_only=True)}
     assert rows["C-0003"]["Status"] == "Overdue" and rows["C-0003"]["Days overdue"] == 5
     assert rows["C-0003"]["Deadline"] == dt.datetime(2026, 11, 30)
-    assert sh.cell(top + 1, 5).number_format == "dd/mm/yyyy"
+    assert sh.cell(top + 1, header.index("Deadline") + 1).number_format == "dd/mm/yyyy"
     assert "Assessment!E12" in rows["C-0002"]["Problems to fix (latest rejected return)"]
     assert rows["C-0001"]["Received"] == dt.datetime(2026, 11, 12)
     assert rows["C-0001"]["Owner email"]
-    assert sh.cell(top + 1, 7).alignment.horizontal == "center"  # days overdue: not against the received date
+    assert sh.cell(top + 1, header.index("Days overdue") + 1).alignment.horizontal == "center"  # days overdue: not against the received date
     assert sh.page_setup.orientation == "landscape" and sh.print_area == f"'Status'!$A$1:$J${top + 3}"
 
 

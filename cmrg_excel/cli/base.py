@@ -129,10 +129,15 @@ def cli(workspace: Path | None) -> None:
 def _workspace_or_the_groups(ctx: click.Context, param: click.Parameter, value):
     """The command's --workspace, else the one given before the command name ('cmrg -w DIR
     status'), else $CMRG_WORKSPACE, else the current folder or the nearest above it."""
+    # Worked out here rather than by click's envvar: which source a value came from is not yet
+    # known to a callback in every click release (8.4 records it only after the callback).
+    if value is not None:
+        return value
     given = ctx.parent.params.get("workspace") if ctx.parent is not None else None
-    if given is not None and ctx.get_parameter_source(param.name) is not click.core.ParameterSource.COMMANDLINE:
+    if given is not None:
         return given
-    return value
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env) if env else None
 
 
 def workspace_option(func):
@@ -140,9 +145,9 @@ def workspace_option(func):
     folder or the nearest folder above it that is a workspace, as git finds a repository)."""
     return click.option(
         "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
-        envvar=ENV_VAR, default=None, show_envvar=True, callback=_workspace_or_the_groups,
-        help="The workspace folder made by 'cmrg init'. Default: the current folder, or the nearest folder above "
-             "it holding a cmrg.toml.",
+        default=None, callback=_workspace_or_the_groups,
+        help=f"The workspace folder made by 'cmrg init'. Default: the one given before the command name, else "
+             f"${ENV_VAR}, else the current folder, or the nearest folder above it holding a cmrg.toml.",
     )(func)
 
 
