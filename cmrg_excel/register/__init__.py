@@ -777,7 +777,7 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
-    conn = open_register(workspace)
+    conn = open_register(workspace, readonly=True)  # an export never waits for a writer
     try:
         df = answers_frame(conn, round, include_superseded)
         subs = submissions_frame(conn, round)
