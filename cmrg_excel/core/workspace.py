@@ -122,7 +122,8 @@ review_full_months = 36
 strength_share = 0.75
 # An issue to address: at least this share of contracts rate it Developing or lower.
 issue_share = 0.5
-# Inconsistency: the spread (standard deviation) of scores across contracts is at least this.
+# Inconsistency: the spread (standard deviation) of scores across contracts is at least this
+# many levels of the scale (points on the NAO 0-4 scale).
 inconsistency_sd = 1.2
 # Ratings of Better or Best need evidence of at least this many characters.
 evidence_min_chars = 20
