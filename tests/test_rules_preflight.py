@@ -828,3 +828,35 @@ def test_a_prefixed_tag_is_found_however_it_is_written():
 def test_sizes_in_human_terms_round_to_the_nearest():
     assert one(b"x" * 10753, "too-large", Limits(max_file_bytes=10000)).message.startswith(
         "The file is 11 KB, larger than the 10 KB we accept.")
+
+
+def _sizes(data: bytes) -> list[int]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return [i.file_size for i in zf.infolist()]
+
+
+def test_the_part_and_total_caps_are_exact():
+    data = package()
+    sizes = _sizes(data)
+    assert preflight(data, Limits(max_member_bytes=max(sizes), max_total_bytes=sum(sizes), max_row=20, max_col=5)).ok
+    f = one(data, "zip-bomb", Limits(max_total_bytes=sum(sizes) - 1, max_row=20, max_col=5))
+    assert f.part == SHEET and f.detail.startswith("the parts add up to over ")
+    f = one(data, "zip-bomb", Limits(max_member_bytes=max(sizes) - 1, max_row=20, max_col=5))
+    assert f.part == SHEET and f.detail.startswith(f"{SHEET} is over ")
+
+
+def test_a_damaged_part_does_not_hide_what_the_parts_before_it_show():
+    """Inflation stops at the first damaged part; the parts read before it are still checked."""
+    data = package(parts={"xl/custom.xml": b'<?xml version="1.0"?><!DOCTYPE x><x/>', "xl/last.xml": b"<last/>"})
+    bad = _set_central(data, "xl/last.xml", 16, "<I", _crc(data, "xl/last.xml") ^ 1)
+    result = preflight(bad, SMALL)
+    assert [(f.code, f.part) for f in result.findings] == [("truncated", "xl/last.xml"), ("doctype", "xl/custom.xml")]
+    assert result.sheet_parts == {"Assessment": SHEET}
+
+
+def test_a_long_error_is_cut_to_300_characters():
+    name = "xl/" + "n" * 400 + ".xml"
+    data = package(parts={name: b"<x/>"})
+    bad = _set_central(data, name, 16, "<I", _crc(data, name) ^ 1)
+    f = one(bad, "truncated")
+    assert f.part == name and len(f.detail) == 300 and f.detail.startswith("BadZipFile: Bad CRC-32 for file 'xl/nnn")
