@@ -169,6 +169,12 @@ class Config:
             return settings.check_section(name, {}) if name in settings.SCHEMA else {}
         return dict(self.checked[name])
 
+    @property
+    def marking(self) -> str:
+        """The protective marking (``[council] marking``) for what the committee and members read."""
+        value = self.section("council").get("marking", "")
+        return value if isinstance(value, str) else ""
+
     def deadline_from(self, issued_on: dt.date) -> dt.date:
         """The deadline set in the settings, as written; else ``deadline_days`` after
         ``issued_on``, moved on to the next working day."""

@@ -134,5 +134,5 @@ def write(ws, s: Summary) -> None:
                    f"{above_good(data.scale)} without evidence; {plural(len(actions), 'improvement action')} ({overdue:,} "
                    "overdue). The Findings, Actions and Heatmap sheets give the detail.", fm.note)
     ws.print_area(0, 0, row, last_col)
-    print_setup(ws, landscape=False, left_footer=s.footer, widths=widths)
+    print_setup(ws, landscape=False, left_footer=s.footer, widths=widths, marking=s.data.marking)
     ws.center_horizontally()

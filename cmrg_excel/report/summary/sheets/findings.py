@@ -90,7 +90,7 @@ def write(ws, s: Summary) -> None:
             BulkColumn(short["rating"].astype(str).tolist(), "text", fm.cell_nowrap),
             BulkColumn(given, "text", fm.cell),
         ], heights=wrapped_heights((statements, WIDTHS[2]), (given, WIDTHS[4])))
-    print_setup(ws, left_footer=footer, widths=WIDTHS)
+    print_setup(ws, left_footer=footer, widths=WIDTHS, marking=s.data.marking)
 
 
 def _not_in(s: Summary) -> list[str]:

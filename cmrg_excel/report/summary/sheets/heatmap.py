@@ -60,4 +60,4 @@ def write(ws, s: Summary) -> None:
     colour_scale(ws, first, s0, last, s0 + len(area_cols), data.scale)
     ws.freeze_panes(first, 2)
     ws.print_area(0, 0, last, printed)
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1])
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1], marking=s.data.marking)

@@ -30,7 +30,7 @@ def write(ws, s: Summary) -> None:
         paragraph(ws, 2, last_col, f"No contract in round {data.round} was reviewed in an earlier round, so there is "
                                    "no change to show yet. This sheet fills in when contracts are reviewed again.",
                   fm.note, width)
-        print_setup(ws, left_footer=footer, widths=widths[: last_col + 1])
+        print_setup(ws, left_footer=footer, widths=widths[: last_col + 1], marking=s.data.marking)
         return
     cols = [a for a, _ in data.areas]
     delta, before, after = progress["delta"], progress["before"], progress["after"]
@@ -146,7 +146,7 @@ def write(ws, s: Summary) -> None:
         table="ProgressByContract", heights=wrapped_heights((titles, widths[1])))
     _delta_colours(ws, fm, first, 3, last, 3 + len(cols))
     ws.print_area(0, 0, last, last_col)
-    print_setup(ws, left_footer=footer, widths=widths[: last_col + 1])
+    print_setup(ws, left_footer=footer, widths=widths[: last_col + 1], marking=s.data.marking)
 
 
 def _delta_colours(ws, fm, r1, c1, r2, c2):
