@@ -330,3 +330,50 @@ def test_paper_converts_to_pdf_with_every_section(reviewed):
     for heading in STRUCTURE:
         assert heading in text, heading
     assert "Page 1 of" in text
+
+
+# --- the summary's Benefits sheet (issue 13.6) -----------------------------------------------
+
+
+def _benefits_sheet(ws):
+    result = run("summary", "--round", "R1", "--force", ws=ws)
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(next(ws.outbox.glob("summary-*.xlsx")))
+    return wb, wb["Benefits"]
+
+
+def test_the_summary_lists_every_benefit_with_its_totals(reviewed):
+    ws = reviewed
+    write_log(ws, [
+        ["C-0001", "02/03/2026", "Re-procured on a standard form", "£1.1m", "Cashable", "depending on prescribing"],
+        ["C-0002", "01/01/2026", "Recovered overpayments", "£850k", "one off", ""],
+        ["C-0002", "05/03/2026", "=HYPERLINK(\"x\") better reporting", None, "Non-cashable", ""],
+    ])
+    wb, sheet = _benefits_sheet(ws)
+    # printed after Actions, before the activity-level detail
+    assert wb.sheetnames.index("Benefits") == wb.sheetnames.index("Actions") + 1
+    assert sheet["B2"].value is None and sheet["A2"].value.startswith(
+        "3 benefits recorded: £1,100,000 cashable (a year), £850,000 one-off, 1 non-cashable.")
+    table = sheet.tables["Benefits"]
+    rows = [[c.value for c in row] for row in sheet[table.ref]]
+    assert rows[0] == ["Date", "Contract ID", "Contract", "Description", "Amount (£)", "Type", "Caveat", "Directorate",
+                       "Source"]
+    body = rows[1:]
+    assert [(r[0].date(), r[1], r[4], r[5]) for r in body] == [
+        (dt.date(2026, 1, 1), "C-0002", 850_000, "One-off"),
+        (dt.date(2026, 3, 2), "C-0001", 1_100_000, "Cashable"),
+        (dt.date(2026, 3, 5), "C-0002", None, "Non-cashable")]
+    assert body[2][3] == "=HYPERLINK(\"x\") better reporting"  # text stays text
+    assert body[1][2] == "Highways maintenance" and body[1][6] == "depending on prescribing"
+    assert [r[8] for r in body] == ["benefits.xlsx row 4", "benefits.xlsx row 3", "benefits.xlsx row 5"]
+    assert sheet.print_area == f"'Benefits'!$A$1:$G${3 + len(body) + 1}"
+
+
+def test_a_summary_with_a_bad_benefits_log_says_why_its_benefits_are_missing(reviewed):
+    ws = reviewed
+    _, sheet = _benefits_sheet(ws)
+    assert sheet["A4"].value.startswith("No benefits have been recorded yet")
+    write_log(ws, [["NOPE-1", "01/01/2026", "Saving", "100", "Cashable", ""]])
+    _, sheet = _benefits_sheet(ws)
+    assert "row 3, Contract ID ('NOPE-1'): is not a contract in the register" in sheet["A3"].value
+    assert "not shown here until it is put right" in sheet["A3"].value

@@ -158,6 +158,8 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     if third.corrections:
         say(f"     Corrections workbook: {', '.join(rel(c.path) for c in third.corrections)}")
 
+    log = ws.root / "benefits.xlsx"  # the secretariat's benefits log: on the summary's Benefits sheet and in the paper
+    _demo_benefits(log, today, ws.config.council_name)
     settings = SummarySettings.from_section(ws.config.section("summary"))
     result = build_summary(load_summary_data(ws, r2, today=today), settings, ws.outbox / f"summary-{r2}.xlsx")
     out.summary = result.path
@@ -165,8 +167,6 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
         f"{result.progress_contracts} compared with {r1} (sheet Progress: change by area, changed vs "
         "re-confirmed answers).")
     start = today - dt.timedelta(days=182)
-    log = ws.root / "benefits.xlsx"
-    _demo_benefits(log, today, ws.config.council_name)
     paper = ws.outbox / f"committee-report-{start:%Y-%m-%d}-to-{today:%Y-%m-%d}.docx"
     doc, _ = write_report(ws, start, today, paper, today=today)
     out.report = paper

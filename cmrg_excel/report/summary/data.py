@@ -29,6 +29,10 @@ class SummaryData:
     areas: list[tuple[int, str]] | None = None               # (number, name) in framework order
     activities: list[tuple[str, int, str]] | None = None     # (ref, area, statement) in framework order
     framework_label: str = ""
+    # register.benefits.BENEFIT_COLUMNS: every benefit recorded so far (the benefits log as it is
+    # now, and the review group's meeting records); None: not known, and the sheet says so
+    benefits: pd.DataFrame | None = None
+    benefits_note: str = ""          # why some or all benefits are not shown (a log that cannot be read)
 
 
 
@@ -70,7 +74,9 @@ def load_summary_data(workspace, round: str | None = None, today: dt.date | None
             fw = reg.load_framework(conn, hashes.iloc[-1])
         if fw is None:
             fw = workspace.framework()
+        benefits, benefits_note = _benefits(workspace, conn, today or dt.date.today())
         return SummaryData(
+            benefits=benefits, benefits_note=benefits_note,
             answers=answers, all_answers=all_answers, issues=reg.issues_frame(conn), submissions=subs,
             scale=fw.scale, round=round, council=workspace.config.council_name,
             marking=workspace.config.marking, today=today or dt.date.today(),
@@ -80,3 +86,33 @@ def load_summary_data(workspace, round: str | None = None, today: dt.date | None
     finally:
         conn.close()
 
+
+
+def _benefits(workspace, conn, today: dt.date) -> tuple[pd.DataFrame | None, str]:
+    """Every benefit recorded so far: the register's own (from meeting records) and the benefits
+    log read as it is now (the summary only reads, so the log is not copied into the register).
+    A log that cannot be used leaves its rows out, and the note says why."""
+    from ...core.benefits import FILE_NAME, BenefitsLogError, read_benefits_log
+    from ...register.benefits import BENEFIT_COLUMNS, benefits_frame
+
+    try:
+        held = benefits_frame(conn)
+    except Exception:  # noqa: BLE001  (a register from before the benefits table: nothing recorded there)
+        held = pd.DataFrame({c: pd.Series(dtype="object") for c in BENEFIT_COLUMNS})
+    held = held[~held["source"].astype(str).str.startswith(f"{FILE_NAME} row")]
+    contracts = reg.contracts_frame(conn).set_index("contract_id")
+    note = ""
+    try:
+        log = read_benefits_log(workspace.root / FILE_NAME, set(contracts.index), today)
+    except BenefitsLogError as exc:
+        log, note = [], f"{exc} Its benefits are not shown here until it is put right."
+    rows = [{"contract_id": b.contract_id, "benefit_date": b.date, "description": b.description,
+             "amount_gbp": b.amount_gbp, "kind": b.type, "caveat": b.caveat, "source": b.source,
+             "title": contracts["title"].get(b.contract_id, ""),
+             "directorate": contracts["directorate"].get(b.contract_id, ""),
+             "annual_value_gbp": contracts["annual_value_gbp"].get(b.contract_id)} for b in log]
+    frames = [f for f in (held, pd.DataFrame(rows, columns=BENEFIT_COLUMNS)) if len(f)]
+    out = pd.concat(frames, ignore_index=True) if frames else held
+    if len(out):
+        out = out.sort_values(["benefit_date", "contract_id"], kind="stable").reset_index(drop=True)
+    return out[BENEFIT_COLUMNS], note

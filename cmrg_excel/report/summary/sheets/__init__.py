@@ -7,8 +7,8 @@ here and one entry in :data:`SHEETS`.
 
 from __future__ import annotations
 
-from . import actions, activity_heatmap, dashboard, data, directorates, findings, heatmap, progress
+from . import actions, activity_heatmap, benefits, dashboard, data, directorates, findings, heatmap, progress
 
 # The order of the tabs and of the printed pack: the committee's pages first, then the
 # activity-level detail, then the data (which says it is not set to print).
-SHEETS = (dashboard, heatmap, findings, progress, directorates, actions, activity_heatmap, data)
+SHEETS = (dashboard, heatmap, findings, progress, directorates, actions, benefits, activity_heatmap, data)
