@@ -941,3 +941,17 @@ def test_a_long_error_is_cut_to_300_characters():
     bad = _set_central(data, name, 16, "<I", _crc(data, name) ^ 1)
     f = one(bad, "truncated")
     assert f.part == name and len(f.detail) == 300 and f.detail.startswith("BadZipFile: Bad CRC-32 for file 'xl/nnn")
+
+
+@pytest.mark.parametrize("body, cells", [
+    ('<row r="7"><c r="D7"><f>1+1</f><v>2</v></c><c r="E7" s="2"><f t="shared" ref="E7:E8" si="0">D7*2</f></c></row>'
+     '<row r="8"><c r="E8"><f t="shared" si="0"/></c><c r="F8" t="str"><f>"a&amp;b"</f></c></row>',
+     [("D7", "1+1"), ("E7", "D7*2"), ("E8", ""), ("F8", '"a&b"')]),
+    # one formula in a form the one-pass pattern does not know: every formula is placed the careful way
+    (f'<row r="7"><c r="D7"><f>1+1</f></c><c r="E7"><x:f xmlns:x="{MAIN_NS}">D7</x:f></c></row>',
+     [("D7", "1+1"), ("E7", "D7")]),
+    ('<row r="7"><c r="D7"><f>1+1</f></c><c><f>D7</f></c></row>', [("D7", "1+1"), ("E7", "D7")]),
+])
+def test_the_one_pass_formula_scan_agrees_with_the_careful_one(body, cells):
+    data = sheet_xml(body, dimension=None)
+    assert list(pf._formula_cells(data, [10**6])) == list(pf._formula_cells_slow(data, [10**6])) == cells

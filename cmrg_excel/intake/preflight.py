@@ -1233,12 +1233,23 @@ def _formula_text(data: bytes, start: int) -> str:
     return _unescape(text[:_FORMULA_TEXT * 4]).decode("utf-8", "replace")[:_FORMULA_TEXT]
 
 
+# What every spreadsheet program writes for a formula cell: <c r="E6" ...><f ...>text</f> or
+# <f .../>. When every <f> of a sheet is found in this form (the count is compared), one pass
+# of this pattern places them all; anything else goes the careful way below.
+_PLAIN_F = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"[^<>]*>\s*<f(?:\s[^<>]*)?(?:/>|>([^<]*)</f>)')
+
+
 def _formula_cells(data: bytes, budget: list[int]) -> tuple[tuple[str, str], ...]:
     """(cell, formula) of every cell of a sheet holding a formula, in document order.
 
     A formula is the first child of its cell, so the tag just before each <f> is its <c>, whose
     r= names the cell (what every spreadsheet program writes). A cell without a plain r= (its
     place implied by its position) sends the whole sheet through :func:`_formula_cells_slow`."""
+    n_f = len(_F_TAG.findall(data))
+    plain = _PLAIN_F.findall(data)
+    if len(plain) == n_f and n_f <= _MAX_FORMULAS:
+        return tuple((ref.decode("ascii"), _unescape(text[:_FORMULA_TEXT * 4]).decode("utf-8", "replace")[:_FORMULA_TEXT])
+                     for ref, text in plain)
     out = []
     for m in _F_TAG.finditer(data):
         lt = data.rfind(b"<", 0, m.start())
