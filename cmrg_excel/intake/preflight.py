@@ -19,10 +19,10 @@ import functools
 import io
 import posixpath
 import re
-import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
+
+from ..kit.zipfile_internals import read_member_capped as _inflate
 
 __all__ = ["Limits", "Finding", "PreflightResult", "preflight", "column_letters", "column_number"]
 
@@ -659,72 +659,6 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         parts.append((info.filename.lower(), info.filename, chunk))
 
     return _contents(parts, by_name, limits, col)
-
-
-def _inflate(zf: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes:
-    """A member's bytes, at most cap + 1 of them (more than cap means "over the cap").
-
-    The header's uncompressed size is not trusted: the compressed bytes are inflated here
-    with zlib, capped at cap + 1, and CRC-checked like zipfile does. Where the member's
-    local header is plain (signature, the same name as in the directory, no encryption),
-    its data is located from that header directly; anything else goes through
-    ``zipfile.open()``, which raises zipfile's own error for a damaged header (and where
-    zipfile's internals differ, another Python, the member is read through zipfile itself,
-    with the same cap).
-    """
-    start = _data_start(data, info)
-    if start is not None:
-        return _inflate_at(data, info, start, cap)
-    claimed = info.file_size
-    info.file_size = cap + 1  # zipfile stops at file_size: let it read one byte past the cap
-    try:
-        with zf.open(info) as fh:
-            start = getattr(fh, "_orig_compress_start", None)
-            if isinstance(start, int) and getattr(fh, "_decrypter", None) is None:
-                return _inflate_at(data, info, start, cap)
-            return fh.read(cap + 1)
-    finally:
-        info.file_size = claimed
-
-
-# A zip local file header (zipfile.structFileHeader): the fields used here, by position.
-_LH_SIGNATURE, _LH_FLAGS, _LH_NAME_LENGTH, _LH_EXTRA_LENGTH = 0, 3, 10, 11
-
-
-def _data_start(data: bytes, info: zipfile.ZipInfo) -> int | None:
-    """Where a member's compressed bytes start, read from its local header as zipfile.open()
-    does; None when the header is anything but plain (zipfile.open() then reports it)."""
-    off = info.header_offset
-    end = off + zipfile.sizeFileHeader
-    if off < 0 or end > len(data) or info.flag_bits & 0x61:
-        return None
-    header = struct.unpack(zipfile.structFileHeader, data[off:end])
-    if header[_LH_SIGNATURE] != zipfile.stringFileHeader or header[_LH_FLAGS] & 0x61:
-        return None
-    name_end = end + header[_LH_NAME_LENGTH]
-    try:
-        name = data[end:name_end].decode("utf-8" if header[_LH_FLAGS] & 0x800 else "cp437")
-    except UnicodeDecodeError:
-        return None
-    if name != info.orig_filename:
-        return None
-    return name_end + header[_LH_EXTRA_LENGTH]
-
-
-def _inflate_at(data: bytes, info: zipfile.ZipInfo, start: int, cap: int) -> bytes:
-    raw = data[start:start + info.compress_size]
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = raw[:cap + 1]
-        if len(out) <= cap and len(raw) < info.compress_size:
-            raise EOFError("stored data ends early")
-    else:  # ZIP_DEFLATED (nothing else is streamed)
-        inflater = zlib.decompressobj(-15)
-        out = inflater.decompress(raw, cap + 1)
-        if len(out) <= cap and not inflater.eof:
-            raise EOFError("compressed data ends before its end marker")
-    if len(out) <= cap and zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return out
 
 
 def _read_small(zf: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes | None:

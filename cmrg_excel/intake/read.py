@@ -18,7 +18,6 @@ in the order each worker finished them, so a crash is pinned to the file being r
 from __future__ import annotations
 
 import hashlib
-import io
 import multiprocessing
 import os
 import sys
@@ -29,6 +28,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from ..kit import calamine_internals as calamine
 from ..kit import layout as L
 from .preflight import Limits, preflight
 
@@ -101,7 +101,6 @@ def limits_for(max_file_bytes: int) -> Limits:
 
 # --- reading one file ----------------------------------------------------------------------
 
-_VIS = {"Visible": "visible", "Hidden": "hidden", "VeryHidden": "veryhidden"}
 _ASSESS_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
 
 
@@ -124,17 +123,14 @@ _LAST_ANSWER_COL = max(c for _, c in _ANSWER_COLS)
 
 
 def extract(wb) -> RawReturn:
-    """The layout's cells from an open CalamineWorkbook."""
-    sheets = {}
-    for meta in wb.sheets_metadata:
-        vis = getattr(meta.visible, "name", str(meta.visible)).split(".")[-1]
-        sheets[meta.name] = _VIS.get(vis, vis.lower())
+    """The layout's cells from a workbook opened by :func:`cmrg_excel.kit.calamine_internals.open_workbook`."""
+    sheets = calamine.sheet_states(wb)
     raw = RawReturn(sheets=sheets, meta=None)
 
     def grid(name: str) -> list[list[object]] | None:
         if name not in sheets:
             return None
-        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return calamine.sheet_grid(wb, name)
 
     g = grid(L.META)
     if g is not None:
@@ -173,12 +169,10 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
     res.findings = [Finding(f.code, f.message, f.fatal, f.part, f.detail) for f in pf.findings]
     if not pf.ok:
         return res
-    import python_calamine as pc
-
     try:
-        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        wb = calamine.open_workbook(data)
         res.raw = extract(wb)
-    except pc.PasswordError:
+    except calamine.PasswordError:
         res.error = ("The workbook is protected with a password to open. Open it, remove the password "
                      "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and send it again.")
     except MemoryError:
@@ -246,7 +240,6 @@ def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None, close=()) ->
     parent = os.getppid()
     abort_on = os.environ.get(ABORT_HOOK)
     hang_on = os.environ.get(HANG_HOOK)
-    import python_calamine  # noqa: F401  (import once, before the first file)
 
     if ledger is not None:
         import datetime as _dt

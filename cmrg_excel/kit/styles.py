@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import io
 import math
-import re
 
 import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+
+from .xlsxwriter_internals import FastFormulaWorksheet
 
 NAVY = "#1F3864"
 BLUE = "#4472C4"
@@ -37,77 +36,6 @@ WORKBOOK_OPTIONS = {
     "strings_to_numbers": False,
     "default_date_format": DATE_FORMAT,
 }
-
-
-# Two _xHHHH_ sequences sharing an underscore: xlsxwriter escapes only the first.
-_CHAINED_ESCAPES = re.compile(r"_x[0-9a-fA-F]{4}_x[0-9a-fA-F]{4}_")
-_FUNCTION_RE = re.compile(r"\b([A-Z][A-Z0-9.]*)\(")
-# Functions that every Excel since 2007 knows by these names: they never need the
-# "_xlfn." prefix that xlsxwriter adds to newer functions.
-CLASSIC_FUNCTIONS = frozenset(
-    {"IF", "IFERROR", "INDEX", "MATCH", "AVERAGE", "COUNTA", "COUNTIF", "COUNTBLANK", "LEN", "AND", "OR", "NOT",
-     "SUM", "ROUND", "TODAY", "ISNUMBER", "ISBLANK", "TRIM"}
-)
-
-
-class FastFormulaWorksheet(Worksheet):
-    """A worksheet that skips xlsxwriter's future-function rewriting for classic formulas.
-
-    xlsxwriter runs several hundred regular expressions over every formula (and every
-    conditional-format formula) to add "_xlfn." prefixes to post-2010 functions. Our
-    templates hold about a hundred formulas built only from classic functions, so that
-    pass was half of the generation time; formulas using anything else still get it.
-    Subclassing through ``worksheet_class`` is xlsxwriter's documented extension point.
-    """
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        if set(_FUNCTION_RE.findall(formula)) <= CLASSIC_FUNCTIONS:
-            if formula.startswith("{"):
-                formula = formula[1:]
-            if formula.startswith("="):
-                formula = formula[1:]
-            if formula.endswith("}"):
-                formula = formula[:-1]
-            return formula
-        return super()._prepare_formula(formula, expand_future_functions)
-
-    # xlsxwriter (3.3.1) writes a shared string that starts with "<r>" and ends with
-    # "</r>" into sharedStrings.xml raw, as if it were rich-text XML it had made itself
-    # (that is how write_rich_string stores its runs). Plain text of that shape, such as a
-    # supplier called "<r>boom</r>", so became an empty cell, and "<r>a</b></r>" a corrupt
-    # file. And it escapes a literal "_xHHHH_" by prefixing "_x005F", but misses the second
-    # of two that share an underscore ("_x005F_x0042_" came back "_x005FB"). Such text is
-    # written instead as a rich string of plain fragments, which xlsxwriter escapes like any
-    # other text: it reads back identical.
-    def _write_string(self, row, col, string, cell_format=None):
-        # (Text over Excel's 32,767 characters is left to xlsxwriter, which cuts it.)
-        if self.needs_fragments(string) and len(string.encode("utf-16-le", "surrogatepass")) <= 2 * self.xls_strmax:
-            fragments = self.literal_fragments(string)
-            return self._write_rich_string(row, col, *fragments, *([cell_format] if cell_format else []))
-        return super()._write_string(row, col, string, cell_format)
-
-    @staticmethod
-    def needs_fragments(string: str) -> bool:
-        """Whether xlsxwriter would store ``string`` wrongly as a plain shared string."""
-        return (string.startswith("<r>") and string.endswith("</r>")) or bool(_CHAINED_ESCAPES.search(string))
-
-    @staticmethod
-    def literal_fragments(string: str) -> list:
-        """``string`` as rich-string arguments that xlsxwriter escapes as plain text.
-
-        The first fragment is the first character and the rest follow with the default font
-        (Calibri 11, the house font), so the cell shows exactly the text. xlsxwriter escapes
-        each fragment and then runs its _xHHHH_ escaping once more over the stored runs, so
-        the text is also cut between every "_" and "x": no fragment then holds an "_xHHHH_"
-        sequence for either pass to touch. (A control character in such a string still
-        comes back as its _xHHHH_ code: xlsxwriter escapes it twice.)
-        """
-        pieces = [string[0]] + re.split(r"(?<=_)(?=x)", string[1:])
-        default = Format()
-        args: list = [pieces[0]]
-        for piece in pieces[1:]:
-            args += [default, piece]
-        return args
 
 
 def new_workbook(target=None) -> tuple[xlsxwriter.Workbook, io.BytesIO | None]:

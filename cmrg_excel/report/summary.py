@@ -27,7 +27,6 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape as _xml_escape
 
 import numpy as np
 import pandas as pd
@@ -35,6 +34,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .. import __version__
 from ..core.framework import Scale
+from ..kit.xlsxwriter_internals import cell_text_xml, format_index
 from ..kit.styles import BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL, RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height
 from ..core.errors import CmrgError
 
@@ -377,8 +377,6 @@ def progress_frames(data: SummaryData) -> dict[str, object]:
 
 
 # --- bulk rows -------------------------------------------------------------------------
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ESCAPED_LOOKALIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _EPOCH = np.datetime64("1899-12-30T00:00:00")
 
 
@@ -386,12 +384,7 @@ def _xml_text(value: str) -> str:
     """Text for an inline string: XML-escaped, control characters as Excel's _xHHHH_ escapes."""
     if len(value) > MAX_CELL_TEXT:
         value = value[: MAX_CELL_TEXT - 1] + "…"
-    if "_x" in value:
-        value = _ESCAPED_LOOKALIKE.sub(r"_x005F_\1", value)
-    value = _xml_escape(value)
-    if _BAD_XML.search(value):
-        value = _BAD_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
-    return value
+    return cell_text_xml(value)
 
 
 def _excel_serial(values: pd.Series) -> np.ndarray:
@@ -435,8 +428,8 @@ class _BulkRows:
         n = len(columns[0].values) if columns else 0
         # Formats get their index now, so xlsxwriter writes them into styles.xml.
         for c in columns:
-            c.style = c.fmt._get_xf_index() if c.fmt is not None else 0
-            c.text_style = c.text_fmt._get_xf_index() if c.text_fmt is not None else c.style
+            c.style = format_index(c.fmt)
+            c.text_style = format_index(c.text_fmt) if c.text_fmt is not None else c.style
         self.jobs[ws.name] = (first_row, columns, n, table, heights)
 
     @staticmethod
