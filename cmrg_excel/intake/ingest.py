@@ -53,6 +53,8 @@ from .check import Ledger, Problem, check
 from ..core.contracts import safe_filename
 from .read import ReaderPool, ReadResult, limits_for
 from ..core.workspace import Workspace, WorkspaceError
+from ..kit.files import write_atomic
+from ..kit.tables import write_table_workbook
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 FLUSH_EVERY = 500  # files between flushes to disk (and removals from inbox/)
@@ -243,11 +245,7 @@ def reconcile(ws: Workspace, conn) -> int:
                 continue
             if hashlib.sha256(data).hexdigest() == sha:
                 if not dest.exists() or hashlib.sha256(dest.read_bytes()).hexdigest() != sha:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = dest.with_name(dest.name + ".restore")
-                    tmp.write_bytes(data)
-                    _flush([tmp])
-                    tmp.replace(dest)
+                    write_atomic(dest, data)  # durable before the inbox copy goes
                 src.unlink()
                 fixed += 1
         done.append((sha, source))
@@ -712,7 +710,7 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         ["Returns mapped from an older framework version", sum(1 for f in result.accepted if f.mapping)],
         ["Corrections workbooks made", len(result.corrections)],
     ]
-    return reg.write_table_xlsx(
+    return write_table_workbook(
         path, "Files", FILE_COLUMNS, rows,
         widths={"First reason": 80, "Now at": 45, "SHA-256": 20},
         extra=[("Reasons", PROBLEM_COLUMNS, reasons),

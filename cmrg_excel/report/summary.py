@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .. import __version__
 from ..core.framework import Scale
+from ..kit.files import write_atomic
 from ..kit.xlsxwriter_internals import cell_text_xml, format_index
 from ..kit.styles import BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL, RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height
 from ..core.errors import CmrgError
@@ -701,10 +701,7 @@ def build_summary(data: SummaryData, settings: SummarySettings | None, out_path)
 
     wb.close()
     payload = bulk.apply(buffer.getvalue(), SHEETS)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, out_path)
+    write_atomic(out_path, payload, durable=False)  # made again by running it again
     return SummaryResult(
         path=out_path, round=data.round, contracts_reviewed=len(info), returns_outstanding=len(outstanding),
         annual_value_gbp=float(info["annual_value_gbp"].fillna(0).sum()),
