@@ -203,8 +203,7 @@ class Ledger:
 
 # --- values ---------------------------------------------------------------------------------
 
-DATE_MIN = dt.date(2000, 1, 1)
-DATE_MAX = dt.date(2099, 12, 31)
+DATE_MIN, DATE_MAX = L.DATE_MIN, L.DATE_MAX  # as the workbook's own validation
 DATE_HELP = "a date as dd/mm/yyyy, for example 31/03/2027"
 
 # A date from a cell value, or (None, why not): date cells, Excel serial numbers, day-first UK
@@ -473,8 +472,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
         elif any(not _blank(v) for v in row.values.values()):
             stray.append(row)
     for row in stray:
-        key = next(k for k in ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
-                   if not _blank(row.values.get(k)))
+        key = next(k for k in L.INPUT_KEYS if not _blank(row.values.get(k)))
         cell = f"{by[key].letter}{row.row}"
         what = "a heading row" if row.row in area_rows else "a row that is not a key activity"
         p(Problem(L.ASSESSMENT, cell, text_of(row.ref), shown(row.values[key]), "blank", (
@@ -576,7 +574,7 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
             ok = False
         elif not DATE_MIN <= target <= DATE_MAX:
             p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, target.strftime("%d/%m/%Y"),
-                      "a date between 2000 and 2099",
+                      f"a date between {DATE_MIN.year} and {DATE_MAX.year}",
                       f"the target date {target:%d/%m/%Y} is not a plausible date; enter {DATE_HELP}", "bad-date"))
             ok = False
             target = None

@@ -41,7 +41,7 @@ class RawRow:
 
     row: int  # 1-based
     ref: object
-    values: dict[str, object]  # rating, evidence, action, action_owner, target_date, confirm
+    values: dict[str, object]  # layout.INPUT_KEYS -> value
 
 
 @dataclass
@@ -101,7 +101,6 @@ def limits_for(max_file_bytes: int) -> Limits:
 
 # --- reading one file ----------------------------------------------------------------------
 
-_ASSESS_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
 
 
 def _at(grid: list[list[object]], r: int, c: int) -> object:
@@ -113,12 +112,12 @@ def _at(grid: list[list[object]], r: int, c: int) -> object:
 
 
 # Where the layout's cells are, as 0-based (row, column): worked out once, not per file.
-_META_AT = tuple((k, L.rc(L.meta_cell(k)), L.rc("A" + L.meta_cell(k)[1:])) for k in L.META_KEYS)
+_META_AT = tuple((k, L.rc(L.meta_cell(k)), L.rc(L.meta_cell(k, L.META_KEY_COL))) for k in L.META_KEYS)
 _CONTRACT_AT = tuple((f.key, L.rc(L.contract_cell(f.key)), L.rc(L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL)))
                      for f in L.CONTRACT_FIELDS)
 _ATTEST_AT = tuple((f.key, L.rc(f.cell)) for f in L.ATTEST_FIELDS)
 _REF_COL = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
-_ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in _ASSESS_KEYS)
+_ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in L.INPUT_KEYS)
 _LAST_ANSWER_COL = max(c for _, c in _ANSWER_COLS)
 
 

@@ -7,6 +7,7 @@ drift apart. Rows are 1-based and columns are letters, as a person sees them in 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from ..core.framework import Framework
@@ -102,7 +103,11 @@ ASSESS_COLUMNS: tuple[AssessColumn, ...] = (
     AssessColumn("confirm", "K", "Still accurate?", 11, True, prefill_only=True),
 )
 ASSESS_BY_KEY = {c.key: c for c in ASSESS_COLUMNS}
-ANSWER_KEYS = ("rating", "evidence", "action", "action_owner", "target_date")
+# What the owner fills in on an activity row, in column order: every input column. The
+# writer lays out ANSWER_KEYS on every template (confirm only on re-review templates); the
+# reader, the checks and the copy of what was entered read INPUT_KEYS from any template.
+INPUT_KEYS = tuple(c.key for c in ASSESS_COLUMNS if c.input)
+ANSWER_KEYS = tuple(c.key for c in ASSESS_COLUMNS if c.input and not c.prefill_only)
 ASSESS_TITLE_ROW = 1
 ASSESS_HEADER_ROW = 4
 ASSESS_FIRST_ROW = 5
@@ -183,12 +188,19 @@ META_KEYS = (
     "generated_at",
     "tool_version",
 )
-META_FIRST_ROW = 1  # key in column A, value in column B
+META_FIRST_ROW = 1
+META_KEY_COL = "A"  # each key written beside its value, so a reader can tell a moved row
+META_VALUE_COL = "B"
 
 
-def meta_cell(key: str) -> str:
-    return f"B{META_FIRST_ROW + META_KEYS.index(key)}"
+def meta_cell(key: str, col: str = META_VALUE_COL) -> str:
+    return f"{col}{META_FIRST_ROW + META_KEYS.index(key)}"
 
+
+# --- Dates a workbook accepts -----------------------------------------------------------
+# Target dates and the date signed: the writer's validation and the reader's check.
+DATE_MIN = dt.date(2000, 1, 1)
+DATE_MAX = dt.date(2099, 12, 31)
 
 # --- Lengths the reader accepts --------------------------------------------------------
 MAX_TEXT = {"evidence": 4000, "action": 2000, "action_owner": 120, "name": 120, "role": 120, "correction": 500}
