@@ -345,14 +345,6 @@ def make_plan(contracts: Iterable[Contract], settings: PlanSettings, start: dt.d
     return Plan(start, settings, scores, schedule(scores, settings, start))
 
 
-def _row_height(cells: list[tuple[str, float]], line: float = 15.0) -> float:
-    """A height that shows every line of wrapped text: Excel does not grow rows a library wrote."""
-    lines = 1
-    for text, width in cells:
-        lines = max(lines, sum(max(1, math.ceil(len(p) / max(width, 1))) for p in str(text).split("\n")))
-    return line * lines
-
-
 # --- the workbook ----------------------------------------------------------------------
 def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group: str = "") -> Path:
     """``review-plan.xlsx``: Schedule, Scores (an Excel Table) and Method sheets.
@@ -370,7 +362,7 @@ def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group:
 
 def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -> bytes:
     """The plan workbook's file contents (see :func:`write_plan_workbook`)."""
-    from ..kit.styles import Styles, new_workbook, print_setup
+    from ..kit.styles import Styles, new_workbook, print_setup, row_height
 
     wb, buffer = new_workbook()
     st = Styles(wb)
@@ -406,7 +398,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
         sched.write_string(r, 3, review.directorate, st.cell)
         sched.write_number(r, 4, review.score, points_fmt)
         sched.write_string(r, 5, review.reason, st.cell)
-        sched.set_row(r, _row_height([(review.title, 40), (review.directorate, 30), (review.reason, 80)]))
+        sched.set_row(r, row_height((review.title, 40), (review.directorate, 30), (review.reason, 80)))
     last = hr + len(plan.reviews)
     if plan.unscheduled:
         r = last + 2
@@ -439,7 +431,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     })
     for r, sc in enumerate(plan.scores, start=th + 1):
         c = sc.contract
-        scores_ws.set_row(r, _row_height([(c.title, widths[2]), (c.directorate, widths[3]), (sc.reason, widths[-1])]))
+        scores_ws.set_row(r, row_height((c.title, widths[2]), (c.directorate, widths[3]), (sc.reason, widths[-1])))
         row = [
             ("n", r - th, st.cell), ("s", c.contract_id, st.cell), ("s", c.title, st.cell),
             ("s", c.directorate, st.cell), ("n", c.annual_value_gbp, st.cell_money),
@@ -481,7 +473,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
         method.write_number(r, 1, s.weights[key], points_fmt)
         method.write_number(r, 2, weights[key], points_fmt)
         method.write_string(r, 3, how, st.cell)
-        method.set_row(r, _row_height([(f"{heading} ({setting})", 26), (how, 90)]))
+        method.set_row(r, row_height((f"{heading} ({setting})", 26), (how, 90)))
         r += 1
     r += 1
     method.write_string(r, 0, "Scheduling", st.heading)
@@ -501,7 +493,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     ]
     for note in notes:  # each a bullet point across the sheet's width
         method.merge_range(r, 0, r, 3, f"\u2022 {note}", st.text)
-        method.set_row(r, _row_height([(f"\u2022 {note}", 26 + 14 + 14 + 90)]) + 4)
+        method.set_row(r, row_height((f"\u2022 {note}", 26 + 14 + 14 + 90)) + 4)
         r += 1
     print_setup(method, landscape=False, left_footer=footer, header=council)
 

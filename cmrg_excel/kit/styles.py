@@ -143,14 +143,38 @@ def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None,
     ws.set_footer(f"&L&8 {footer_text(left_footer)}&R&8 Page &P of &N")
 
 
+# --- row heights ---------------------------------------------------------------------------
+# Neither Excel nor LibreOffice re-fits row heights when opening a generated file, so every
+# row of wrapped text gets an explicit height. This is the one estimate of how text wraps,
+# used by every workbook: a column width unit holds about one 11-point character (a little
+# more for prose; the estimate leans to a line too many, never one too few).
+LINE_POINTS = 15.0  # one line of 11-point text
+
+
+def line_capacity(width: float, font_size: float = 11) -> float:
+    """Characters of ``font_size``-point text that one line of a column ``width`` units wide holds."""
+    return max(1.0, (width - 1) * (11 / font_size) * 1.05)
+
+
+@functools.lru_cache(maxsize=4096)
+def text_lines(text: str, capacity: float) -> int:
+    """Lines that ``text`` takes when wrapped at ``capacity`` characters (each newline starts one)."""
+    return sum(max(1, math.ceil(len(part) / capacity)) for part in text.split("\n"))
+
+
+def lines_height(lines: int, font_size: float = 11) -> float:
+    """Points for ``lines`` lines of ``font_size``-point text, with room for the cell's padding."""
+    return lines * LINE_POINTS * font_size / 11 + 2
+
+
 def row_height(*cells: tuple[str, float], font_size: float = 11, minimum: float = 15.0) -> float:
     """Height in points for a row of wrapped text, so that every line shows.
 
-    Neither Excel nor LibreOffice re-fits row heights when opening a generated file, so
-    wrapped text needs an explicit height. ``cells`` are (text, column width) pairs.
+    ``cells`` are (text, column width) pairs; a merged range's width is the sum of its columns.
     """
-    lines = max((_lines(str(text), width, font_size) for text, width in cells if text), default=1)
-    return max(minimum, lines * 15.0 * font_size / 11 + 2)
+    lines = max((text_lines(str(text), line_capacity(width, font_size)) for text, width in cells if text),
+                default=1)
+    return max(minimum, lines_height(lines, font_size))
 
 
 def wrapped_height(*cells: tuple[str, float]) -> float | None:
@@ -158,10 +182,3 @@ def wrapped_height(*cells: tuple[str, float]) -> float | None:
     can keep the default height."""
     height = row_height(*cells)
     return height if height > 17.5 else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _lines(text: str, width: float, font_size: float) -> int:
-    # A column width unit holds about one 11-point character.
-    capacity = max(1.0, (width - 1) * (11 / font_size) * 1.05)
-    return sum(max(1, math.ceil(len(part) / capacity)) for part in text.split("\n"))

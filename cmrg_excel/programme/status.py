@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -237,18 +236,10 @@ def received_date(text: str | None) -> dt.date | None:
         return None
 
 
-def _row_height(cells: list[tuple[str, float]], line: float = 15.0) -> float:
-    """A height that shows every line of wrapped text: Excel does not grow rows a library wrote."""
-    lines = 1
-    for text, width in cells:
-        lines = max(lines, sum(max(1, math.ceil(len(p) / max(width, 1))) for p in str(text).split("\n")))
-    return line * lines
-
-
 def write_status_workbook(status: RoundStatus, path: Path, council: str = "") -> Path:
     """``status-ROUND.xlsx``: the totals and one row per contract, as an Excel Table."""
     from ..kit.files import write_atomic
-    from ..kit.styles import Styles, new_workbook, print_setup
+    from ..kit.styles import Styles, new_workbook, print_setup, row_height
 
     wb, buffer = new_workbook()
     st = Styles(wb)
@@ -298,8 +289,8 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
         sh.write_number(r, 9, c.rejected_count, st.cell)
         problems = "\n".join(c.problems[:5]) + (f"\n... and {len(c.problems) - 5} more" if len(c.problems) > 5 else "")
         sh.write_string(r, 10, problems, st.cell)
-        sh.set_row(r, _row_height([(c.title, widths[1]), (c.directorate, widths[2]), (c.owner_email, widths[4]),
-                                   (problems, widths[10])]))
+        sh.set_row(r, row_height((c.title, widths[1]), (c.directorate, widths[2]), (c.owner_email, widths[4]),
+                                 (problems, widths[10])))
     if n:
         rng = (r0 + 1, 6, r0 + n, 6)
         sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Accepted", "format": st.cf_good})

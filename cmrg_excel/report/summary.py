@@ -35,7 +35,7 @@ from .. import __version__
 from ..core.framework import Scale
 from ..kit.files import write_atomic
 from ..kit.xlsxwriter_internals import cell_text_xml, format_index
-from ..kit.styles import BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL, RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height
+from ..kit.styles import BLUE, DARK_GREY, FONT, GREEN_FILL, GREEN_TEXT, GREY, MID_GREY, MONEY_FORMAT, NAVY, RED_FILL, RED_TEXT, SCORE_FORMAT, Styles, new_workbook, print_setup, wrapped_height, lines_height, text_lines
 from ..core.errors import CmrgError
 
 MAX_CELL_TEXT = 32767
@@ -624,9 +624,9 @@ def _wrapped_heights(*columns: tuple[list, float]) -> list[float | None]:
     return out
 
 
-def _text_height(text: str, chars_per_line: float, line_px: float = 15.0) -> float:
-    lines = sum(max(1, math.ceil(len(part) / chars_per_line)) for part in str(text).split("\n"))
-    return lines * line_px + 4
+def _text_height(text: str, chars_per_line: float) -> float:
+    """The height of a merged range of wrapped text (the house estimate; a little room below)."""
+    return lines_height(text_lines(str(text), chars_per_line)) + 2
 
 
 def build_summary(data: SummaryData, settings: SummarySettings | None, out_path) -> SummaryResult:
