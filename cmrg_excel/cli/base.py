@@ -157,25 +157,6 @@ def load(workspace: Path | None) -> Workspace:
     return open_workspace(workspace)
 
 
-def issued_round(ws: Workspace, round_: str | None) -> None:
-    """Stop with a clear error when --round names a round that was never issued (rather than
-    quietly doing nothing for it, as a filter would)."""
-    if round_ is None:
-        return
-    from ..register import open_register, rounds
-    from ..programme.status import StatusError, choose_round
-
-    conn = open_register(ws)
-    try:
-        known = rounds(conn)
-    finally:
-        conn.close()
-    try:
-        choose_round(known, round_)
-    except StatusError as exc:
-        fail(str(exc), EXIT_INPUT)
-
-
 def rel(ws: Workspace, path: Path) -> str:
     """A path shown relative to the workspace when it is inside it."""
     return ws.rel(path)

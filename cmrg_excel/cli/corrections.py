@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..intake.corrections import CorrectionsError, issue_corrections
-from .base import EXIT_INPUT, command, fail, friendly_errors, issued_round, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, friendly_errors, load, rel, workspace_option
 
 
 @command("corrections")
@@ -56,7 +56,6 @@ def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path |
     """
     ws = load(workspace)
     ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
-    issued_round(ws, round_)
     try:
         with ws.lock("corrections"):  # the ledger changes: not while an ingest is filing returns
             made = issue_corrections(ws, round=round_, only=ids or None)

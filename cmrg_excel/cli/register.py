@@ -8,7 +8,7 @@ import click
 from xlsxwriter.exceptions import FileCreateError
 
 from ..register import export_answers
-from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, issued_round, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, workspace_option
 
 
 @command("register")
@@ -43,7 +43,6 @@ def register_cmd(out: Path, round_: str | None, all_returns: bool, workspace: Pa
     ws = load(workspace)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         fail(f"--out {out.name}: choose a file name ending in .xlsx or .csv", EXIT_INPUT)
-    issued_round(ws, round_)
     try:
         path = export_answers(ws, out, round_, include_superseded=all_returns)
     except (OSError, FileCreateError) as exc:

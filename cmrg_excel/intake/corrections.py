@@ -228,6 +228,7 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
     today = today or dt.date.today()
     fix_by = ws.config.next_working_day(today + dt.timedelta(days=DAYS_TO_FIX))
     try:
+        reg.check_round(conn, round)  # a round never issued is an error, not "nothing to correct"
         current = None
         try:
             current = ws.framework()

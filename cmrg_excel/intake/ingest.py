@@ -575,11 +575,12 @@ def _current_framework(ws: Workspace):
 
 def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = None,
            on_start: Callable[[int], None] | None = None, wait_seconds: float = 10.0,
-           write_report: bool = True, corrections: bool = False) -> IngestResult:
+           write_report: bool = True, corrections: bool = True) -> IngestResult:
     """Ingest every file waiting in ``inbox/``; see the module documentation.
 
-    With ``corrections``, each rejected return of a workbook we issued (still open) gets
-    its corrections workbook (:mod:`cmrg_excel.intake.corrections`) once every file is filed."""
+    With ``corrections`` (the default, as ``cmrg ingest``), each rejected return of a workbook
+    we issued (still open) gets its corrections workbook (:mod:`cmrg_excel.intake.corrections`)
+    once every file is filed; ``corrections=False`` is ``cmrg ingest --no-corrections``."""
     started = time.monotonic()
     started_at = reg.now()
     cfg = ws.config.section("ingest")
@@ -592,7 +593,8 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
     with ws.lock("ingest", wait_seconds=wait_seconds):
         conn = reg.open_register(ws)
         try:
-            # Each file is one transaction; durability comes from the flush before inbox removal.
+            # Each file is all or nothing in its own savepoint, committed in groups; durability
+            # comes from the flush before inbox copies are removed.
             conn.execute("PRAGMA synchronous=NORMAL")
             recovered = reconcile(ws, conn)
             run = _Run(ws, conn, progress)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..register import Issue
-from ..core.errors import CmrgError
+from ..register import Issue, RoundError, choose_round
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
@@ -22,9 +21,9 @@ OUTSTANDING = "outstanding"
 LABELS = {ACCEPTED: "Accepted", REJECTED: "Rejected, awaiting correction", OUTSTANDING: "Outstanding"}
 
 
-class StatusError(CmrgError):
-    """No such round, or nothing issued yet."""
-
+# A round asked for that was never issued, or none issued yet (the register decides which
+# round is current); kept under this name for status, chase and their callers.
+StatusError = RoundError
 
 @dataclass(frozen=True)
 class ContractStatus:
@@ -192,17 +191,6 @@ def _misaddressed(problems: object) -> bool:
 
 
 # --- the workspace edge ----------------------------------------------------------------
-def choose_round(known: list[str], round: str | None) -> str:
-    """The round asked for, or the latest one issued."""
-    if not known:
-        raise StatusError("no workbooks have been issued yet: run 'cmrg generate --round NAME' first")
-    if round is None:
-        return known[-1]
-    if round not in known:
-        raise StatusError(f"round {round!r} has not been issued; rounds issued: {', '.join(known)}")
-    return round
-
-
 def load_round_status(ws, round: str | None = None, *, today: dt.date | None = None,
                       deadline: dt.date | None = None) -> RoundStatus:
     """A round's status from the workspace's register (the latest round by default)."""

@@ -1,0 +1,172 @@
+"""The register read as pandas DataFrames, and exported as .xlsx or .csv.
+
+The answers view is the public face of the register (``cmrg_excel.register.answers``):
+one row per contract x round x activity of accepted returns, with where each answer came
+from. pandas is imported where a frame is built, so ingest and its workers never load it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..kit.layout import ASSESS_BY_KEY
+from ..kit.tables import write_table_workbook
+from .db import open_register
+from .ledger import check_round, load_framework
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ANSWER_COLUMNS = [
+    "contract_id", "title", "supplier", "directorate", "owner_name", "annual_value_gbp", "risk", "complexity",
+    "round", "framework_id", "framework_version", "area", "area_name", "ref", "activity", "rating", "score",
+    "not_applicable", "evidence", "action", "action_owner", "target_date", "change",
+    "submission_id", "submission_status", "token", "file_sha256", "sheet", "rating_cell", "evidence_cell",
+    "received_at", "attested_name", "attested_on",
+]
+
+
+def _frame(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> pd.DataFrame:
+    import pandas as pd
+
+    cur = conn.execute(sql, args)
+    cols = [c[0] for c in cur.description]
+    return pd.DataFrame.from_records([tuple(r) for r in cur.fetchall()], columns=cols)
+
+
+def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
+    """One row per contract x round x activity of accepted returns, with provenance."""
+    import pandas as pd
+
+    sql = """
+      SELECT s.contract_id, c.title, c.supplier, c.directorate, c.owner_name, c.annual_value_gbp, c.risk,
+             c.complexity, s.round, f.id AS framework_id, f.version AS framework_version, a.area, a.ref,
+             a.rating, a.score, a.not_applicable, a.evidence, a.action, a.action_owner, a.target_date, a.change,
+             s.id AS submission_id, s.status AS submission_status, s.token, s.file_sha256, a.sheet, a.row,
+             s.received_at, s.attested_name, s.attested_on, s.framework_hash
+      FROM answers a
+      JOIN submissions s ON s.id = a.submission_id
+      JOIN contracts c ON c.contract_id = s.contract_id
+      JOIN frameworks f ON f.hash = s.framework_hash
+      WHERE s.outcome = 'accepted'"""
+    args: list = []
+    if not include_superseded:
+        sql += " AND s.status = 'current'"
+    if round is not None:
+        sql += " AND s.round = ?"
+        args.append(round)
+    sql += " ORDER BY s.round, s.contract_id, a.area, CAST(substr(a.ref, instr(a.ref, '.') + 1) AS INTEGER)"
+    df = _frame(conn, sql, tuple(args))
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ANSWER_COLUMNS})
+    names: dict[str, tuple[dict, dict]] = {}
+    for h in df["framework_hash"].unique():
+        fw = load_framework(conn, h)
+        names[h] = ({a.number: a.name for a in fw.areas}, {x.ref: x.text for x in fw.activities})
+    # Plain lists: iterating pandas string columns element by element is ~10x slower.
+    hashes = df["framework_hash"].tolist()
+    df["area_name"] = [names[h][0].get(a, "") for h, a in zip(hashes, df["area"].tolist())]
+    df["activity"] = [names[h][1].get(r, "") for h, r in zip(hashes, df["ref"].tolist())]
+    df["rating_cell"] = ASSESS_BY_KEY["rating"].letter + df["row"].astype(str)
+    df["evidence_cell"] = ASSESS_BY_KEY["evidence"].letter + df["row"].astype(str)
+    df["not_applicable"] = df["not_applicable"].astype(bool)
+    df["score"] = pd.to_numeric(df["score"], errors="coerce")
+    df["annual_value_gbp"] = pd.to_numeric(df["annual_value_gbp"], errors="coerce")
+    df["target_date"] = pd.to_datetime(df["target_date"], errors="coerce")
+    df["received_at"] = pd.to_datetime(df["received_at"], errors="coerce", utc=True)
+    return df[ANSWER_COLUMNS]
+
+
+def issues_frame(conn: sqlite3.Connection, round: str | None = None) -> pd.DataFrame:
+    """The issue ledger, one row per workbook issued."""
+    sql = "SELECT token, contract_id, round, framework_id, framework_version, framework_hash, kind, file_path, " \
+          "file_sha256, generated_at, deadline, status, superseded_by, reissue_of, prefill_round FROM issues"
+    args: tuple = ()
+    if round is not None:
+        sql += " WHERE round=?"
+        args = (round,)
+    return _frame(conn, sql + " ORDER BY generated_at, contract_id", args)
+
+
+def submissions_frame(conn: sqlite3.Connection, round: str | None = None) -> pd.DataFrame:
+    """Every file ever received, accepted or rejected."""
+    sql = "SELECT * FROM submissions"
+    args: tuple = ()
+    if round is not None:
+        sql += " WHERE round=?"
+        args = (round,)
+    return _frame(conn, sql + " ORDER BY id", args)
+
+
+def contracts_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Contracts as last issued."""
+    return _frame(
+        conn,
+        "SELECT contract_id, title, supplier, directorate, owner_name, owner_email, annual_value_gbp, "
+        "total_value_gbp, risk, complexity FROM contracts ORDER BY contract_id",
+    )
+
+
+def answers(workspace, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
+    """Accepted answers of a workspace as a DataFrame: one row per contract x round x activity."""
+    conn = open_register(workspace)
+    try:
+        return answers_frame(conn, round, include_superseded)
+    finally:
+        conn.close()
+
+
+def export_answers(workspace, out: str | Path, round: str | None = None, include_superseded: bool = False) -> Path:
+    """Write :func:`answers` to ``out``: ``.xlsx`` as an Excel Table (filters, frozen header,
+    people's text always as text) or ``.csv`` (cells that a spreadsheet would run as a
+    formula get a leading ``'``). A ``round`` that was never issued raises :class:`RoundError`."""
+    out = Path(out)
+    conn = open_register(workspace)
+    try:
+        check_round(conn, round)
+        df = answers_frame(conn, round, include_superseded)
+    finally:
+        conn.close()
+    suffix = out.suffix.lower()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        from ..kit.files import write_csv
+
+        rows = []
+        for rec in df.to_dict("records"):
+            rows.append({k: _export_value(v, csv=True) for k, v in rec.items()})
+        return write_csv(out, list(df.columns), rows)
+    if suffix != ".xlsx":
+        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
+    # the sign-off date is stored as ISO text: as a date it shows dd/mm/yyyy (kept as text if any is not a date)
+    import pandas as pd
+
+    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "") if "attested_on" in df else None
+    if signed is not None:
+        as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
+        if not (signed.notna() & as_dates.isna()).any():
+            df["attested_on"] = as_dates
+    write_table_workbook(out, "Register", list(df.columns), [[_export_value(v) for v in r] for r in df.itertuples(index=False)],
+                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28})
+    return out
+
+
+def _export_value(value: object, csv: bool = False) -> object:
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        if value.tzinfo is not None:
+            value = value.tz_convert("UTC").tz_localize(None)
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
