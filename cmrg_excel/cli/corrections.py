@@ -1,4 +1,4 @@
-"""cmrg corrections."""
+"""``cmrg corrections``: its options and output over :func:`cmrg_excel.intake.corrections.issue_corrections`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""cmrg generate."""
+"""``cmrg generate``: its options (checked against each other) and output over
+:func:`cmrg_excel.issue.generate.generate_round` and, with --planned, :func:`cmrg_excel.issue.planned.planned_contracts`."""
 
 from __future__ import annotations
 

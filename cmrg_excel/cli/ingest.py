@@ -1,4 +1,4 @@
-"""cmrg ingest."""
+"""``cmrg ingest``: its options, progress bar and one-screen summary over :func:`cmrg_excel.intake.ingest.ingest`."""
 
 from __future__ import annotations
 

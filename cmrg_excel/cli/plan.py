@@ -1,4 +1,5 @@
-"""cmrg plan."""
+"""``cmrg plan``: its options and output over :func:`cmrg_excel.issue.planned.propose_plan`; and the date and
+month option parsers other commands share."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cmrg register."""
+"""``cmrg register``: its options and output over :func:`cmrg_excel.register.export_answers`."""
 
 from __future__ import annotations
 

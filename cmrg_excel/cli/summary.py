@@ -1,4 +1,4 @@
-"""cmrg summary."""
+"""``cmrg summary``: its options and one-screen summary over :mod:`cmrg_excel.report.summary`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Writing people's text where a spreadsheet might run it (CSV formula injection, CWE-1236)."""
+"""People's text made safe for a CSV cell, where a spreadsheet might run it (formula injection, CWE-1236).
+
+The CSV files themselves are written by :func:`cmrg_excel.kit.files.write_csv`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""One house style for every workbook the tool writes (xlsxwriter formats and print set-up)."""
+"""One house style for every workbook the tool writes: colours, named formats, print set-up, the
+safe workbook options (:func:`new_workbook`), and the one estimate of row heights for wrapped text."""
 
 from __future__ import annotations
 
