@@ -651,7 +651,7 @@ def _size(p) -> int:
 
 
 def _too_big(p, limit: int) -> ReadResult:
-    from .read import Finding
+    from .preflight import Finding
 
     h = hashlib.sha256()
     with open(p, "rb") as fh:

@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..kit import calamine_internals as calamine
 from ..kit import layout as L
-from .preflight import Limits, preflight
+from .preflight import Finding, Limits, preflight
 
 # --- plain data out ----------------------------------------------------------------------
 
@@ -55,17 +55,6 @@ class RawReturn:
     corrections: dict[str, object] = field(default_factory=dict)  # field key -> correction (column C), non-empty
     rows: list[RawRow] = field(default_factory=list)  # Assessment rows with a ref or any answer
     attestation: dict[str, object] = field(default_factory=dict)  # ATTEST key -> value
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A preflight finding as plain data (a copy of :class:`cmrg_excel.intake.preflight.Finding`)."""
-
-    code: str
-    message: str
-    fatal: bool
-    part: str | None = None
-    detail: str | None = None
 
 
 @dataclass
@@ -165,7 +154,7 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
     """Preflight then read one file's bytes (call in a worker process for untrusted files)."""
     res = ReadResult(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     pf = preflight(data, limits)
-    res.findings = [Finding(f.code, f.message, f.fatal, f.part, f.detail) for f in pf.findings]
+    res.findings = list(pf.findings)
     if not pf.ok:
         return res
     try:
