@@ -1,7 +1,7 @@
 """Benchmark: generate 1,000 self-assessment workbooks (target: under 8 s on 2 cores).
 
 Prints the median of several runs for the whole round (stamp or build, write, hash,
-ledger, mail merge), and per workbook on one core: stamping it from a base (cmrg_excel/stamp.py,
+ledger, mail merge), and per workbook on one core: stamping it from a base (cmrg_excel/issue/stamp.py,
 what a round does for fresh templates; bases included) and building it with build_template
 (what the bases, and carried-forward or corrections workbooks, cost).
 Run: python benchmarks/bench_generate.py

@@ -132,9 +132,49 @@ def bench(n: int, runs: int) -> float:
     return med
 
 
+def fill_register(ws, answers: pd.DataFrame, fw) -> None:
+    """Write synthetic answers into a workspace's SQLite register, as ingest would have filed them."""
+    from cmrg_excel import register as reg
+
+    conn = reg.connect(ws.register_path)
+    with reg.transaction(conn):
+        reg.store_framework(conn, fw)
+        first = answers.drop_duplicates("contract_id")
+        conn.executemany(
+            "INSERT INTO contracts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(r.contract_id, r.title, r.supplier, r.directorate, r.owner_name, "o@x.gov.uk",
+              float(r.annual_value_gbp), float(r.annual_value_gbp) * 5, r.risk, r.complexity, "{}", "2026-01-01")
+             for r in first.itertuples()])
+        subs = answers.drop_duplicates(["contract_id", "round"])
+        # each round received a year after the one before, ending 20/11/2026
+        rounds = list(dict.fromkeys(answers["round"]))
+        received = {rnd: f"{2026 - len(rounds) + 1 + i}-11-20T10:30:00+00:00" for i, rnd in enumerate(rounds)}
+        for k, r in enumerate(subs.itertuples()):
+            conn.execute(
+                "INSERT INTO issues (token, contract_id, round, framework_id, framework_version, framework_hash,"
+                " layout_version, kind, file_path, file_sha256, generated_at, contract_snapshot) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (r.token, r.contract_id, r.round, fw.id, fw.version, fw.content_hash, "1", "initial", "x",
+                 r.file_sha256, f"{r.round}T00:00:00", "{}"))
+            conn.execute(
+                "INSERT INTO submissions (id, file_sha256, original_name, stored_path, received_at, outcome, status,"
+                " token, contract_id, round, framework_hash, attested_name, attested_on) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (int(r.submission_id), r.file_sha256, "f.xlsx", "archive/f.xlsx", received[r.round],
+                 "accepted", "current", r.token, r.contract_id, r.round, fw.content_hash, r.attested_name,
+                 r.attested_on))
+        conn.executemany(
+            "INSERT INTO answers (submission_id, ref, area, rating, score, not_applicable, evidence, action,"
+            " action_owner, target_date, change, sheet, row) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(int(r.submission_id), r.ref, int(r.area), r.rating, None if r.score != r.score else float(r.score),
+              int(r.not_applicable), r.evidence, r.action, r.action_owner,
+              None if pd.isna(r.target_date) else r.target_date.date().isoformat(), r.change, r.sheet,
+              int(r.rating_cell[1:])) for r in answers.itertuples()])
+    conn.close()
+
+
 def bench_register(n: int, runs: int) -> float:
     """End to end, as `cmrg summary` runs: read the SQLite register, then build."""
-    from cmrg_excel import register as reg
     from cmrg_excel.report.summary import load_summary_data
     from cmrg_excel.programme.init import init_workspace
 
@@ -142,38 +182,7 @@ def bench_register(n: int, runs: int) -> float:
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         ws, _ = init_workspace(Path(tmp) / "ws", council="Bench Council", return_email="b@b.gov.uk", password="pw")
-        conn = reg.connect(ws.register_path)
-        with reg.transaction(conn):
-            reg.store_framework(conn, fw)
-            first = answers.drop_duplicates("contract_id")
-            conn.executemany(
-                "INSERT INTO contracts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(r.contract_id, r.title, r.supplier, r.directorate, r.owner_name, "o@x.gov.uk",
-                  float(r.annual_value_gbp), float(r.annual_value_gbp) * 5, r.risk, r.complexity, "{}", "2026-01-01")
-                 for r in first.itertuples()])
-            subs = answers.drop_duplicates(["contract_id", "round"])
-            for k, r in enumerate(subs.itertuples()):
-                conn.execute(
-                    "INSERT INTO issues (token, contract_id, round, framework_id, framework_version, framework_hash,"
-                    " layout_version, kind, file_path, file_sha256, generated_at, contract_snapshot) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.token, r.contract_id, r.round, fw.id, fw.version, fw.content_hash, "1", "initial", "x",
-                     r.file_sha256, f"{r.round}T00:00:00", "{}"))
-                conn.execute(
-                    "INSERT INTO submissions (id, file_sha256, original_name, stored_path, received_at, outcome, status,"
-                    " token, contract_id, round, framework_hash, attested_name, attested_on) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (int(r.submission_id), r.file_sha256, "f.xlsx", "archive/f.xlsx", "2026-11-20T10:30:00+00:00",
-                     "accepted", "current", r.token, r.contract_id, r.round, fw.content_hash, r.attested_name,
-                     r.attested_on))
-            conn.executemany(
-                "INSERT INTO answers (submission_id, ref, area, rating, score, not_applicable, evidence, action,"
-                " action_owner, target_date, change, sheet, row) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [(int(r.submission_id), r.ref, int(r.area), r.rating, None if r.score != r.score else float(r.score),
-                  int(r.not_applicable), r.evidence, r.action, r.action_owner,
-                  None if pd.isna(r.target_date) else r.target_date.date().isoformat(), r.change, r.sheet,
-                  int(r.rating_cell[1:])) for r in answers.itertuples()])
-        conn.close()
+        fill_register(ws, answers, fw)
         for i in range(runs):
             t0 = time.perf_counter()
             data = load_summary_data(ws)

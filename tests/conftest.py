@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
+import os
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis: in CI (CI=true) every run draws the same examples, so a green run is reproducible and
+# a rule is never pinned by a lucky draw; on a developer's machine examples are new each run (and
+# failures are kept in .hypothesis/ to replay). HYPOTHESIS_PROFILE names a profile explicitly; the
+# mutation runs use "mutation" (docs/testing.md).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI", "").lower() in ("true", "1", "yes") else "dev"))
 
 from cmrg_excel.core.contracts import Contract, read_contracts
 from cmrg_excel.core.framework import builtin_paths
@@ -13,7 +26,39 @@ from cmrg_excel.kit.contract_list import write_contract_list
 from cmrg_excel.programme.init import init_workspace
 from cmrg_excel.core.workspace import open_workspace
 
+
+
+def _child_dumps_into_the_tests_output() -> None:
+    """A forked child (a reader worker, a stamping worker) inherits pytest's fault handler, which writes
+    to the terminal: the tests that crash a worker on purpose then print "Fatal Python error" dumps into
+    a green run. In the child, point the handler at file descriptor 2 instead, which pytest captures for
+    the test running: the dump is shown with that test's output if it fails, and nowhere otherwise."""
+    if faulthandler.is_enabled():
+        faulthandler.enable(file=2, all_threads=True)
+
+
+os.register_at_fork(after_in_child=_child_dumps_into_the_tests_output)
+
 SAMPLE_CSV = next(p for p in builtin_paths()).parent / "sample-contracts.csv"
+QUICK_SETTLE = 0.05  # seconds: files the tests write are complete when written
+
+
+@pytest.fixture(autouse=True)
+def quick_settle(monkeypatch):
+    """Ingest waits [ingest] settle_seconds (2 s by default) to see that a freshly written file is
+    no longer being saved; the tests write complete files, so a short wait keeps them fast.
+    Workspaces made by the fixtures below also say so in cmrg.toml (for runs in a subprocess)."""
+    from cmrg_excel.intake import ingest
+
+    monkeypatch.setattr(ingest, "SETTLE_SECONDS", QUICK_SETTLE)
+
+
+def quick(ws):
+    cfg = ws.root / "cmrg.toml"
+    text = cfg.read_text()
+    assert "\nsettle_seconds = 2\n" in text, "cmrg.toml no longer sets settle_seconds = 2"
+    cfg.write_text(text.replace("\nsettle_seconds = 2\n", f"\nsettle_seconds = {QUICK_SETTLE}\n"))
+    return open_workspace(ws.root)
 
 
 def make_contract(contract_id: str = "C-0001", **overrides) -> Contract:
@@ -35,7 +80,7 @@ def workspace(tmp_path):
     ws, _ = init_workspace(tmp_path / "ws", council="Test Council", return_email="cmrg@test.gov.uk",
                            password="test-pw")
     write_contract_list(ws.contracts_path, read_contracts(SAMPLE_CSV).contracts)
-    return open_workspace(ws.root)
+    return quick(ws)
 
 
 @pytest.fixture
@@ -50,7 +95,7 @@ def small_workspace(tmp_path):
                       risk="Low", complexity="Low"),
     ]
     write_contract_list(ws.contracts_path, contracts)
-    return open_workspace(ws.root)
+    return quick(ws)
 
 
 @pytest.fixture

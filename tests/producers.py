@@ -78,7 +78,7 @@ class Package:
         out = {}
         for m in re.finditer(r"<sheet\b([^>]*)/>", self.text("xl/workbook.xml")):
             attrs = _attrs(m.group(1))
-            out[unescape(attrs["name"], _ENT)] = rels[attrs["r:id"]]
+            out[_unescape(attrs["name"])] = rels[attrs["r:id"]]
         return out
 
     def bytes(self) -> bytes:
@@ -100,11 +100,19 @@ def _attrs(text: str) -> dict[str, str]:
 _CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
 
 
+def _unescape(text: str) -> str:
+    """XML text unescaped: the named entities and numeric character references (&#8212;),
+    which openpyxl writes for non-ASCII text when lxml is installed."""
+    text = re.sub(r"&#(x[0-9A-Fa-f]+|[0-9]+);",
+                  lambda m: chr(int(m.group(1)[1:], 16) if m.group(1)[0] == "x" else int(m.group(1))), text)
+    return unescape(text, _ENT)
+
+
 def _string_of(inner: str | None, attrs: str, sst: list[str]) -> str | None:
     """The text of a string cell (unescaped), or None when the cell is not a string."""
     t = _attrs(attrs).get("t")
     if t == "inlineStr":
-        return unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", inner or "", re.S)), _ENT)
+        return _unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", inner or "", re.S)))
     if t == "s":
         return sst[int(re.search(r"<v>(\d+)</v>", inner).group(1))]
     return None
@@ -115,7 +123,7 @@ def _read_sst(pkg: Package) -> list[str]:
         return []
     out = []
     for si in re.findall(r"<si>(.*?)</si>", pkg.text("xl/sharedStrings.xml"), re.S):
-        out.append(unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", si, re.S)), _ENT))
+        out.append(_unescape("".join(re.findall(r"<t\b[^>]*>(.*?)</t>", si, re.S))))
     return out
 
 
@@ -159,7 +167,7 @@ def recalculate(pkg: Package, scale) -> dict[tuple[str, str], object]:
         for col, row, attrs, inner in _CELL.findall(pkg.text(part)):
             m = re.search(r"<f\b[^>]*>(.*?)</f>", inner or "", re.S)
             if m:
-                formulas[(name, col + row)] = unescape(m.group(1), _ENT)
+                formulas[(name, col + row)] = _unescape(m.group(1))
     done: dict[tuple[str, str], object] = {}
 
     def value(sheet: str, a1: str) -> object:

@@ -14,6 +14,7 @@ from cmrg_excel.intake.check import check, parse_date
 from cmrg_excel.issue.generate import generate_round
 from cmrg_excel.intake.read import limits_for, read_bytes
 
+from . import rulebuilder
 from .returns import attestation, complete_answers, filled, framework_of, issue_of, ledger
 
 
@@ -246,12 +247,14 @@ def test_deleted_row_is_reported(issued, fw):
 
 # --- identity ---------------------------------------------------------------------------
 
-def test_another_contracts_workbook_renamed(issued):
+def test_a_return_named_for_another_contract_is_its_workbooks_with_a_note(issued):
+    """Identity comes from the workbook's token, never its file name: a note, not a refusal."""
     ws, _ = issued
     result = run(ws, filled(ws, "C-0001"), name="C-0002.xlsx")
-    assert codes(result) == ["wrong-contract"]
-    msg = result.problems[0].message
-    assert "another contract's workbook" in msg and "C-0002" in msg and "C-0001" in msg
+    assert result.ok and result.contract_id == "C-0001"
+    (note,) = [n for n in result.notes if n.code == "name-mismatch"]
+    assert note.message.startswith("Needs a look: the file is named for C-0002")
+    assert "cmrg decide withdraw C-0001 --round R1" in note.message
 
 
 def test_contract_sheet_showing_another_contract(issued):
@@ -362,3 +365,24 @@ def test_duplicate_rows_are_reported(issued, fw):
     result = run(ws, filled(ws, cells={(L.ASSESSMENT, f"A{r2}"): "1.1"}))
     got = {p.code for p in result.problems}
     assert got == {"duplicate-row", "missing-row"}
+
+
+# --- the plain-data builder of tests/test_rules_check.py is held to the reader -------------------
+
+def test_builder_speaks_the_readers_language(issued):
+    """The same answers written into an issued workbook and read back give the builder's RawReturn."""
+    ws, _ = issued
+    iss = issue_of(ws, "C-0001")
+    fw = framework_of(ws, iss)
+    answers = complete_answers(fw, seed=3)
+    answers["1.2"] = {"rating": "1 Developing", "action": "Plan", "action_owner": "Sam", "target_date": "31/03/2027"}
+    A = L.ASSESSMENT
+    cells = {(A, "D5"): "2 Good", (L.CONTRACT, "C6"): "A better title"}
+    att = attestation(date=dt.date.today())
+    read = read_bytes(filled(ws, answers=answers, att=att, cells=cells), limits_for(10 * 1024 * 1024), "x.xlsx").raw
+    built = rulebuilder.ret(iss, fw, answers=answers, att=att, cells=cells)
+    assert read.sheets == built.sheets
+    assert read.meta == built.meta and read.meta_labels == built.meta_labels
+    assert read.contract == built.contract and read.corrections == built.corrections
+    assert read.attestation == built.attestation
+    assert read.rows == built.rows

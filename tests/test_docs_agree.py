@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import click
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -42,23 +43,38 @@ def test_every_registered_command_is_listed_in_help_and_readme_in_one_order():
     in_help = LISTED.findall(HELP)
     assert in_help == CmrgGroup.ORDER, "the command list in cmrg --help (cli/base.py HELP) is out of step"
     listed = _readme_commands()
-    assert [LISTED.match(line).group(1) for line in listed] == CmrgGroup.ORDER
-    help_lines = [m.group(0) for m in LISTED.finditer(HELP)]
-    assert listed == help_lines, "README's command list must be the one cmrg --help prints"
+    assert [m.group(1) for line in listed if (m := LISTED.match(line))] == CmrgGroup.ORDER
+    help_block = HELP.split("A review cycle, in commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert listed == help_block, "README's command list must be the one cmrg --help prints"
     shown = _help()
     assert [n for n in re.findall(r"^  (\w+)  ", shown.split("Commands:")[1], re.M)] == CmrgGroup.ORDER
 
 
+def _examples(text: str) -> tuple[str, list[str]] | None:
+    """(the manual above the examples, the example command lines) of a --help text."""
+    heading = re.search(r"^  Examples?:$", text, re.M)
+    if not heading:
+        return None
+    lines = text[heading.end():].split("Options:", 1)[0].splitlines()
+    return text[:heading.start()], [line.strip() for line in lines if line.strip().startswith("cmrg ")]
+
+
 @pytest.mark.parametrize("name", CmrgGroup.ORDER)
 def test_every_command_has_a_manual_with_examples_that_run_that_command(name):
-    text = _help(name)
-    assert "Examples:" in text, f"cmrg {name} --help has no examples"
-    examples = text.split("Examples:", 1)[1].split("Options:", 1)[0].strip().splitlines()
-    commands = [line.strip() for line in examples if line.strip().startswith("cmrg ")]
-    assert commands and all(c.split()[1] == name for c in commands), commands
-    for option in re.findall(r"(--[a-z][a-z-]+)", " ".join(commands)):
-        assert option in text.split("Examples:")[0] + text.split("Options:")[-1], f"{name}: {option} is not an option"
-    assert name in README, f"README.md never shows cmrg {name}"
+    """Every command's --help has examples of it (a group's commands, decide and meeting, in the
+    group's manual or their own); every option an example uses is one that command has."""
+    command = cli.commands[name]
+    subs = list(command.commands) if isinstance(command, click.Group) else [None]
+    group_examples = (_examples(_help(name)) or ("", []))[1]
+    for sub in subs:
+        path = (name,) if sub is None else (name, sub)
+        own = _help(*path)
+        found = group_examples + (((_examples(own) or ("", []))[1]) if sub is not None else [])
+        mine = [c for c in found if c.split()[1:1 + len(path)] == list(path)]
+        assert mine, f"cmrg {' '.join(path)} --help has no example of it"
+        for option in re.findall(r"(--[a-z][a-z-]+)", " ".join(mine)):
+            assert option in own, f"cmrg {' '.join(path)} has no {option} (used in its example)"
+    assert f"cmrg {name}" in README, f"README.md never shows cmrg {name}"
 
 
 def test_the_ingest_report_has_the_sheets_its_help_and_docs_name(small_workspace):

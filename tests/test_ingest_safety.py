@@ -138,6 +138,7 @@ def test_worker_abort_during_ingest_rejects_only_that_file(issued, monkeypatch):
     assert_consistent(ws, {sha(d): c for c, d in files.items()})
 
 
+@pytest.mark.slow
 def test_hanging_file_times_out(issued, monkeypatch):
     ws, _ = issued
     cfg = ws.root / "cmrg.toml"
@@ -158,12 +159,13 @@ def test_hanging_file_times_out(issued, monkeypatch):
 CLI = [sys.executable, "-c", "from cmrg_excel.cli import main; main()"]
 
 
-def cli_ingest(ws, *extra, env=None, wait=True):
+def cli_ingest(ws, *extra, env=None, wait=True, new_session=False):
     full_env = {**os.environ, **(env or {})}
     full_env.pop(ABORT_HOOK, None)
     args = CLI + ["ingest", "--workspace", str(ws.root), *extra]
     if not wait:
-        return subprocess.Popen(args, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(args, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=new_session)
     return subprocess.run(args, env=full_env, capture_output=True, text=True, timeout=300)
 
 
@@ -184,6 +186,7 @@ def mixed_inbox(ws, n_valid: int = 6) -> dict[str, str]:
     return originals
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["copied:1", "copied:4", "committed:1", "committed:5", "removed:1", "removed:3"])
 def test_sigkill_at_any_stage_then_rerun_is_consistent(issued, stage):
     ws, _ = issued
@@ -203,23 +206,33 @@ def test_sigkill_at_any_stage_then_rerun_is_consistent(issued, stage):
     assert third.returncode == 0 and "No returns waiting" in third.stdout
 
 
+@pytest.mark.slow
 def test_external_sigkill_part_way_then_rerun(issued):
+    """Killed from outside (the run and its workers at once, as when the machine stops) while some files
+    are filed and others not read yet; the next run leaves every file in exactly one place."""
     ws, _ = issued
     originals = mixed_inbox(ws, n_valid=24)
-    proc = cli_ingest(ws, wait=False)
+    # A worker hangs on a file in the middle of the queue, so the run is surely still going when the
+    # kill comes: without it a fast run could end first, and the test would prove nothing.
+    stuck = ws.inbox / "batch" / "12-C-0001.xlsx"
+    proc = cli_ingest(ws, env={HANG_HOOK: stuck.name}, wait=False, new_session=True)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         if any(p.is_file() for p in ws.archive.rglob("*")):
             break
         time.sleep(0.005)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    proc.wait(60)
+    assert proc.poll() is None, ("the run ended before it was killed", proc.communicate())
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait(60) == -signal.SIGKILL
+    proc.stdout.close()
+    proc.stderr.close()
+    assert stuck.exists() and any(p.is_file() for p in ws.archive.rglob("*"))  # part-way: filed and waiting
     again = cli_ingest(ws)
     assert again.returncode == 0, again.stderr
     assert_consistent(ws, originals)
 
 
+@pytest.mark.slow
 def test_two_ingests_at_once(issued):
     ws, _ = issued
     originals = mixed_inbox(ws, n_valid=12)
@@ -233,6 +246,7 @@ def test_two_ingests_at_once(issued):
     assert_consistent(ws, originals)
 
 
+@pytest.mark.slow
 def test_second_ingest_refuses_clearly_when_it_cannot_wait(issued):
     ws, _ = issued
     mixed_inbox(ws, n_valid=3)

@@ -46,7 +46,7 @@ except ImportError:  # tests/ itself on sys.path (no tests/__init__.py, plain `p
         resave,
     )
 
-pytestmark = pytest.mark.libreoffice
+pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 
 SCORES = ["0 Not in place", "1 Developing", "2 Good"]
 HEADING = "Known heading text for the PDF check"

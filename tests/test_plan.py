@@ -229,3 +229,23 @@ def test_cli_plan_help():
     assert result.exit_code == 0
     for text in ("--from DATE", "--months N", "--per-month K", "review-plan.xlsx"):
         assert text in result.output
+
+
+def test_a_decision_due_before_the_plan_starts_is_reviewed_as_soon_as_possible():
+    # Made on 03/12/2026 for a plan from January 2027: a re-commissioning decision due on
+    # 31/12/2026 is already short of its lead time, so the Method sheet's promise holds:
+    # as soon as possible, here January, when January has room (issue 17.16).
+    due = [make_contract(f"D-{i}", recommission_date=dt.date(2026, 12, 31), risk="Low", complexity="Low",
+                         annual_value_gbp=10_000.0, total_value_gbp=50_000.0, audit_synergy=False,
+                         directorate=f"Directorate {i}") for i in range(2)]
+    others = [make_contract(f"C-{i}", recommission_date=None, end_date=dt.date(2031, 3, 31), risk="High",
+                            directorate=f"Directorate {i}") for i in range(8)]
+    settings = PlanSettings(per_month=3, months=6)
+    plan = make_plan(due + others, settings, dt.date(2027, 1, 1), today=dt.date(2026, 12, 3))
+    months = {r.contract_id: r.month for r in plan.reviews}
+    assert months["D-0"] == months["D-1"] == dt.date(2027, 1, 1), months
+    reason = next(r.reason for r in plan.reviews if r.contract_id == "D-0")
+    assert "re-commissioning due 31/12/2026" in reason.lower() and "as soon as possible" in reason
+    # made after the decision date, the decision is past and no longer makes the review urgent
+    late = make_plan(due + others, settings, dt.date(2027, 1, 1), today=dt.date(2027, 1, 1))
+    assert {r.contract_id: r.month for r in late.reviews}.get("D-0") != dt.date(2027, 1, 1)

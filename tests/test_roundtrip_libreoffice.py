@@ -34,6 +34,7 @@ from cmrg_excel import register as reg
 from cmrg_excel.issue.generate import generate_round
 from cmrg_excel.kit.contract_list import write_contract_list
 from cmrg_excel.intake.ingest import ingest, inbox_files
+from cmrg_excel.report.summary import SummarySettings, build_summary, load_summary_data
 from cmrg_excel.programme.init import init_workspace
 from cmrg_excel.core.workspace import open_workspace
 
@@ -42,7 +43,7 @@ from .libreoffice import convert_to_pdf, fill, pdf_pages, pdf_text, require_libr
 from .registered import assert_register_holds, submission
 from .returns import complete_answers, drop, filled, framework_of, issue_of
 
-pytestmark = pytest.mark.libreoffice
+pytestmark = [pytest.mark.libreoffice, pytest.mark.slow]
 
 TODAY = dt.date.today()
 TITLES = {"C-0001": "Highways maintenance", "C-0002": "Home care", "C-0003": "School meals"}
@@ -313,13 +314,7 @@ def reviewed(base, tmp_path_factory):
     first = ingest(ws)
     assert [f.outcome for f in first.files] == ["accepted"] * 3
     gen = generate_round(ws, "R2", prefill_from="R1", today=TODAY)
-    summary = None
-    try:
-        from cmrg_excel.report.summary import SummarySettings, build_summary, load_summary_data
-    except ImportError:  # the summary has not landed
-        pass
-    else:
-        summary = build_summary(load_summary_data(ws, "R1"), SummarySettings(), ws.outbox / "summary-R1.xlsx").path
+    summary = build_summary(load_summary_data(ws, "R1"), SummarySettings(), ws.outbox / "summary-R1.xlsx").path
     return {"ws": ws, "report": first.report, "r2": {f.contract_id: f.path for f in gen.files},
             "r1": {cid: ws.root / issue_of(ws, cid, "R1").file_path for cid in TITLES}, "summary": summary}
 
@@ -363,9 +358,7 @@ def pdfs(reviewed, tmp_path_factory):
     require_libreoffice()
     outdir = tmp_path_factory.mktemp("lo-pdf")
     sources = {"template": reviewed["r1"]["C-0001"], "re-review template": reviewed["r2"]["C-0001"],
-               "ingest report": reviewed["report"]}
-    if reviewed["summary"] is not None:
-        sources["summary"] = reviewed["summary"]
+               "ingest report": reviewed["report"], "summary": reviewed["summary"]}
 
     def one(item):
         kind, src = item
@@ -421,8 +414,6 @@ def test_ingest_report_prints_to_pdf(pdfs):
 
 def test_summary_prints_to_pdf(pdfs, reviewed):
     require_libreoffice()
-    if reviewed["summary"] is None:
-        pytest.skip("cmrg_excel.report.summary is not there yet")
     pdf, text, pages = _pdf(pdfs, "summary")
     flat = _flat(text)
     for title in TITLES.values():

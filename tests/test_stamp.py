@@ -1,4 +1,4 @@
-"""Stamped templates (cmrg_excel/stamp.py) against build_template, and text that looks like XML."""
+"""Stamped templates (cmrg_excel/issue/stamp.py) against build_template, and text that looks like XML."""
 
 from __future__ import annotations
 
@@ -243,6 +243,7 @@ def test_a_round_setting_that_the_check_catches_makes_its_shape_built():
     assert (stamper.stamped, stamper.built, stamper.bases) == (0, 1, 0)
 
 
+@pytest.mark.slow
 def test_build_many_stamps_on_worker_processes_in_order():
     specs = [_spec(contract=make_contract(f"P-{i:03d}", title=f"Contract {i}"), token=f"t{i}")
              for i in range(PARALLEL_FROM + 2)]

@@ -33,8 +33,13 @@ A review cycle, in commands:
   cmrg corrections          rejected returns sent back with the fixes marked
   cmrg status               where each contract's return stands in a round
   cmrg chase                reminder email drafts for returns not yet accepted
+  cmrg decide ...           withdraw, reinstate or confirm a return; withdraw a
+                            workbook or a round issued by mistake (recorded)
   cmrg summary              the summary workbook for finance and the committee
   cmrg register --out FILE  every accepted answer, as a .xlsx or .csv file
+  cmrg meeting pack         the pack members read before meeting an owner
+  cmrg findings             the group's agreed themes for the committee paper
+  cmrg report               draft the committee paper (Word) from the register
   cmrg demo                 two review rounds on built-in sample data
 
 Every command after init works on a workspace folder: the one named with
@@ -84,7 +89,8 @@ class CmrgGroup(click.Group):
 
     context_class = CmrgContext
     command_class = CmrgCommand
-    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "summary", "register", "demo"]
+    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "decide", "summary", "register",
+             "meeting", "findings", "report", "demo"]
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)
@@ -94,6 +100,18 @@ class CmrgGroup(click.Group):
 def command(name: str):
     """Declare a cmrg command (registered on the group in cmrg_excel/cli/__init__.py)."""
     return click.command(name, cls=CmrgCommand)
+
+
+class CmrgSubGroup(click.Group):
+    """A command with subcommands (``cmrg decide withdraw``), laid out like the others."""
+
+    context_class = CmrgContext
+    command_class = CmrgCommand
+
+
+def group(name: str):
+    """Declare a cmrg command that has subcommands (registered like any command)."""
+    return click.group(name, cls=CmrgSubGroup)
 
 
 @click.group(cls=CmrgGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -21,9 +21,14 @@ from .plan import date_option
                    "was issued with.")
 @click.option("--overdue-only", is_flag=True,
               help="Only contracts whose return is overdue: outstanding or rejected, and past the deadline.")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              metavar="SECONDS",
+              help="How long to wait for another cmrg run on this workspace (an ingest, or generate replacing "
+                   "workbooks) to finish before giving up with exit code 3.")
 @workspace_option
 @friendly_errors
-def chase_cmd(round_: str | None, deadline: dt.date | None, overdue_only: bool, workspace: Path | None) -> None:
+def chase_cmd(round_: str | None, deadline: dt.date | None, overdue_only: bool, wait_seconds: float,
+              workspace: Path | None) -> None:
     """Write reminder email drafts for returns not yet accepted.
 
     One ready-to-send .eml draft per contract whose return is outstanding or was
@@ -40,9 +45,15 @@ def chase_cmd(round_: str | None, deadline: dt.date | None, overdue_only: bool, 
                    problems ingest wrote (inbox/rejected/<name>.problems.txt), for
                    the owner to fix their own workbook and send it again
 
-    A file that turned out to be another contract's workbook counts for neither
-    contract: both stay outstanding (unless they have returns of their own), and each
-    reminder carries the workbook issued for that contract.
+    A file that came in under a contract's name but could not be used (a Word
+    document, another contract's workbook) is named in that contract's reminder,
+    with the reason; a return the review group withdrew ('cmrg decide withdraw') is
+    chased again, with the reason it was withdrawn. Each reminder carries the
+    workbook issued for that contract.
+
+    Chase holds the workspace lock while it writes, so it never attaches a workbook
+    that a 'cmrg generate --force' running at the same moment is replacing; it waits
+    up to --wait seconds for such a run, then stops with exit code 3.
 
     The wording is cmrg's email-chase.txt (in its workbook_templates folder): to change
     it, put your own copy, starting with a "Subject:" line, in the workspace folder.
@@ -57,7 +68,9 @@ def chase_cmd(round_: str | None, deadline: dt.date | None, overdue_only: bool, 
     """
     ws = load(workspace)
     try:
-        result = chase_round(ws, round_, deadline=deadline, overdue_only=overdue_only)
+        # The drafts attach issued workbooks: not while generate replaces them or ingest files returns.
+        with ws.lock("chase", wait_seconds=wait_seconds):
+            result = chase_round(ws, round_, deadline=deadline, overdue_only=overdue_only)
     except StatusError as exc:
         fail(str(exc), EXIT_INPUT)
         return

@@ -68,6 +68,11 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     The contract list is checked first: if any row has a problem, every problem is
     listed with its row and column and nothing is generated (unless --skip-invalid).
 
+    A new round whose name is close to one already issued (2026-72 when 2026-27 was
+    issued) gets a warning: if it was a slip, 'cmrg decide withdraw-round' takes it
+    back, recorded (and 'cmrg decide withdraw-workbook' one workbook issued by
+    mistake).
+
     A round is never overwritten by accident: where a contract already has a workbook
     in the round, generate stops and changes nothing. --skip-issued leaves those
     contracts out and issues the rest; --force issues new workbooks for them and marks
@@ -127,6 +132,11 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     except GenerateError as exc:
         fail(str(exc), EXIT_INPUT)
         return
+    if result.close_to:
+        shown = f'"{result.round}"' if " " in result.round else result.round
+        click.secho(f"Warning: round {result.round} is new, and its name is close to round {result.close_to}, "
+                    f"issued before. If it was a slip, withdraw it (cmrg decide withdraw-round {shown} --reason "
+                    f"\"...\") and generate the round you meant; nothing has been sent yet.", fg="yellow")
     click.echo(f"Round {result.round}: {len(result.files)} workbook(s) in {rel(ws, result.folder)}/")
     for f in result.files[:5]:
         extra = f"  + {f.eml.name}" if f.eml else ""

@@ -17,7 +17,7 @@ from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, 
                    "current folder (not the workspace). A file already there is replaced.")
 @click.option("--round", "round_", metavar="ROUND", help="Only this review round, e.g. 2026-27. Default: every round.")
 @click.option("--all-returns", is_flag=True,
-              help="Include returns replaced by a later accepted one (marked superseded), not only the current ones.")
+              help="Include returns replaced by a later accepted one (marked superseded) or withdrawn by the review group (marked withdrawn), not only the current ones.")
 @workspace_option
 @friendly_errors
 def register_cmd(out: Path, round_: str | None, all_returns: bool, workspace: Path | None) -> None:

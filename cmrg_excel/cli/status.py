@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..programme.status import StatusError, load_round_status, received_date, status_path, write_status_workbook
+from ..core.terminal import clip
 from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, table, workspace_option
 from .plan import date_option
 
@@ -32,6 +33,15 @@ def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | N
     A file that turned out to be another contract's workbook counts for neither
     contract: the contract it was issued to stays outstanding, and the file is counted
     below the table with those that are not a workbook we issued (see inbox/rejected/).
+
+    Below the table, "To know" lists, for each contract: an accepted return that
+    needs a look (its file was named for another contract: confirm it, or withdraw
+    it, with 'cmrg decide'); a return the review group withdrew, with when, who and
+    why; and files that came in under the contract's name but could not be used,
+    with the reason (a Word document, another contract's workbook). The status
+    workbook has them in its Notes column, and 'cmrg chase' tells the owner.
+
+    It only reads the register: another program writing to it never makes it wait.
 
     \b
     Examples:
@@ -62,6 +72,11 @@ def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | N
     if status.unmatched_rejections:
         click.echo(f"{status.unmatched_rejections} rejected file(s) count for no contract: another contract's "
                    "workbook, or not one we issued (see inbox/rejected/).")
+    noted = [(c.contract_id, n) for c in status.contracts for n in c.notes]
+    if noted:
+        click.echo("\nTo know:")
+        for cid, note in noted:
+            click.echo(clip(f"  {cid}: {note}", 400))
     click.echo(f"Written: {rel(ws, path)}")
     waiting = sum(c.needs_chasing for c in status.contracts)
     if waiting:

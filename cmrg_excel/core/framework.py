@@ -81,6 +81,10 @@ class Activity:
     area: int
     guidance: str = ""
     source: str = "nao"
+    # Questions a member of the review group could ask the owner about this activity, for the
+    # meeting pack. Not part of the content hash: they guide members, they do not change what
+    # an owner rates, so adding or rewording them issues no new template version.
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,8 @@ _TOP_KEYS = {"id", "version", "title", "description", "based_on", "scale", "area
 _SCALE_KEYS = {"levels", "not_applicable", "not_applicable_descriptor"}
 _LEVEL_KEYS = {"score", "label", "descriptor"}
 _AREA_KEYS = {"number", "name", "block", "purpose", "activities"}
-_ACTIVITY_KEYS = {"ref", "text", "guidance", "source"}
+_ACTIVITY_KEYS = {"ref", "text", "guidance", "source", "questions"}
+MAX_QUESTIONS = 5
 _UPGRADE_KEYS = {"from_version", "map"}
 _SOURCES = {"nao", "inferred", "local"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -279,6 +284,13 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
             source = act.get("source", "nao")
             if source not in _SOURCES:
                 raise c.fail(f"{apath}.source", f"must be one of {sorted(_SOURCES)}, found {source!r}")
+            questions = act.get("questions", [])
+            if not isinstance(questions, list) or len(questions) > MAX_QUESTIONS:
+                raise c.fail(f"{apath}.questions", f"must be a list of up to {MAX_QUESTIONS} questions in \"quotes\", "
+                                                   'e.g. questions = ["How do you know?", "Who checks it?"]')
+            for k, q in enumerate(questions):
+                if not isinstance(q, str) or not q.strip() or len(q) > 300 or "\n" in q:
+                    raise c.fail(f"{apath}.questions[{k}]", "must be one line of text, at most 300 characters")
             activities.append(
                 Activity(
                     ref=ref,
@@ -286,6 +298,7 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
                     area=number,
                     guidance=c.text(act, "guidance", f"{apath}.guidance", 300, required=False),
                     source=source,
+                    questions=tuple(" ".join(q.split()) for q in questions),
                 )
             )
         areas.append(

@@ -46,6 +46,9 @@ def _bank_holidays(subdiv: str):
     return holidays.country_holidays("GB", subdiv=subdiv)  # fills in each year as it is asked about
 
 
+# The committee paper's standing text, edited once by the council (cmrg report reads it).
+STANDING_TEXT = "committee-text.md"
+
 CONFIG_TEMPLATE = """\
 # cmrg.toml: settings for this contract management review workspace.
 # Lines starting with # are comments. Text goes in "quotes"; dates are written 2027-01-31.
@@ -58,6 +61,9 @@ name = "{council}"
 review_group = "Contract Management Review Group"
 # Where contract owners send their completed workbook.
 return_email = "{return_email}"
+# Protective marking shown in the header of every paper, pack and letter for members and
+# the committee, e.g. "OFFICIAL-SENSITIVE" or "Exempt - not for publication". Blank: none.
+marking = ""
 
 [templates]
 # Framework definition: a file name (without .toml) from this workspace's frameworks/
@@ -88,6 +94,9 @@ workers = 2
 worker_memory_mb = 1024
 # Time limit for reading one file, in seconds.
 file_timeout_seconds = 30
+# A file changed less than this many seconds ago is looked at again after this long; if
+# its size or time changed meanwhile it is still being saved and is left for the next run.
+settle_seconds = 2
 
 [plan]
 # Weights for choosing contracts to review (any positive numbers; they are scaled to 100).
@@ -122,6 +131,23 @@ inconsistency_sd = 1.2
 evidence_min_chars = 20
 # How many strengths and issues the Dashboard lists.
 top_n = 5
+
+[report]
+# The committee paper that 'cmrg report' drafts. Its standing text (introduction,
+# approach, next steps) is in committee-text.md beside this file: edit it once.
+# Who the paper is from, e.g. "Cabinet Member for Finance; Corporate Director of Finance".
+from = ""
+# The committee it goes to, e.g. "Policy and Resources Cabinet Committee".
+committee = ""
+# The paper's subject line.
+subject = "Contract Management Review Group: progress report"
+# Section 9, contact details: the report's author and the relevant director.
+author = ""             # who wrote the report
+author_contact = ""   # e.g. a phone number or email
+director = ""           # the relevant corporate director
+director_contact = ""  # e.g. a phone number or email
+# Benefits of at least this many pounds are named one by one in the paper.
+benefit_threshold_gbp = 100000
 """
 
 

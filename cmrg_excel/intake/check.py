@@ -11,9 +11,13 @@ Identity (is this a workbook we issued, and the right one?)
     the ledger. Every other value on it must match the ledger entry for that token.
   * The contract details on the Contract sheet that identify the contract (ID, title,
     supplier, directorate) must match what was issued. A workbook issued for one contract but
-    showing or named as another is "another contract's workbook".
+    showing another is "another contract's workbook". The file name proves nothing: a return
+    whose token is contract A's is A's, whatever it is called; a name pointing at another
+    contract is a note ("needs a look") for the secretariat, not a refusal.
   * The issue must still be open: a workbook replaced by a newer issue is rejected naming
-    the newer file; a workbook of an earlier round than the contract's latest is rejected.
+    the newer file; a workbook of an earlier round than the contract's latest is rejected; a
+    workbook the secretariat withdrew as issued by mistake is rejected (and a withdrawn
+    round never counts as a contract's latest).
 
 Which answers are required (the decision, also in the README)
   * Every key activity needs a rating from the scale (case and spaces are forgiven, as in
@@ -160,7 +164,8 @@ class Ledger:
         return max(cands, key=lambda i: (self.round_order.get(i.round, -1), i.generated_at))
 
     def latest_round(self, contract_id: str) -> str | None:
-        issues = self.by_contract.get(contract_id, [])
+        """The contract's latest round (a workbook withdrawn as issued by mistake does not count)."""
+        issues = [i for i in self.by_contract.get(contract_id, []) if i.status != "withdrawn"]
         if not issues:
             return None
         return max(issues, key=lambda i: (self.round_order.get(i.round, -1), i.generated_at)).round
@@ -180,11 +185,11 @@ class Ledger:
         """Contract IDs of the ledger written in a file name as whole words (case ignored)."""
         from ..core.contracts import safe_filename
 
-        if self._id_re is None:
-            forms: dict[str, str] = {}
+        if self._id_re is None:  # two IDs may share a form ("A/B" and "A_B" are both A_B.xlsx): keep both
+            forms: dict[str, set[str]] = {}
             for cid in self.contract_ids:
-                forms[cid.casefold()] = cid
-                forms[safe_filename(cid).casefold()] = cid
+                forms.setdefault(cid.casefold(), set()).add(cid)
+                forms.setdefault(safe_filename(cid).casefold(), set()).add(cid)
             self._forms = forms
             self._id_re = True
         text = name.casefold()
@@ -195,9 +200,7 @@ class Ledger:
         for i in starts:
             for j in ends:
                 if j > i:
-                    cid = self._forms.get(text[i:j])
-                    if cid is not None:
-                        found.add(cid)
+                    found |= self._forms.get(text[i:j], set())
         return found
 
 
@@ -374,22 +377,29 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                         f"The {f.label.lower()} was changed from \"{want}\" to {shown(got)}. Do not change the details "
                         f"in column {L.CONTRACT_VALUE_COL}; if one is wrong, write the correct value in column "
                         f"{L.CONTRACT_CORRECTION_COL} (Correction) instead."), "altered-contract"))
-    # A file named after another contract: the owner probably sent a colleague's workbook.
+    # A file named after another contract: identity comes from the workbook (its token), never
+    # its name, so this is a note for the secretariat to look at, not a reason to refuse it.
     if file_name:
         named = ledger.ids_in_name(file_name)
         if named and issue.contract_id not in named:
             others = ", ".join(sorted(named))
-            latest = ledger.latest_open(sorted(named)[0])
-            hint = f" The workbook for {others} is {latest.file_path.rsplit('/', 1)[-1]}." if latest else ""
-            p(Problem("", "", "", file_name, issue.contract_id, (
-                f"This is another contract's workbook: the file is named for {others}, but it is the workbook issued "
-                f"for {issue.contract_id} ({snap.get('title', '')}). If you own {others}, fill in the workbook issued "
-                f"for it; if this really is the return for {issue.contract_id}, rename the file "
-                f"{issue.contract_id}.xlsx and send it again.{hint}"), "wrong-contract"))
+            res.notes.append(Problem("", "", "", file_name, issue.contract_id, (
+                f"Needs a look: the file is named for {others}, but it is the workbook issued for "
+                f"{issue.contract_id} ({snap.get('title', '')}), so it was taken as {issue.contract_id}'s return. "
+                f"If it holds {others}'s answers instead, withdraw it (cmrg decide withdraw {issue.contract_id} "
+                f"--round {issue.round} --reason ...) and ask the owner of {others} for their own workbook."),
+                "name-mismatch"))
 
     # The issue must still be the one to answer.
     latest_round = ledger.latest_round(issue.contract_id)
-    if latest_round is not None and latest_round != issue.round:
+    if issue.status == "withdrawn":
+        latest = ledger.latest_open(issue.contract_id)
+        hint = (f" The workbook to fill in for {issue.contract_id} is {latest.file_path.rsplit('/', 1)[-1]} (round "
+                f"{latest.round}).") if latest is not None else ""
+        p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}", "an open workbook", (
+            f"This workbook (round {issue.round}) was withdrawn by the review group: it was issued by mistake, so "
+            f"no return is needed on it.{hint}"), "withdrawn"))
+    elif latest_round is not None and latest_round != issue.round:
         newer = ledger.latest_open(issue.contract_id, latest_round)
         where = f" ({newer.file_path.rsplit('/', 1)[-1]}, sent {newer.generated_at[:10]})" if newer else ""
         p(Problem(L.META, L.meta_cell("round"), "", issue.round, latest_round, (

@@ -12,7 +12,9 @@ Only the cells :mod:`cmrg_excel.kit.layout` names are kept, as plain values (``s
 here: :mod:`cmrg_excel.intake.check` decides what the values mean.
 
 :class:`ReaderPool` feeds workers batches of paths and streams back one result per file,
-in the order each worker finished them, so a crash is pinned to the file being read.
+in the order each worker finished them (or, with ``ordered``, in the order given, whatever the
+workers' timing), so a crash is pinned to the file being read. Each result carries the bytes
+the worker read (``data``): the caller files exactly those, never the file as it is later.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class ReadResult:
     crashed: str | None = None  # the worker died or ran out of time (detail for the log)
     stat: tuple | None = None  # (inode, size, mtime_ns) of the file as read: proves it unchanged when filed
     checked: object | None = None  # check.CheckResult, when the worker was given the ledger (raw is then dropped)
+    data: bytes | None = None  # every byte read, when the whole file was read: what is filed is what was checked
+    limit: bool = False  # refused by one of our own limits (memory, time, a crash), not for what the file holds
 
     @property
     def fatal(self) -> list[Finding]:
@@ -165,13 +169,20 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
                      "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and send it again.")
     except MemoryError:
         res.error = UNREADABLE.format(why="needed more memory than any of our workbooks")
+        res.limit = True
     except Exception as exc:  # CalamineError, XmlError, ZipError, ValueError ... on damaged files
         res.error = UNREADABLE.format(why=f"failed ({type(exc).__name__}: {str(exc)[:200]})")
     return res
 
 
-def read_path(path: str | Path, limits: Limits) -> ReadResult:
-    """Read one file in this process (tests, tools); see :class:`ReaderPool` for untrusted runs."""
+def stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    """What proves a file unchanged: (inode, size, modification time in ns)."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_path(path: str | Path, limits: Limits, keep: bool = False) -> ReadResult:
+    """Read one file in this process (tests, tools); see :class:`ReaderPool` for untrusted runs.
+    With ``keep``, the bytes read come back in ``data`` when they are the whole file."""
     p = str(path)
     try:
         with open(p, "rb") as fh:
@@ -180,7 +191,9 @@ def read_path(path: str | Path, limits: Limits) -> ReadResult:
     except OSError as exc:
         return ReadResult(path=p, error=f"The file could not be opened ({exc.strerror}).")
     res = read_bytes(data, limits, p)
-    res.stat = (st.st_ino, st.st_size, st.st_mtime_ns)
+    res.stat = stat_key(st)
+    if keep and len(data) == st.st_size:
+        res.data = data
     return res
 
 
@@ -251,9 +264,10 @@ def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None, close=()) ->
             if hang_on and name == hang_on:
                 time.sleep(3600)
             try:
-                res = read_path(path, limits)
+                res = read_path(path, limits, keep=True)
             except MemoryError:
-                res = ReadResult(path=path, error=UNREADABLE.format(why="needed more memory than any of our workbooks"))
+                res = ReadResult(path=path, error=UNREADABLE.format(why="needed more memory than any of our workbooks"),
+                                 limit=True)
             if ledger is not None and res.raw is not None:
                 try:
                     received = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
@@ -279,14 +293,14 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child, limits, memory_mb, ledger, close), daemon=True)
         self.proc.start()
         child.close()
-        self.pending: deque[str] = deque()  # paths sent, not yet answered, in order
+        self.pending: deque[int] = deque()  # numbers of the files sent, not yet answered, in order
         self.since = time.monotonic()  # when the file now being read was started
 
-    def send(self, batch: list[str]) -> None:
+    def send(self, numbers: list[int], paths: list[str]) -> None:
         if not self.pending:
             self.since = time.monotonic()
-        self.pending.extend(batch)
-        self.conn.send(batch)
+        self.pending.extend(numbers)
+        self.conn.send(paths)
 
     def kill(self) -> None:
         try:
@@ -352,18 +366,36 @@ class ReaderPool:
         self.workers[self.workers.index(w)] = new
         return new
 
-    def read(self, paths: Iterable[str | Path]) -> Iterator[ReadResult]:
-        queue: deque[str] = deque(str(p) for p in paths)
+    def read(self, paths: Iterable[str | Path], ordered: bool = False) -> Iterator[ReadResult]:
+        """One result per path: as each is done, or with ``ordered`` in the order of ``paths``
+        (results that finish early wait, and workers are kept at most a window of files ahead
+        of the first one still being read, so memory stays bounded)."""
+        items = [str(p) for p in paths]
+        queue: deque[int] = deque(range(len(items)))
         if not self.workers:
             raise RuntimeError("use ReaderPool as a context manager")
         # Small first batches so both workers start at once; then bigger ones.
         size = max(1, min(self.batch, len(queue) // (self.n * 4) or 1))
+        window = max(64, 8 * self.n * size)
+        done: dict[int, ReadResult] = {}
+        next_out = 0
 
         def feed(w: _Worker) -> None:
             # Keep up to two batches in flight per worker so it never waits for the main process.
-            while queue and len(w.pending) < 2 * size:
+            while queue and len(w.pending) < 2 * size and (not ordered or queue[0] < next_out + window):
                 batch = [queue.popleft() for _ in range(min(size, len(queue)))]
-                w.send(batch)
+                w.send(batch, [items[i] for i in batch])
+
+        def ready(i: int, res: ReadResult) -> Iterator[ReadResult]:
+            nonlocal next_out
+            res.path = items[i]
+            if not ordered:
+                yield res
+                return
+            done[i] = res
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
 
         for w in self.workers:
             feed(w)
@@ -383,9 +415,9 @@ class ReaderPool:
                         res = w.conn.recv()
                     except (EOFError, OSError):
                         break
-                    res.path = w.pending.popleft()
+                    i = w.pending.popleft()
                     w.since = time.monotonic()
-                    yield res
+                    yield from ready(i, res)
                 if w.pending and (not w.proc.is_alive() or time.monotonic() - w.since > self.timeout):
                     culprit = w.pending.popleft()
                     queue.extendleft(reversed(w.pending))
@@ -395,8 +427,12 @@ class ReaderPool:
                     else:
                         why = f"stopped the reading process (exit code {w.proc.exitcode})"
                     w = self._replace(w)
-                    yield ReadResult(path=culprit, error=UNREADABLE.format(why=why), crashed=why)
+                    yield from ready(culprit, ReadResult(path=items[culprit], error=UNREADABLE.format(why=why),
+                                                         crashed=why, limit=True))
                 feed(w)
+            for w in self.workers:  # a window that moved on lets idle workers take more
+                if not w.pending:
+                    feed(w)
 
 
 def _poll(conn) -> bool:

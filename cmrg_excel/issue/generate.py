@@ -46,6 +46,39 @@ def check_round(name: str) -> str:
 
 
 
+def close_round(name: str, known: Iterable[str]) -> str | None:
+    """An issued round whose name is so close to a new one that the new one may be a slip
+    (``2026-72`` for ``2026-27``, ``2026 27`` for ``2026-27``), or None. A plausible next or
+    previous round (each number within one: ``2027-28`` after ``2026-27``, ``R2`` after ``R1``)
+    is never a slip."""
+    import difflib
+
+    known = [k for k in known if k != name]
+    if not known:
+        return None
+
+    def squash(text: str) -> str:
+        return re.sub(r"[\W_]+", "", text.casefold())
+
+    def parts(text: str) -> list[str]:
+        return re.findall(r"\d+|\D+", squash(text))
+
+    def adjacent(a: str, b: str) -> bool:
+        pa, pb = parts(a), parts(b)
+        if len(pa) != len(pb) or squash(a) == squash(b):
+            return False
+        return all((x.isdigit() and y.isdigit() and abs(int(x) - int(y)) <= 1) or x == y for x, y in zip(pa, pb))
+
+    if any(adjacent(name, k) for k in known):
+        return None
+    for k in reversed(known):  # the same name written differently
+        if squash(k) == squash(name):
+            return k
+    folded = {k.casefold(): k for k in known}
+    match = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.8)
+    return folded[match[0]] if match else None
+
+
 # --- a whole round ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class GeneratedFile:
@@ -67,6 +100,7 @@ class GenerateResult:
     mailmerge: Path | None
     already_issued: list[str] = field(default_factory=list)  # left out with skip_issued
     open_in_round: int = 0  # open workbooks of the round after this run (rows of mailmerge.csv)
+    close_to: str | None = None  # a new round whose name is close to this issued one: perhaps a slip
 
 
 def select_contracts(clist: ContractList, only: Iterable[str] | None, skip_invalid: bool) -> list[Contract]:
@@ -196,6 +230,8 @@ def generate_round(
                 raise GenerateError("--prefill-from must name an earlier round, not the one being generated")
             if prefill_from not in reg.rounds(conn):
                 raise GenerateError(f"round {prefill_from!r} has never been issued, so there is nothing to carry forward")
+        issued_rounds = reg.rounds(conn)
+        close_to = close_round(round, issued_rounds) if round not in issued_rounds else None
         open_before = {i.contract_id: i for i in reg.list_issues(conn, round, open_only=True)}
         clash = [c.contract_id for c in contracts if c.contract_id in open_before]
         already: list[str] = []
@@ -259,7 +295,7 @@ def generate_round(
     finally:
         conn.close()
     return GenerateResult(round, folder, files, list(clist.problems) if skip_invalid else [],
-                          len(clash), deadline, mailmerge, already, open_in_round)
+                          len(clash), deadline, mailmerge, already, open_in_round, close_to)
 
 
 def _carried_answers(conn, from_round: str, fw: Framework) -> dict[str, dict[str, dict]]:

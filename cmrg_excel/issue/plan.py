@@ -271,7 +271,9 @@ def schedule(scores: Iterable[ContractScore], settings: PlanSettings, start: dt.
     first = month_start(start)
     remaining = list(scores)  # highest score first, as score_contracts returns them
     rank = {s.contract_id: i for i, s in enumerate(remaining)}
-    key_index = {s.contract_id: _month_index(first, s.key_date) for s in remaining if s.key_date is not None}
+    # A key date before the first month (the plan was made earlier, and the decision is still
+    # to come) counts as due in the first month: reviewed as soon as possible.
+    key_index = {s.contract_id: max(0, _month_index(first, s.key_date)) for s in remaining if s.key_date is not None}
     due_index = {cid: max(0, k - settings.lead_months) for cid, k in key_index.items()}
     cap = directorate_cap(settings)
     plan: list[PlannedReview] = []
@@ -297,8 +299,14 @@ def schedule(scores: Iterable[ContractScore], settings: PlanSettings, start: dt.
             remaining.remove(s)
             due = due_index.get(s.contract_id)
             review_by = add_months(first, due) if due is not None else None
+            if s.key_date is not None and s.key_date < first:
+                reason = (f"{s.reason}; the decision falls before the plan's first month, so reviewed as "
+                          "soon as possible" if month == first else
+                          f"{s.reason}; the decision falls before the plan's first month, which was full")
+            else:
+                reason = _schedule_reason(s, month, review_by, settings.lead_months)
             plan.append(PlannedReview(month, s.contract_id, s.contract.title, s.contract.directorate, s.total,
-                                      _schedule_reason(s, month, review_by, settings.lead_months), review_by))
+                                      reason, review_by))
     return plan
 
 
@@ -330,9 +338,12 @@ def default_start(today: dt.date) -> dt.date:
 
 
 def make_plan(contracts: Iterable[Contract], settings: PlanSettings, start: dt.date,
-              last_reviews: Mapping[str, dt.date] | None = None) -> Plan:
-    """Scores and schedule together, with timing measured from ``start``."""
-    scores = score_contracts(contracts, settings, start, last_reviews)
+              last_reviews: Mapping[str, dt.date] | None = None, *, today: dt.date | None = None) -> Plan:
+    """Scores and schedule together, with timing measured from ``today`` (the day the plan is
+    made; default ``start``) when that is earlier than ``start``: a decision due between
+    today and the plan's first month is still to be informed, as soon as possible."""
+    asof = min(today, start) if today is not None else start
+    scores = score_contracts(contracts, settings, asof, last_reviews)
     if not scores:
         raise PlanError("the contract list has no contracts to plan")
     return Plan(start, settings, scores, schedule(scores, settings, start))

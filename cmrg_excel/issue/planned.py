@@ -19,7 +19,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
     """Contract -> date of its latest accepted return in the register (empty without a register)."""
     if not ws.register_path.exists():
         return {}
-    conn = reg.open_register(ws)
+    conn = reg.open_register(ws, readonly=True)
     try:
         subs = reg.submissions_frame(conn)
     finally:
@@ -27,7 +27,7 @@ def register_last_reviews(ws) -> dict[str, dt.date]:
     out: dict[str, dt.date] = {}
     if subs.empty:
         return out
-    for row in subs[subs["outcome"] == "accepted"].itertuples(index=False):
+    for row in subs[(subs["outcome"] == "accepted") & (subs["status"] != "withdrawn")].itertuples(index=False):
         try:
             received = dt.date.fromisoformat(str(row.received_at)[:10])
         except ValueError:
@@ -83,7 +83,8 @@ def planned_contracts(ws, month: dt.date, plan_from: dt.date | None = None,
     else:
         settings = PlanSettings.from_section(ws.config.section("plan"))
         start = plan_from or default_start(today or dt.date.today())
-        entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws)))
+        entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws),
+                                             today=today or dt.date.today()))
         where = "the recomputed plan"
         source = (f"recomputed from {ws.rel(ws.contracts_path)} and cmrg.toml, starting {start:%d/%m/%Y}, "
                   f"as there is no {name}")
@@ -130,10 +131,11 @@ def propose_plan(ws, start: dt.date | None = None, *, months: int | None = None,
     (:func:`~.plan_workbook.save_plan_workbook`). ``months`` and ``per_month`` override the
     [plan] settings. Raises :class:`PlanError` (bad settings, no contracts, a changed workbook)."""
     settings = PlanSettings.from_section(ws.config.section("plan"), months=months, per_month=per_month)
-    start = start or default_start(today or dt.date.today())
+    today = today or dt.date.today()
+    start = start or default_start(today)
     clist = read_contracts(ws.contracts_path)
     try:
-        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws))
+        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws), today=today)
     except PlanError as exc:
         raise PlanError(f"{ws.rel(ws.contracts_path)}: {exc}") from None
     target = plan_workbook_path(ws)

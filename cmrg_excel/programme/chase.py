@@ -79,11 +79,34 @@ def status_text(c: ContractStatus, today: dt.date, *, corrections: bool = False,
             lines.append(f"The return is now {_days(c.days_overdue)} overdue.")
         return "\n".join(lines)
     attached = " The workbook is attached again in case you need it." if workbook_attached else ""
+    came = _what_came(c)
     if c.overdue:
-        return f"Your return is now {_days(c.days_overdue)} overdue.{attached}"
+        return f"{came}Your return is now {_days(c.days_overdue)} overdue.{attached}"
     left = (c.deadline - today).days
     when = "today" if left == 0 else f"in {_days(left)}"
-    return f"Your return is due {when}, on {c.deadline:%d/%m/%Y}.{attached}"
+    return f"{came}Your return is due {when}, on {c.deadline:%d/%m/%Y}.{attached}"
+
+
+def _what_came(c: ContractStatus) -> str:
+    """For an outstanding return: a withdrawn return, and files that came under the contract's
+    name but could not be used, each said plainly (empty when there were none)."""
+    lines = []
+    if c.withdrawn:
+        sent = received_date(c.withdrawn_received) if c.withdrawn_received else None
+        what = f"The return you sent on {sent:%d/%m/%Y}" if sent else "Your return"
+        lines.append(f"{what} was withdrawn by the review group: {c.withdrawn_reason or 'see the review group'}. "
+                     "Please send a new return.")
+    for a in c.arrivals:
+        when = received_date(a.received_at)
+        got = f"We received {a.name}" + (f" on {when:%d/%m/%Y}" if when else "") + ", named for your contract"
+        if a.filed_as:
+            lines.append(f"{got}, but it is the workbook issued for contract {a.filed_as}, so it was filed as that "
+                         "contract's return, not yours.")
+        else:
+            lines.append(f"{got}, but it could not be used: {a.reason}.")
+    if c.arrivals:
+        lines.append("Please fill in the workbook issued for your contract and send it back.")
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _attachments(ws, c: ContractStatus, round: str) -> tuple[list[Path], bool]:

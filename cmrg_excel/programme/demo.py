@@ -53,6 +53,7 @@ class DemoResult:
     ingests: list = field(default_factory=list)
     corrections: list = field(default_factory=list)
     summary: Path | None = None
+    report: Path | None = None
 
 
 def setup(folder: Path) -> Workspace:
@@ -68,10 +69,12 @@ def setup(folder: Path) -> Workspace:
 def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | None = None) -> DemoResult:
     """Two review rounds on the sample contracts in ``folder`` (new or empty), told through ``say``."""
     from .chase import chase_round
+    from .decide import withdraw_return
     from ..intake.ingest import ingest
     from .simulate import fix_corrections, simulate_re_reviews, simulate_returns
     from .status import load_round_status, status_path, write_status_workbook
     from ..report.summary import SummarySettings, build_summary, load_summary_data
+    from ..report.committee import write_report
 
     today = today or dt.date.today()
     ws = setup(folder)
@@ -94,20 +97,29 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
 
     sent = simulate_returns(ws, r1, rng_seed=SEED, today=today)
     say(f" 2. Owners return {len(sent)} workbooks into inbox/ (three with typical mistakes: a pasted rating, "
-        "a missing sign-off, and one owner sending another contract's workbook instead of their own, so two "
-        "contracts have no return of their own).")
+        "a missing sign-off, and one owner filling in another contract's workbook and sending it under their own "
+        "contract's name).")
 
     def ingest_step(step: str):
-        res = ingest(ws, corrections=True)
+        # The demo wrote and closed every file itself: nothing is still being saved, so no settling wait.
+        res = ingest(ws, corrections=True, settle_seconds=0)
         out.ingests.append(res)
         out.corrections += res.corrections
         say(f"{step} cmrg ingest: {outcomes(res)}. Report: {rel(res.report)}")
-        rows = sorted([f.contract_id or "?", f.outcome, clip(f.first_reason, 88)] for f in res.rejected)
+        rows = sorted([f.contract_id or "?", "accepted, needs a look" if f.needs_a_look else f.outcome,
+                       clip(f.first_reason, 88)] for f in res.files if f.outcome == "rejected" or f.needs_a_look)
         if rows:
             say(table(rows, ["Contract", "Outcome", "First reason"], indent="     "))
         return res
 
     first = ingest_step(" 3.")
+    for f in [f for f in first.files if f.needs_a_look]:
+        others = ", ".join(f.named_for)
+        reason = f"the answers in it are {others}'s"
+        withdraw_return(ws, f.contract_id, reason, round=r1)
+        say(f"     {f.name} is {f.contract_id}'s workbook, so it was filed as {f.contract_id}'s return, but its name "
+            f"says {others}. The review group looks: {reason}, so: cmrg decide withdraw {f.contract_id} --reason "
+            f"\"{reason}\". Both contracts are outstanding again, and the decision is kept in the register.")
 
     if first.corrections:
         say(f" 4. Corrections workbooks (made by ingest for each rejected return of a contract's own workbook) in "
@@ -118,7 +130,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
             "sheet first.")
 
     back = fix_corrections(ws, r1, rng_seed=SEED, today=today)
-    second = ingest(ws, corrections=True)
+    second = ingest(ws, corrections=True, settle_seconds=0)
     out.ingests.append(second)
     linked = sum(1 for f in second.accepted if _corrects(ws, f.submission_id))
     say(f" 5. Owners fix and return {len(back)} corrections workbooks; cmrg ingest: {outcomes(second)}, "
@@ -152,9 +164,35 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     say(f"\n10. cmrg summary --round {r2}: {result.contracts_reviewed} contracts reviewed, "
         f"{result.progress_contracts} compared with {r1} (sheet Progress: change by area, changed vs "
         "re-confirmed answers).")
+    start = today - dt.timedelta(days=182)
+    log = ws.root / "benefits.xlsx"
+    _demo_benefits(log, today)
+    paper = ws.outbox / f"committee-report-{start:%Y-%m-%d}-to-{today:%Y-%m-%d}.docx"
+    doc, _ = write_report(ws, start, today, paper, today=today)
+    out.report = paper
+    say(f"11. cmrg report --from {start:%d/%m/%Y} --to {today:%d/%m/%Y}: the committee paper drafted from the "
+        f"register ({rel(paper)}), with two benefits from {rel(log)}.")
     say(f"\nSummary workbook: {result.path}")
+    say(f"Committee paper:  {paper}")
     say(f"Try it yourself: cd {ws.root} and run 'cmrg status', 'cmrg chase' or 'cmrg --help'.")
     return out
+
+
+def _demo_benefits(path: Path, today: dt.date) -> None:
+    """Two fictional benefits in the demo's benefits log, as a secretariat would add them."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    sheet = wb["Benefits"]
+    day = (today - dt.timedelta(days=14)).strftime("%d/%m/%Y")
+    rows = [("PH-001", day, "Prescribing costs cut after the review's challenge on the pricing schedule", "£1.1m",
+             "Cashable", "depending on prescribing patterns"),
+            ("GET-003", day, "Overpayments recovered after the review found invoices paid twice", "£85k",
+             "One-off", "")]
+    for r, row in enumerate(rows, start=3):
+        for c, value in enumerate(row, start=1):
+            sheet.cell(r, c, value)
+    wb.save(path)
 
 
 def _corrects(ws, submission_id: int | None) -> bool:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from importlib import resources
 from pathlib import Path
 
-from ..core.workspace import CONFIG_NAME, CONFIG_TEMPLATE, Workspace, WorkspaceError, load_config
+from ..core.workspace import CONFIG_NAME, CONFIG_TEMPLATE, STANDING_TEXT, Workspace, WorkspaceError, load_config
+from ..core.benefits import FILE_NAME as BENEFITS_FILE
+from ..core.framework import BUILTIN_PACKAGE
+from ..kit.benefits_list import write_benefits_log
 from ..kit.contract_list import write_contract_list
 
 
@@ -35,4 +39,13 @@ def init_workspace(
     if not ws.contracts_path.exists():
         write_contract_list(ws.contracts_path)
         made.append(ws.contracts_path)
+    log = root / BENEFITS_FILE
+    if not log.exists():
+        write_benefits_log(log, ws.config.council_name)
+        made.append(log)
+    standing = root / STANDING_TEXT
+    if not standing.exists():
+        standing.write_text(resources.files(BUILTIN_PACKAGE).joinpath(STANDING_TEXT).read_text(encoding="utf-8"),
+                            encoding="utf-8")
+        made.append(standing)
     return ws, made

@@ -26,6 +26,24 @@ LABELS = {ACCEPTED: "Accepted", REJECTED: "Rejected, awaiting correction", OUTST
 StatusError = RoundError
 
 @dataclass(frozen=True)
+class Arrival:
+    """A file that came in under a contract's name but is not that contract's return."""
+
+    name: str
+    received_at: str | None
+    reason: str                      # why it could not be used (its first problem), or ""
+    filed_as: str | None = None      # the contract whose workbook it turned out to be (accepted for it)
+
+    def sentence(self, contract_id: str) -> str:
+        when = received_date(self.received_at)
+        came = f"{self.name}" + (f" (received {when:%d/%m/%Y})" if when else "")
+        if self.filed_as:
+            return (f"{came} is named for {contract_id} but is {self.filed_as}'s workbook, so it was filed as "
+                    f"{self.filed_as}'s return")
+        return f"{came} came in named for {contract_id} but could not be used: {self.reason}"
+
+
+@dataclass(frozen=True)
 class ContractStatus:
     """One contract's return in one round."""
 
@@ -44,12 +62,36 @@ class ContractStatus:
     problems: tuple[str, ...] = ()    # of the latest rejected return
     rejected_count: int = 0
     stored_path: str | None = None    # where that return is kept, relative to the workspace
+    arrivals: tuple[Arrival, ...] = ()  # files named for it that were not its return (while not accepted)
+    withdrawn: str | None = None      # its return withdrawn by the secretariat: when, and why
+    withdrawn_reason: str | None = None
+    withdrawn_received: str | None = None  # when that return had come in
+    look: str | None = None           # accepted, but needs a look: why
 
     @property
     def label(self) -> str:
         if self.overdue:
-            return "Overdue" if self.state == OUTSTANDING else "Rejected, overdue"
-        return LABELS[self.state]
+            base = "Overdue" if self.state == OUTSTANDING else "Rejected, overdue"
+        else:
+            base = LABELS[self.state]
+        if self.state == ACCEPTED and self.look:
+            return f"{base}, needs a look"
+        if self.state == OUTSTANDING and self.withdrawn:
+            return f"{base}, return withdrawn"
+        if self.state == OUTSTANDING and self.arrivals:
+            return f"{base}, file unusable"
+        return base
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the secretariat should know beyond the state, one sentence each."""
+        out = []
+        if self.look:
+            out.append(self.look)
+        if self.withdrawn:
+            out.append(self.withdrawn)
+        out += [a.sentence(self.contract_id) for a in self.arrivals]
+        return tuple(out)
 
     @property
     def needs_chasing(self) -> bool:
@@ -118,6 +160,7 @@ def round_status(
     *,
     deadline: dt.date | None = None,
     default_deadline=None,
+    decisions: Iterable[object] = (),
 ) -> RoundStatus:
     """Each contract of ``round``: its latest issue and what has come back for it.
 
@@ -125,30 +168,58 @@ def round_status(
     a return came back and was rejected (awaiting a corrected one); else *outstanding*.
     It is *overdue* when not accepted after the deadline: ``deadline`` if given, else the
     one recorded on its issue, else ``default_deadline(issue date)``.
+
+    ``issues`` may hold every round's issues (a file that names no round counts for the round
+    that was the latest when it arrived); workbooks withdrawn as issued by mistake do not
+    count. ``decisions`` (:class:`cmrg_excel.register.audit.Decision`) say why a return was
+    withdrawn, and which returns that needed a look were confirmed.
     """
-    issues = [i for i in issues if i.round == round]
-    by_token = {i.token: i for i in issues}
+    every = list(issues)
+    by_token_all = {i.token: i for i in every}
+    issues = [i for i in every if i.round == round and i.status != "withdrawn"]
+    starts: dict[str, str] = {}
+    for i in every:
+        if i.status != "withdrawn":
+            starts[i.round] = min(starts.get(i.round, i.generated_at), i.generated_at)
+    began = sorted((when, rnd) for rnd, when in starts.items())
+    withdrawals: dict[int, object] = {}
+    confirmed: set[int] = set()
+    for d in decisions:
+        if d.submission_id is None:
+            continue
+        if d.action == "withdraw-return":
+            withdrawals[d.submission_id] = d
+        elif d.action == "confirm-return":
+            confirmed.add(d.submission_id)
     latest: dict[str, Issue] = {}
     for issue in sorted(issues, key=lambda i: (i.status == "issued", i.generated_at)):
         latest[issue.contract_id] = issue  # an open issue wins over superseded ones
     mine: dict[str, list[Mapping[str, object]]] = {cid: [] for cid in latest}
+    arrived: dict[str, list[Arrival]] = {cid: [] for cid in latest}
     unmatched = 0
     for sub in submissions:
         cid, rnd = sub.get("contract_id"), sub.get("round")
-        token_issue = by_token.get(str(sub.get("token") or ""))
+        token_issue = by_token_all.get(str(sub.get("token") or ""))
         if token_issue is not None:
-            cid, rnd = token_issue.contract_id, round
+            cid, rnd = token_issue.contract_id, token_issue.round
+        if rnd is None:  # not a workbook we issued: it counts for the round running when it came in
+            rnd = _round_at(str(sub.get("received_at") or ""), began)
         if rnd != round:
             continue
-        if sub.get("outcome") == REJECTED and _misaddressed(sub.get("problems")):
-            # Someone sent another contract's workbook: that contract's owner sent nothing,
-            # so it must not show as "rejected, awaiting correction" (nor be chased for it).
+        outcome = sub.get("outcome")
+        for other in _json_list(sub.get("named_for")):
+            if other in arrived and other != cid:
+                reason = "" if outcome == ACCEPTED else (_problems(sub.get("problems")) or ("",))[0]
+                arrived[other].append(Arrival(str(sub.get("original_name") or ""), _text(sub.get("received_at")),
+                                              _reason(reason), cid if outcome == ACCEPTED else None))
+        if outcome == REJECTED and (_misaddressed(sub.get("problems")) or cid not in mine):
+            # Someone sent another contract's workbook, or a file that is no contract's: that
+            # contract's owner sent nothing, so it must not show as "rejected, awaiting
+            # correction" (nor be chased for it).
             unmatched += 1
             continue
         if cid in mine:
             mine[cid].append(sub)
-        elif sub.get("outcome") == REJECTED:
-            unmatched += 1
 
     rows = []
     for cid, issue in sorted(latest.items()):
@@ -159,13 +230,25 @@ def round_status(
         subs = sorted(mine[cid], key=lambda s: (str(s.get("received_at") or ""), int(s.get("id") or 0)))
         accepted = [s for s in subs if s.get("outcome") == ACCEPTED and (s.get("status") or "current") == "current"]
         rejected = [s for s in subs if s.get("outcome") == REJECTED]
+        withdrawn = [s for s in subs if s.get("outcome") == ACCEPTED and s.get("status") == "withdrawn"]
+        if withdrawn:  # a rejection older than the withdrawn return is no longer what is awaited
+            rejected_now = [s for s in rejected if subs.index(s) > subs.index(withdrawn[-1])]
+        else:
+            rejected_now = rejected
+        look = gone = why = came = None
         if accepted:
             state, sub, problems = ACCEPTED, accepted[-1], ()
-        elif rejected:
-            state, sub = REJECTED, rejected[-1]
+            look = _look(sub, cid, confirmed)
+        elif rejected_now:
+            state, sub = REJECTED, rejected_now[-1]
             problems = _problems(sub.get("problems"))
         else:
             state, sub, problems = OUTSTANDING, None, ()
+        if not accepted and withdrawn:
+            decision = withdrawals.get(int(withdrawn[-1].get("id") or 0))
+            gone = _withdrawn(withdrawn[-1], decision)
+            why = decision.reason if decision is not None else None
+            came = _text(withdrawn[-1].get("received_at"))
         late = max(0, (today - due).days) if state != ACCEPTED else 0
         rows.append(ContractStatus(
             contract_id=cid, title=str(snap.get("title", "")), directorate=str(snap.get("directorate", "")),
@@ -175,8 +258,73 @@ def round_status(
             submission_id=int(sub["id"]) if sub is not None and sub.get("id") is not None else None,
             problems=problems, rejected_count=len(rejected),
             stored_path=str(sub["stored_path"]) if sub is not None and sub.get("stored_path") else None,
+            arrivals=tuple(arrived[cid]) if state != ACCEPTED else (), withdrawn=gone, withdrawn_reason=why,
+            withdrawn_received=came, look=look,
         ))
     return RoundStatus(round, today, rows, unmatched, deadline)
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _json_list(raw: object) -> list[str]:
+    if isinstance(raw, list):
+        return [str(x) for x in raw]
+    if not isinstance(raw, str) or not raw.strip():
+        return []
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return []
+    return [str(x) for x in items] if isinstance(items, list) else []
+
+
+def _reason(problem: str) -> str:
+    """A stored problem as the reason a file could not be used: its first sentence, briefly."""
+    text = problem.split(": ", 1)[1] if problem.startswith(("Assessment!", "Contract!", "Attestation!")) else problem
+    first = text.split(". ")[0].rstrip(".")
+    return (first[:157] + "...") if len(first) > 160 else (first or "it could not be read as a workbook we issued")
+
+
+def _round_at(received_at: str, began: list[tuple[str, str]]) -> str | None:
+    """The round that was the latest to have started when a file was received."""
+    current = None
+    for when, rnd in began:
+        if when <= received_at or current is None:
+            current = rnd
+    return current
+
+
+def _look(sub: Mapping[str, object], contract_id: str, confirmed: set[int]) -> str | None:
+    """Why an accepted return needs a look (a file named for another contract), unless confirmed."""
+    if int(sub.get("id") or 0) in confirmed:
+        return None
+    named = _json_list(sub.get("named_for"))
+    codes = {p.get("code") for p in _json_dicts(sub.get("problems"))}
+    if "name-mismatch" not in codes and not named:
+        return None
+    others = ", ".join(named) or "another contract"
+    return (f"the file {sub.get('original_name')} is named for {others}: check it holds {contract_id}'s answers, "
+            f"then 'cmrg decide confirm {contract_id}' (or 'cmrg decide withdraw {contract_id}')")
+
+
+def _withdrawn(sub: Mapping[str, object], decision) -> str:
+    when = received_date(_text(sub.get("received_at")))
+    what = f"the return received {when:%d/%m/%Y}" if when else "the return"
+    if decision is None:
+        return f"{what} ({sub.get('original_name')}) was withdrawn by the review group"
+    on = received_date(decision.made_at)
+    return (f"{what} ({sub.get('original_name')}) was withdrawn by the review group"
+            + (f" on {on:%d/%m/%Y}" if on else "") + f" ({decision.os_user}): {decision.reason}")
+
+
+def _json_dicts(raw: object) -> list[dict]:
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    except ValueError:
+        return []
+    return [p for p in items if isinstance(p, dict)] if isinstance(items, list) else []
 
 
 def _misaddressed(problems: object) -> bool:
@@ -193,16 +341,19 @@ def _misaddressed(problems: object) -> bool:
 # --- the workspace edge ----------------------------------------------------------------
 def load_round_status(ws, round: str | None = None, *, today: dt.date | None = None,
                       deadline: dt.date | None = None) -> RoundStatus:
-    """A round's status from the workspace's register (the latest round by default)."""
+    """A round's status from the workspace's register (the latest round by default). Reads only:
+    another program writing to the register never makes it wait."""
     from .. import register as reg
+    from ..register import audit
 
     if not ws.register_path.exists():
         choose_round([], round)
-    conn = reg.open_register(ws)
+    conn = reg.open_register(ws, readonly=True)
     try:
-        round = choose_round(reg.rounds(conn), round)
-        issues = reg.list_issues(conn, round)
+        round = choose_round(reg.rounds(conn), round, audit.withdrawn_rounds(conn))
+        issues = reg.list_issues(conn)
         subs = reg.submissions_frame(conn)
+        decided = audit.decisions(conn, round=round)
     finally:
         conn.close()
     records = subs.to_dict("records") if not subs.empty else []
@@ -211,7 +362,7 @@ def load_round_status(ws, round: str | None = None, *, today: dt.date | None = N
             if isinstance(v, float) and v != v:
                 r[k] = None
     return round_status(round, issues, records, today or dt.date.today(), deadline=deadline,
-                        default_deadline=ws.config.deadline_from)
+                        default_deadline=ws.config.deadline_from, decisions=decided)
 
 
 def received_date(text: str | None) -> dt.date | None:
@@ -235,8 +386,9 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
     sh = wb.add_worksheet("Status")
     footer = f"Status of round {status.round} on {status.today:%d/%m/%Y}" + (f" | {council}" if council else "")
     headers = ["Contract ID", "Contract", "Directorate", "Owner", "Owner email", "Deadline", "Status",
-               "Days overdue", "Received", "Rejected returns", "Problems to fix (latest rejected return)"]
-    widths = [13, 36, 30, 20, 36, 12, 24, 9, 12, 9, 70]
+               "Days overdue", "Received", "Rejected returns", "Problems to fix (latest rejected return)",
+               "Notes (needs a look, withdrawn, files that could not be used)"]
+    widths = [13, 36, 30, 20, 36, 12, 24, 9, 12, 9, 70, 60]
     for i, w in enumerate(widths):
         sh.set_column(i, i, w)
     sh.set_row(0, 28)
@@ -277,8 +429,10 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
         sh.write_number(r, 9, c.rejected_count, st.cell)
         problems = "\n".join(c.problems[:5]) + (f"\n... and {len(c.problems) - 5} more" if len(c.problems) > 5 else "")
         sh.write_string(r, 10, problems, st.cell)
+        notes = "\n".join(f"{n[0].upper()}{n[1:]}." for n in c.notes)
+        sh.write_string(r, 11, notes, st.cell)
         sh.set_row(r, row_height((c.title, widths[1]), (c.directorate, widths[2]), (c.owner_email, widths[4]),
-                                 (problems, widths[10])))
+                                 (problems, widths[10]), (notes, widths[11])))
     if n:
         rng = (r0 + 1, 6, r0 + n, 6)
         sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Accepted", "format": st.cf_good})

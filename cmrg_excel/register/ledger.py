@@ -12,9 +12,11 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Mapping
 
 from ..core import framework as fwmod
 from ..core.errors import CmrgError
+from .audit import withdrawn_rounds
 from .db import now
 
 def store_framework(conn: sqlite3.Connection, fw: fwmod.Framework) -> None:
@@ -128,18 +130,27 @@ def list_issues(conn: sqlite3.Connection, round: str | None = None, open_only: b
     return [_issue_from_row(r) for r in conn.execute(sql, args)]
 
 
-def rounds(conn: sqlite3.Connection) -> list[str]:
-    """Rounds in the order they were first issued."""
-    return [r[0] for r in conn.execute("SELECT round FROM issues GROUP BY round ORDER BY MIN(generated_at), round")]
+def rounds(conn: sqlite3.Connection, include_withdrawn: bool = False) -> list[str]:
+    """Rounds in the order they were first issued (a round whose every workbook was withdrawn as
+    issued by mistake only with ``include_withdrawn``)."""
+    having = "" if include_withdrawn else " HAVING SUM(CASE WHEN status = 'withdrawn' THEN 0 ELSE 1 END) > 0"
+    return [r[0] for r in conn.execute(
+        f"SELECT round FROM issues GROUP BY round{having} ORDER BY MIN(generated_at), round")]
 
 
 class RoundError(CmrgError):
     """A review round asked for that was never issued, or no round issued yet."""
 
 
-def choose_round(known: list[str], round: str | None) -> str:
-    """The round asked for, checked against the rounds issued (``known``, oldest first), or
-    the current one (the latest issued) when none is asked for."""
+def choose_round(known: list[str], round: str | None, withdrawn: Mapping[str, object] | None = None) -> str:
+    """The round asked for, checked against the rounds issued (``known``, oldest first), or the
+    current one (the latest issued) when none is asked for; never a round withdrawn as issued by
+    mistake (``withdrawn``: round -> the decision that withdrew it, :func:`.audit.withdrawn_rounds`)."""
+    if round is not None and withdrawn and round in withdrawn:
+        d = withdrawn[round]
+        on = _day(d.made_at)
+        raise RoundError(f"round {round!r} was withdrawn" + (f" on {on:%d/%m/%Y}" if on else "")
+                         + f" by {d.os_user}: {d.reason}" + (f"; rounds issued: {', '.join(known)}" if known else ""))
     if not known:
         raise RoundError("no workbooks have been issued yet: run 'cmrg generate --round NAME' first")
     if round is None:
@@ -149,8 +160,21 @@ def choose_round(known: list[str], round: str | None) -> str:
     return round
 
 
+def _day(text: str | None) -> dt.date | None:
+    try:
+        return dt.datetime.fromisoformat(str(text)).date() if text else None
+    except ValueError:
+        return None
+
+
+def current_round(conn: sqlite3.Connection, round: str | None = None) -> str:
+    """:func:`choose_round` over the register: the round asked for, checked, or the current one."""
+    return choose_round(rounds(conn), round, withdrawn_rounds(conn))
+
+
 def check_round(conn: sqlite3.Connection, round: str | None) -> None:
-    """Stop with :class:`RoundError` when ``round`` names a round that was never issued (rather
-    than quietly finding nothing for it, as a filter would). None (every round) passes."""
+    """Stop with :class:`RoundError` when ``round`` names a round that was never issued, or was
+    withdrawn (rather than quietly finding nothing for it, as a filter would). None (every
+    round) passes."""
     if round is not None:
-        choose_round(rounds(conn), round)
+        current_round(conn, round)

@@ -7,6 +7,7 @@ from. pandas is imported where a frame is built, so ingest and its workers never
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,8 +37,11 @@ def _frame(conn: sqlite3.Connection, sql: str, args: tuple = ()) -> pd.DataFrame
     return pd.DataFrame.from_records([tuple(r) for r in cur.fetchall()], columns=cols)
 
 
-def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
-    """One row per contract x round x activity of accepted returns, with provenance."""
+def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_superseded: bool = False,
+                  contracts: list[str] | None = None, received_from: dt.date | None = None,
+                  received_to: dt.date | None = None) -> pd.DataFrame:
+    """One row per contract x round x activity of accepted returns, with provenance (optionally
+    only for the ``contracts`` named, or the returns received between two dates, inclusive)."""
     import pandas as pd
 
     sql = """
@@ -57,6 +61,15 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     if round is not None:
         sql += " AND s.round = ?"
         args.append(round)
+    if contracts is not None:
+        sql += f" AND s.contract_id IN ({', '.join('?' * len(contracts))})" if contracts else " AND 1 = 0"
+        args.extend(contracts)
+    if received_from is not None:  # received_at is ISO 8601 in UTC, so text order is time order
+        sql += " AND s.received_at >= ?"
+        args.append(received_from.isoformat())
+    if received_to is not None:
+        sql += " AND s.received_at < ?"
+        args.append((received_to + dt.timedelta(days=1)).isoformat())
     sql += " ORDER BY s.round, s.contract_id, a.area, CAST(substr(a.ref, instr(a.ref, '.') + 1) AS INTEGER)"
     df = _frame(conn, sql, tuple(args))
     if df.empty:
@@ -77,6 +90,43 @@ def answers_frame(conn: sqlite3.Connection, round: str | None = None, include_su
     df["target_date"] = pd.to_datetime(df["target_date"], errors="coerce")
     df["received_at"] = pd.to_datetime(df["received_at"], errors="coerce", utc=True)
     return df[ANSWER_COLUMNS]
+
+
+def returns_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """One row per current accepted return: contract_id, round, received_at, overall (mean
+    score, Not applicable left out), directorate, title; in order of receipt."""
+    import pandas as pd
+
+    df = _frame(conn, """
+      SELECT s.contract_id, s.round, s.received_at, AVG(a.score) AS overall, c.directorate, c.title
+      FROM submissions s JOIN answers a ON a.submission_id = s.id
+      JOIN contracts c ON c.contract_id = s.contract_id
+      WHERE s.outcome = 'accepted' AND s.status = 'current'
+      GROUP BY s.id ORDER BY s.received_at, s.contract_id""")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object")
+                             for c in ("contract_id", "round", "received_at", "overall", "directorate", "title")})
+    df["overall"] = pd.to_numeric(df["overall"], errors="coerce")
+    return df
+
+
+def area_scores_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Each current accepted return's mean score per area: contract_id, round, area, score, received_at.
+
+    Not applicable answers are left out of the mean. Small (contracts x rounds x areas), so
+    council-wide averages need not read every answer."""
+    import pandas as pd
+
+    df = _frame(conn, """
+      SELECT s.contract_id, s.round, a.area, AVG(a.score) AS score, s.received_at
+      FROM answers a JOIN submissions s ON s.id = a.submission_id
+      WHERE s.outcome = 'accepted' AND s.status = 'current'
+      GROUP BY s.id, a.area
+      ORDER BY s.received_at, s.contract_id, a.area""")
+    if df.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in ("contract_id", "round", "area", "score", "received_at")})
+    df["score"] = pd.to_numeric(df["score"], errors="coerce")
+    return df
 
 
 def issues_frame(conn: sqlite3.Connection, round: str | None = None) -> pd.DataFrame:
@@ -111,7 +161,7 @@ def contracts_frame(conn: sqlite3.Connection) -> pd.DataFrame:
 
 def answers(workspace, round: str | None = None, include_superseded: bool = False) -> pd.DataFrame:
     """Accepted answers of a workspace as a DataFrame: one row per contract x round x activity."""
-    conn = open_register(workspace)
+    conn = open_register(workspace, readonly=True)
     try:
         return answers_frame(conn, round, include_superseded)
     finally:
@@ -123,7 +173,7 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
     people's text always as text) or ``.csv`` (cells that a spreadsheet would run as a
     formula get a leading ``'``). A ``round`` that was never issued raises :class:`RoundError`."""
     out = Path(out)
-    conn = open_register(workspace)
+    conn = open_register(workspace, readonly=True)
     try:
         check_round(conn, round)
         df = answers_frame(conn, round, include_superseded)

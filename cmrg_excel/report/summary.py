@@ -143,7 +143,7 @@ def load_summary_data(workspace, round: str | None = None, today: dt.date | None
     round with accepted returns)."""
     from .. import register as reg
 
-    conn = reg.open_register(workspace)
+    conn = reg.open_register(workspace, readonly=True)
     try:
         all_rounds = reg.rounds(conn)
         all_answers = reg.answers_frame(conn)
