@@ -252,7 +252,7 @@ def test_marking_and_cover_come_from_the_settings(reviewed):
 
 @pytest.mark.parametrize("setting, message", [
     ('[report]\ncolour = "blue"\n', "[report] colour is not a known setting"),
-    ('[report]\nbenefit_threshold_gbp = "lots"\n', "benefit_threshold_gbp = 'lots' must be a number of pounds"),
+    ('[report]\nbenefit_threshold_gbp = "lots"\n', "[report] benefit_threshold_gbp must be a number of pounds from 0 to 1000000000000, e.g. 100000, written without quotes (found \"lots\")"),
 ])
 def test_bad_report_settings_are_one_line_errors(small_workspace, setting, message):
     ws = small_workspace

@@ -18,7 +18,7 @@ from cmrg_excel.intake.ingest import ingest
 from cmrg_excel.programme.simulate import fill_return
 from cmrg_excel.core.workspace import open_workspace
 
-from .returns import attestation, complete_answers, drop, filled, framework_of, issue_of
+from .returns import SIGNED, attestation, complete_answers, drop, filled, framework_of, issue_of
 
 
 def _sub(ws, sub_id):
@@ -97,8 +97,10 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     draft = next(d for d in chased.drafts if d.contract_id == "C-0001")
     assert draft.attachments == (path,)
 
-    # Fixed in the corrections workbook: accepted, linked to the rejected return.
-    drop(ws, "C-0001 fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}}, {"confirm": "Yes"}))
+    # Fixed in the corrections workbook (and signed again: the date is left blank, marked): accepted,
+    # linked to the rejected return.
+    assert at["C8"].value is None and "sign again" in at["C8"].comment.text
+    drop(ws, "C-0001 fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}}, {"confirm": "Yes", "date": SIGNED}))
     done = ingest(ws, corrections=True)
     (g,) = done.files
     assert g.outcome == "accepted", [str(p) for p in g.problems]
@@ -207,7 +209,7 @@ def test_rating_jump_of_two_levels_needs_new_evidence_and_its_correction_stays_a
     corr = next(i for i in _issues(ws, "C-0001", "R2") if i.kind == "correction")
     assert corr.prefill_round == "R1" and corr.prefill[low]["rating"] == "0 Not in place"
     # Fixed with new evidence: accepted, changed vs re-confirmed against R1, linked.
-    drop(ws, "fixed.xlsx", fill_return(made.path, {low: {"evidence": "New plan signed off in May"}}, {}))
+    drop(ws, "fixed.xlsx", fill_return(made.path, {low: {"evidence": "New plan signed off in May"}}, {"date": SIGNED}))
     done = ingest(ws)
     assert done.files[0].outcome == "accepted", [str(p) for p in done.files[0].problems]
     assert _sub(ws, done.files[0].submission_id)["corrects"] == f.submission_id

@@ -195,7 +195,8 @@ def test_oversize_file_rejected_without_reading(issued):
 
 
 @pytest.mark.parametrize("setting, shown", [
-    ('workers = "two"', "setting [ingest] workers must be a whole number from 1 to 64 (found 'two')"),
+    ('workers = "two"', 'setting [ingest] workers must be a whole number from 1 to 64, written without quotes '
+                        '(found "two")'),
     ("max_file_mb = -1", "setting [ingest] max_file_mb must be a number of megabytes from 0.001 to 1000 (found -1)"),
     ("file_timeout_seconds = true", "setting [ingest] file_timeout_seconds must be a number of seconds"),
 ])
@@ -282,7 +283,7 @@ def test_register_export_xlsx_and_csv_keep_text_as_text(issued, tmp_path):
     sh = wb["Register"]
     assert sh.freeze_panes == "A2" and sh.tables
     header = [c.value for c in sh[1]]
-    assert header == reg.ANSWER_COLUMNS
+    assert header == reg.ANSWER_COLUMNS + ["details_to_correct"]
     ev = header.index("evidence") + 1
     cell = sh.cell(2, ev)
     assert cell.value == "=1+1" and cell.data_type == "s"
@@ -294,6 +295,11 @@ def test_register_export_xlsx_and_csv_keep_text_as_text(issued, tmp_path):
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(out_csv.read_text(encoding="utf-8-sig"))))
     assert rows[0]["evidence"] == "'=1+1" and rows[1]["evidence"] == "'@SUM(A1)"
+    # the two date columns read alike, the UK way; the time a return came in keeps its time
+    action = next(r for r in rows if r["target_date"])
+    assert re.fullmatch(r"\d\d/\d\d/\d{4}", action["target_date"]), action["target_date"]
+    assert re.fullmatch(r"\d\d/\d\d/\d{4}", action["attested_on"]), action["attested_on"]
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d", action["received_at"]), action["received_at"]
     r = CliRunner().invoke(cli, ["register", "--out", str(tmp_path / "x.pdf"), "--workspace", str(ws.root)])
     assert r.exit_code == 1
 

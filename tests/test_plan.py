@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from cmrg_excel.cli import cli
-from cmrg_excel.issue.plan import CRITERION_KEYS, PlanError, PlanSettings, directorate_cap, make_plan, schedule, score_contracts
+from cmrg_excel.issue.plan import CRITERION_KEYS, PlanSettings, directorate_cap, make_plan, schedule, score_contracts
 from cmrg_excel.issue.plan_workbook import write_plan_workbook
+from cmrg_excel.core.settings import SettingsError
 from tests.conftest import make_contract
 
 TODAY = dt.date(2026, 11, 2)
@@ -142,9 +143,11 @@ def test_more_contracts_than_slots_leaves_the_lowest_unscheduled():
                       "weight_timing", "weight_since_review")}, "all zero"),
     ({"per_month": 2.5}, "per_month"),
     ({"max_directorate_share": 2}, "max_directorate_share"),
+    ({"weight_value": float("inf")}, r"weight_value must be a number from 0 to 1000 .* \(found inf\)"),
+    ({"weight_value": float("nan")}, r"\(found nan\)"),
 ])
 def test_bad_settings_name_the_setting(section, message):
-    with pytest.raises(PlanError, match=message):
+    with pytest.raises(SettingsError, match=message):
         PlanSettings.from_section(section)
 
 

@@ -24,6 +24,15 @@ A = L.ASSESSMENT
 ATT = L.ATTESTATION
 
 
+@pytest.fixture(autouse=True)
+def fresh_rules():
+    """check keeps what it works out from a framework (its choices, rows, fast-path tables) between
+    returns; each test works them out again, so a fault there cannot hide behind an earlier test's."""
+    from cmrg_excel.intake import check as check_module
+
+    check_module._PREPARED.clear()
+
+
 def test_a_complete_return_is_accepted_with_every_answer_and_the_attestation():
     result = run(ret())
     assert result.ok and result.notes == []
@@ -171,18 +180,94 @@ def test_identity_details_must_not_change(key):
 def test_other_details_may_change_and_case_and_spaces_are_forgiven():
     raw = ret(cells={(L.CONTRACT, L.contract_cell("owner_name")): "Someone Else",
                      (L.CONTRACT, L.contract_cell("title")): "  HIGHWAYS   maintenance"})
-    assert run(raw).ok
+    result = run(raw)
+    assert result.ok and result.corrections == {"owner_name": "Someone Else"}
+
+
+@pytest.mark.parametrize("key, value, recorded, held", [
+    ("owner_email", "new.owner@council.gov.uk", "new.owner@council.gov.uk", "jane.example@council.gov.uk"),
+    ("annual_value_gbp", 1_500_000.0, "1500000", "1200000"),
+    ("end_date", dt.date(2029, 3, 31), "31/03/2029", "31/03/2028"),
+    ("risk", "Low", "Low", "High"),
+])
+def test_a_non_identity_detail_changed_in_the_value_column_is_recorded_as_a_correction(key, value, recorded, held):
+    result = run(ret(cells={(L.CONTRACT, L.contract_cell(key)): value}))
+    assert result.ok and result.corrections == {key: recorded}
+    (note,) = result.notes
+    label = next(f.label for f in L.CONTRACT_FIELDS if f.key == key)
+    assert (note.code, note.sheet, note.cell, note.found, note.expected) == (
+        "changed-detail", L.CONTRACT, L.contract_cell(key), f'"{recorded}"', f'"{held}"')
+    assert note.message == (f"The {label.lower()} was changed in column {L.CONTRACT_VALUE_COL} from \"{held}\" to "
+                            f"\"{recorded}\": kept as a correction for the review group.")
+
+
+def test_a_detail_left_as_issued_or_corrected_in_column_c_is_not_a_change():
+    same = ret(cells={(L.CONTRACT, L.contract_cell("annual_value_gbp")): "£1,200,000",
+                      (L.CONTRACT, L.contract_cell("end_date")): "31/03/2028"})
+    assert run(same).ok and run(same).corrections == {} and run(same).notes == []
+    both = run(ret(cells={(L.CONTRACT, L.contract_cell("risk")): "Low"}, corrections={"risk": "Medium"}))
+    assert both.ok and both.corrections == {"risk": "Medium"} and both.notes == []
 
 
 def test_a_file_named_for_another_contract():
+    """The token decides whose return it is, never the file name: a name pointing at another
+    contract is a note for the secretariat ("needs a look"), not a refusal."""
     other = issue("C-0002", file_path="outbox/R1/C-0002.xlsx")
     led = ledger(ISSUE, other)
-    p = only(run(ret(), led, file_name="C-0002 return.xlsx"), "wrong-contract")
+    result = run(ret(), led, file_name="C-0002 return.xlsx")
+    assert result.ok and result.contract_id == "C-0001"
+    (p,) = [n for n in result.notes if n.code == "name-mismatch"]
     assert (p.found, p.expected) == ("C-0002 return.xlsx", "C-0001")
-    assert "the file is named for C-0002, but it is the workbook issued for C-0001" in p.message
-    assert p.message.endswith("The workbook for C-0002 is C-0002.xlsx.")
+    assert p.message.startswith("Needs a look: the file is named for C-0002, but it is the workbook issued for "
+                                "C-0001")
+    assert "withdraw it (cmrg decide withdraw C-0001 --round R1 --reason ...)" in p.message
     for fine in ("C-0001.xlsx", "C-0001 and C-0002.xlsx", "return.xlsx", "XC-0002.xlsx"):
-        assert run(ret(), led, file_name=fine).ok, fine
+        result = run(ret(), led, file_name=fine)
+        assert result.ok and not [n for n in result.notes if n.code == "name-mismatch"], fine
+
+
+def test_a_withdrawn_workbook_is_refused_and_its_round_is_no_contracts_latest():
+    r2 = issue(round="R2", file_path="outbox/R2/C-0001.xlsx", generated_at="2026-11-03T09:00:00+00:00",
+               status="withdrawn")
+    p = only(run(ret(r2), ledger(ISSUE, r2)), "withdrawn")
+    assert (p.cell, p.expected) == (L.meta_cell("issue_token"), "an open workbook")
+    assert p.message.startswith("This workbook (round R2) was withdrawn by the review group: it was issued by "
+                                "mistake, so no return is needed on it.")
+    assert p.message.endswith("The workbook to fill in for C-0001 is C-0001.xlsx (round R1).")
+    assert run(ret(), ledger(ISSUE, r2)).ok  # R2 withdrawn: R1 is the contract's latest round again
+
+
+def test_a_file_named_for_another_contract_is_taken_by_its_token_with_a_note():
+    """The file name proves nothing: a return whose token is C-0001's is C-0001's, whatever it is
+    called; a name pointing at another contract is a note for the secretariat ("needs a look")."""
+    led = ledger(ISSUE, C2)
+    result = run(ret(), led, file_name="C-0002 return.xlsx")
+    assert result.ok and result.contract_id == "C-0001" and len(result.answers) == len(FW.activities)
+    assert result.notes == [Problem(
+        "", "", "", "C-0002 return.xlsx", "C-0001", "Needs a look: the file is named for C-0002, but it is the "
+        "workbook issued for C-0001 (Highways maintenance), so it was taken as C-0001's return. If it holds C-0002's "
+        "answers instead, withdraw it (cmrg decide withdraw C-0001 --round R1 --reason ...) and ask the owner of "
+        "C-0002 for their own workbook.", "name-mismatch")]
+    for fine in ("C-0001.xlsx", "C-0001 and C-0002.xlsx", "return.xlsx", "XC-0002.xlsx", ""):
+        assert run(ret(), led, file_name=fine).notes == [], fine
+
+
+def test_a_withdrawn_workbook_is_refused_naming_the_one_to_fill_in():
+    withdrawn = with_status(ISSUE, status="withdrawn")
+    again = issue(file_path="outbox/R1/C-0001-again.xlsx", generated_at="2026-11-04T09:00:00+00:00")
+    p = only(run(ret(withdrawn), ledger(withdrawn, again)), "withdrawn")
+    assert p == Problem(L.META, "B1", "", "issued 2026-11-02", "an open workbook", "This workbook (round R1) was "
+                        "withdrawn by the review group: it was issued by mistake, so no return is needed on it. The "
+                        "workbook to fill in for C-0001 is C-0001-again.xlsx (round R1).", "withdrawn")
+    alone = only(run(ret(withdrawn), ledger(withdrawn)), "withdrawn")
+    assert alone.message.endswith("so no return is needed on it.")
+
+
+def test_a_withdrawn_round_does_not_count_as_the_latest():
+    r2 = with_status(issue(round="R2", generated_at="2027-05-02T09:00:00+00:00"), status="withdrawn")
+    led = ledger(ISSUE, r2)
+    assert led.latest_round("C-0001") == "R1"
+    assert run(ret(), led).ok  # the R1 workbook is still the one to answer
 
 
 def test_a_workbook_of_an_earlier_round():
@@ -238,6 +323,16 @@ def test_a_rating_must_be_one_of_the_list(value):
     assert (p.cell, p.ref, p.found) == (cell("1.7", "rating"), "1.7", shown(value))
     assert p.expected == ", ".join(FW.scale.labels)
     assert p.message == f"{shown(value)} is not a rating; choose one from the dropdown list ({p.expected})"
+
+
+@pytest.mark.parametrize("value, named", [("2 Good\u200b", "ZERO WIDTH SPACE, U+200B"),
+                                          ("\x1b[31m2 Good", "ESCAPE, U+001B"), ("2\u202eGood", "RIGHT-TO-LEFT OVERRIDE, U+202E")])
+def test_an_invisible_character_in_a_rating_is_named_not_printed(value, named):
+    p = only(run(ret(rows={"1.7": {"rating": value, "evidence": "e"}})), "bad-rating")
+    assert p.message == (f"the rating contains an invisible character ({named}), so it is not one of the list; choose "
+                         f"one from the dropdown list ({p.expected})")
+    assert p.found == shown(value) and "\\" in p.found and not any(ord(ch) < 32 or 0x200b <= ord(ch) <= 0x202e
+                                                                     for ch in p.found)
 
 
 def test_rating_case_and_spaces_are_forgiven():
@@ -517,6 +612,33 @@ def test_the_attestation_must_be_confirmed(value, message):
     assert run(ret(att={"confirm": " YES "})).ok
 
 
+BLANK_ATTESTATION = {"name": "", "role": "", "date": "", "confirm": ""}
+
+
+def test_a_workbook_that_came_back_empty_is_one_sentence():
+    p = only(run(ret(answers={}, att=BLANK_ATTESTATION)), "empty-return")
+    assert (p.sheet, p.cell, p.found) == ("", "", "(nothing filled in)")
+    assert p.message == ("the workbook came back empty: nothing was filled in. Fill in C-0001.xlsx, the workbook we "
+                         "sent you for C-0001, save it and send it back.")
+    # one thing typed anywhere and it did not come back empty: every problem is listed
+    for typed in (ret(answers={"8.11": {"evidence": "x"}}, att=BLANK_ATTESTATION),
+                  ret(answers={}, att={**BLANK_ATTESTATION, "role": "Manager"}),
+                  ret(answers={}, att=BLANK_ATTESTATION, corrections={"title": "Roads"})):
+        found = codes(run(typed))
+        assert "empty-return" not in found and "missing-rating" in found
+    # a problem with its identity is said instead
+    newer = issue(file_path="outbox/R1/C-0001-v2.xlsx", generated_at="2026-11-05T09:00:00+00:00")
+    old = with_status(ISSUE, status="superseded", superseded_by=newer.token)
+    only(run(ret(old, answers={}, att=BLANK_ATTESTATION), ledger(old, newer)), "superseded")
+    # a re-review's carried answers sent back as carried, unconfirmed, are not the owner's entries
+    prefill = {a.ref: dict(CARRIED) for a in FW.activities}
+    iss = issue(round="R2", prefill_round="R1", prefill=prefill)
+    carried = {a.ref: {k: v for k, v in CARRIED.items() if v} for a in FW.activities}
+    only(run(ret(iss, answers=carried, att=BLANK_ATTESTATION), ledger(iss)), "empty-return")
+    carried["1.1"] = {**carried["1.1"], "evidence": "New plan"}
+    assert "empty-return" not in codes(run(ret(iss, answers=carried, att=BLANK_ATTESTATION), ledger(iss)))
+
+
 def test_every_problem_of_a_return_at_once():
     raw = ret(rows={"1.1": {"rating": "Good-ish"}, "3.2": {"rating": "Not applicable"}, "8.1": {}},
               att={"confirm": ""}, corrections={"title": "x" * 600})
@@ -601,19 +723,19 @@ _ANY_ROW = st.fixed_dictionaries({
 })
 # Rows shaped like the ones the fast path takes (text rating and evidence, no confirm, an action
 # given as text with a date cell), each value near an edge its rules care about.
-_WORDS = st.sampled_from(["", " ", "Plan", " Sam ", "x"])
+_WORDS = st.sampled_from(["", " ", "Plan", " Sam ", "x", 7, None])
 _FAST_ROW = st.fixed_dictionaries({
     "rating": st.sampled_from(FW.scale.labels + [" 2  GOOD ", "not applicable", "Good-ish", ""]),
     "evidence": st.one_of(_WORDS, _near(L.MAX_TEXT["evidence"])),
     "action": st.one_of(_WORDS, _near(L.MAX_TEXT["action"])),
     "action_owner": st.one_of(_WORDS, _near(L.MAX_TEXT["action_owner"])),
-    "target_date": st.one_of(st.just(""), _DATES),
-    "confirm": st.just(""),
+    "target_date": st.one_of(st.just(""), _DATES, st.sampled_from([None, "31/03/2027", 46477])),
+    "confirm": st.sampled_from(["", "", "", None, "Yes"]),
 })
 _ROW = st.one_of(_FAST_ROW, _ANY_ROW)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(values=_ROW)
 def test_the_fast_path_and_the_rules_agree(values):
     """check.py answers the common row (a valid rating, no action or a complete one, no confirm) without
@@ -627,3 +749,283 @@ def test_the_fast_path_and_the_rules_agree(values):
     want = check_module._activity(row, act, FW.scale, choices, None, without, None)
     assert got == want
     assert with_fast.problems == without.problems
+
+
+# --- every problem, field for field -------------------------------------------------------------
+# Each rule's problem as the owner and the review group get it: sheet, cell, activity, what was found,
+# what was expected, the words and the code. A row with a problem gives no answer.
+
+CHOICES = "0 Not in place, 1 Developing, 2 Good, 3 Better, 4 Best, Not applicable"
+HELP = "a date as dd/mm/yyyy, for example 31/03/2027"
+FRESH = "Please send back the workbook we sent you, filled in."
+C2 = issue("C-0002", file_path="outbox/R1/C-0002.xlsx", contract={"title": "Home care"})
+
+
+def _no_row(ref):
+    raw = ret()
+    raw.rows = [r for r in raw.rows if r.ref != ref]
+    return raw
+
+
+def _r11(**values):
+    return ret(rows={"1.1": values})
+
+
+EXACT = {
+    "missing-sheet": (lambda: ret(drop=(L.ATTESTATION,)), None, Problem(
+        ATT, "", "", "", "a sheet named Attestation", "The Attestation sheet is missing (it may have been renamed or "
+        "deleted). Answers can only be read from the workbook as we sent it: copy them into a fresh copy of that "
+        "workbook and send it.", "missing-sheet")),
+    "no-metadata": (lambda: ret(drop=(L.META,)), None, Problem(
+        L.META, "", "", "(missing)", "the hidden identity sheet we issued", "This is not a workbook we issued, or its "
+        "hidden identity sheet (_cmrg) was removed, for example by copying the answers into a new workbook or "
+        f"exporting from another program. {FRESH} The workbook sent for C-0001 is C-0001.xlsx.", "no-metadata")),
+    "no-metadata, unknown contract": (lambda: ret(drop=(L.META,), cells={(L.CONTRACT, "B5"): "C-0009"}), None, Problem(
+        L.META, "", "", "(missing)", "the hidden identity sheet we issued", "This is not a workbook we issued, or its "
+        "hidden identity sheet (_cmrg) was removed, for example by copying the answers into a new workbook or "
+        f"exporting from another program. {FRESH}", "no-metadata")),
+    "unknown-token": (lambda: ret(cells={(L.META, "B1"): "x"}), None, Problem(
+        L.META, "B1", "", '"x"', "the identity code of a workbook we issued", "This workbook was never issued from "
+        "this register: its identity code matches none of the workbooks we sent (it may be a test copy, from another "
+        f"council, or its hidden sheet was edited). {FRESH} The workbook we sent for C-0001 is C-0001.xlsx (round R1).",
+        "unknown-token")),
+    "unknown-token, unknown contract": (
+        lambda: ret(cells={(L.META, "B1"): "x", (L.META, "B2"): "C-0009"}), None, Problem(
+            L.META, "B1", "", '"x"', "the identity code of a workbook we issued", "This workbook was never issued from "
+            "this register: its identity code matches none of the workbooks we sent (it may be a test copy, from "
+            f"another council, or its hidden sheet was edited). {FRESH}", "unknown-token")),
+    "framework-missing": (lambda: ret(), ledger(frameworks={}), Problem(
+        "", "", "", FW.content_hash[:12], "a framework in the register", "The framework this workbook was issued with "
+        "is missing from the register, so the answers cannot be checked. Tell the review group (the register may have "
+        "been restored from an old copy).", "framework-missing")),
+    "altered-metadata": (lambda: ret(cells={(L.META, "B3"): "R9"}), None, Problem(
+        L.META, "B3", "", '"R9"', '"R1"', 'The hidden identity sheet was changed: round is "R9" but this workbook was '
+        f'issued with "R1". Returns must come back as issued, so they can be proved to be ours. {FRESH}',
+        "altered-metadata")),
+    "wrong-contract on the sheet": (lambda: ret(cells={(L.CONTRACT, "B5"): "C-0002"}), ledger(ISSUE, C2), Problem(
+        L.CONTRACT, "B5", "", '"C-0002"', '"C-0001"', "This is another contract's workbook: it was issued for C-0001 "
+        '(Highways maintenance) but its Contract sheet shows "C-0002". Fill in the workbook issued for your contract. '
+        "The workbook for C-0002 is C-0002.xlsx.", "wrong-contract")),
+    "wrong-contract on the sheet, not ours": (lambda: ret(cells={(L.CONTRACT, "B5"): "C-0009"}), None, Problem(
+        L.CONTRACT, "B5", "", '"C-0009"', '"C-0001"', "This is another contract's workbook: it was issued for C-0001 "
+        '(Highways maintenance) but its Contract sheet shows "C-0009". Fill in the workbook issued for your contract.',
+        "wrong-contract")),
+    "altered-contract": (lambda: ret(cells={(L.CONTRACT, "B7"): "X Ltd"}), None, Problem(
+        L.CONTRACT, "B7", "", '"X Ltd"', '"Example Roads Ltd"', 'The supplier was changed from "Example Roads Ltd" to '
+        '"X Ltd". Do not change the details in column B; if one is wrong, write the correct value in column C '
+        "(Correction) instead.", "altered-contract")),
+    "too-long correction": (lambda: ret(corrections={"risk": "x" * 501}), None, Problem(
+        L.CONTRACT, "C15", "", "501 characters", "at most 500",
+        "The correction to risk is 501 characters long; keep it to 500.", "too-long")),
+    "stray-answer": (lambda: ret(cells={(A, "G5"): "Plan"}), None, Problem(
+        A, "G5", "1", '"Plan"', "blank", '"Plan" is in a heading row, so it would not be counted. Move it to the '
+        "activity it belongs to, or clear it.", "stray-answer")),
+    "missing-row": (lambda: _no_row("1.3"), None, Problem(
+        A, "A8", "1.3", "(missing)", "a row for 1.3", "The row for activity 1.3 is missing (it may have been deleted "
+        "or its Ref changed). Copy your answers into a fresh copy of the workbook we sent you.", "missing-row")),
+    "missing-rating": (lambda: _r11(), None, Problem(
+        A, "D6", "1.1", "(blank)", CHOICES, "no rating given; choose one from the dropdown list", "missing-rating")),
+    "bad-rating": (lambda: _r11(rating="x"), None, Problem(
+        A, "D6", "1.1", '"x"', CHOICES, f'"x" is not a rating; choose one from the dropdown list ({CHOICES})',
+        "bad-rating")),
+    "too-long": (lambda: _r11(rating="2 Good", evidence="x" * 4001), None, Problem(
+        A, "F6", "1.1", "4001 characters", "at most 4000", "the evidence is 4001 characters long; keep it to 4000",
+        "too-long")),
+    "too-long owner": (lambda: _r11(rating="2 Good", action="a", action_owner="x" * 121, target_date="1/1/2027"),
+                       None, Problem(A, "H6", "1.1", "121 characters", "at most 120",
+                                     "the action owner is 121 characters long; keep it to 120", "too-long")),
+    "na-needs-reason": (lambda: _r11(rating="Not applicable"), None, Problem(
+        A, "F6", "1.1", "(blank)", "the reason it does not apply", "Not applicable needs a reason: say in Evidence why "
+        "this activity does not apply to this contract", "na-needs-reason")),
+    "bad-date": (lambda: _r11(rating="2 Good", action="a", action_owner="b", target_date="x"), None, Problem(
+        A, "I6", "1.1", '"x"', HELP, f'the target date "x" is not a date; enter {HELP}', "bad-date")),
+    "bad-date range": (lambda: _r11(rating="2 Good", action="a", action_owner="b", target_date=dt.date(1999, 1, 1)),
+                       None, Problem(A, "I6", "1.1", "01/01/1999", "a date between 2000 and 2099",
+                                     f"the target date 01/01/1999 is not a plausible date; enter {HELP}", "bad-date")),
+    "missing-action": (lambda: _r11(rating="2 Good", action_owner="b", target_date=dt.date(2027, 1, 1)), None, Problem(
+        A, "G6", "1.1", "(blank)", "the improvement action", "an action owner or target date is given but no "
+        "improvement action; describe the action, or clear the owner and date", "missing-action")),
+    "missing-owner": (lambda: _r11(rating="2 Good", action="b", target_date=dt.date(2027, 1, 1)), None, Problem(
+        A, "H6", "1.1", "(blank)", "who owns the action",
+        "the improvement action needs an action owner: say who will make sure it happens", "missing-owner")),
+    "missing-target-date": (lambda: _r11(rating="2 Good", action="b", action_owner="c"), None, Problem(
+        A, "I6", "1.1", "(blank)", HELP, f"the improvement action needs a target date: enter {HELP}",
+        "missing-target-date")),
+    "bad-confirm": (lambda: _r11(rating="2 Good", confirm="No"), None, Problem(
+        A, "K6", "1.1", '"No"', '"Yes" or blank', "'Still accurate?' must be Yes or left blank, not \"No\"",
+        "bad-confirm")),
+    "attestation name": (lambda: ret(att={"name": ""}), None, Problem(
+        ATT, "C6", "", "(blank)", "your name", "the attestation needs your name; fill in 'Your name'",
+        "attestation-incomplete")),
+    "attestation role": (lambda: ret(att={"role": None}), None, Problem(
+        ATT, "C7", "", "(blank)", "your role", "the attestation needs your role; fill in 'Your role'",
+        "attestation-incomplete")),
+    "attestation role too long": (lambda: ret(att={"role": "x" * 121}), None, Problem(
+        ATT, "C7", "", "121 characters", "at most 120", "'Your role' is 121 characters long; keep it to 120",
+        "too-long")),
+    "attestation date blank": (lambda: ret(att={"date": None}), None, Problem(
+        ATT, "C8", "", "(blank)", HELP, f"the attestation needs the date you signed it: enter {HELP}",
+        "attestation-incomplete")),
+    "attestation date bad": (lambda: ret(att={"date": "x"}), None, Problem(
+        ATT, "C8", "", '"x"', HELP, f'the date signed "x" is not a date; enter {HELP}', "bad-date")),
+    "attestation date future": (lambda: ret(att={"date": dt.date(2026, 11, 22)}), None, Problem(
+        ATT, "C8", "", "22/11/2026", "on or before 20/11/2026",
+        "the date signed, 22/11/2026, is in the future; enter the date you signed the return", "attestation-date")),
+    "attestation date before issue": (lambda: ret(att={"date": dt.date(2026, 11, 1)}), None, Problem(
+        ATT, "C8", "", "01/11/2026", "on or after 02/11/2026", "the date signed, 01/11/2026, is before the workbook "
+        "was issued on 02/11/2026; enter the date you signed the return", "attestation-date")),
+    "attestation confirm": (lambda: ret(att={"confirm": "No"}), None, Problem(
+        ATT, "C9", "", '"No"', '"Yes"', 'the confirmation must be Yes, not "No"; choose Yes from the list',
+        "attestation-incomplete")),
+    "attestation confirm blank": (lambda: ret(att={"confirm": None}), None, Problem(
+        ATT, "C9", "", "(blank)", '"Yes"', "confirm the return is accurate: choose Yes from the list",
+        "attestation-incomplete")),
+}
+
+
+R2 = issue(round="R2", file_path="outbox/R2/C-0001-R2.xlsx", generated_at="2027-05-02T09:00:00+00:00")
+NEWER = issue(file_path="outbox/R1/C-0001-v2.xlsx", generated_at="2026-11-05T09:00:00+00:00")
+REPLACED = with_status(ISSUE, status="superseded", superseded_by=NEWER.token)
+CORR = issue(kind="correction", file_path="outbox/R1/corrections/C-0001.xlsx", generated_at="2026-11-06T09:00:00+00:00")
+CORRECTED = with_status(ISSUE, status="superseded", superseded_by=CORR.token)
+EXACT.update({
+    "old-round": (lambda: ret(), ledger(ISSUE, R2), Problem(
+        L.META, "B3", "", "R1", "R2", "This workbook is from an earlier review round (R1). Round R2 has started since, "
+        "and C-0001 was sent a new workbook for it (C-0001-R2.xlsx, sent 2027-05-02). Please fill in that one.",
+        "old-round")),
+    "old-round, none open": (lambda: ret(), ledger(ISSUE, with_status(R2, status="superseded")), Problem(
+        L.META, "B3", "", "R1", "R2", "This workbook is from an earlier review round (R1). Round R2 has started since, "
+        "and C-0001 was sent a new workbook for it. Please fill in that one.", "old-round")),
+    "superseded": (lambda: ret(REPLACED), ledger(REPLACED, NEWER), Problem(
+        L.META, "B1", "", "issued 2026-11-02", "the workbook issued 2026-11-05", "This workbook was replaced by a "
+        "newer one for C-0001: C-0001-v2.xlsx (sent 2026-11-05). Please copy your answers into the newer workbook and "
+        "send that one.", "superseded")),
+    "superseded by a corrections workbook": (lambda: ret(CORRECTED), ledger(CORRECTED, CORR), Problem(
+        L.META, "B1", "", "issued 2026-11-02", "the corrections workbook sent 2026-11-06", "A corrections workbook was "
+        "sent for C-0001 on 2026-11-06 (C-0001.xlsx): it has your answers filled in, with each cell to fix shaded red "
+        "and a note saying what is wrong. Please make the fixes in that workbook and send it back; returns on this "
+        "older workbook can no longer be accepted.", "superseded")),
+})
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_each_problem_field_for_field(name):
+    build, led, expected, *file_name = EXACT[name]
+    result = run(build(), led, file_name=file_name[0] if file_name else "C-0001.xlsx")
+    assert result.problems == [expected]
+    assert result.notes == []
+    if expected.ref:
+        assert expected.ref not in [a.ref for a in result.answers]  # a row with a problem gives no answer
+
+
+def test_notes_field_for_field():
+    raw = ret()
+    rows = {r.ref: r for r in raw.rows}
+    rows["1.1"].row, rows["1.2"].row = rows["1.2"].row, rows["1.1"].row
+    assert run(raw).notes == [Problem(
+        A, "A7", "1.1", "row 7", "row 6", "Rows were moved or sorted (activity 1.1 was on row 7, not 6 and 1 other "
+        "row(s)); answers were matched by their Ref.", "rows-moved")]
+    raw = ret()
+    rows = {r.ref: r for r in raw.rows}
+    rows["1.1"].row, rows["2.1"].row = 999, rows["1.1"].row  # only 1.1 away from its row: 2.1's old row is free
+    rows["2.1"].row = L.activity_rows(FW)["2.1"]
+    assert [n.message for n in run(raw).notes] == [
+        "Rows were moved or sorted (activity 1.1 was on row 999, not 6); answers were matched by their Ref."]
+
+
+def _v2_moving_1_9_to_area_2():
+    data = FW.to_dict()
+    data["version"] = "2.0"
+    moved = data["areas"][0]["activities"].pop(8)
+    assert moved[0] == "1.9"
+    data["areas"][1]["activities"].append(["2.10", moved[1]])
+    data["upgrades"] = {"1.0": {"1.9": "2.10"}}
+    return from_dict(data)
+
+
+def test_a_mapped_answer_takes_its_new_ref_and_area():
+    v2 = _v2_moving_1_9_to_area_2()
+    led = Ledger([ISSUE], {FW.content_hash: FW, v2.content_hash: v2}, v2)
+    result = run(ret(rows={"1.9": {"rating": "3 Better", "evidence": "moved"}}), led)
+    a = answer(result, "2.10")
+    assert (a.ref, a.area, a.rating, a.evidence, a.source_ref, a.row) == (
+        "2.10", 2, "3 Better", "moved", "1.9", L.activity_rows(FW)["1.9"])
+    assert "1.9" not in [x.ref for x in result.answers] and len(result.answers) == len(v2.activities)
+    assert result.notes == [Problem(L.META, "B5", "", "1.0", "2.0", "Made with version 1.0 of the framework and "
+                                    "mapped onto the current version 2.0: 1.9 -> 2.10.", "upgraded")]
+
+
+def test_a_return_nobody_issued_is_not_mapped_onto_the_current_framework():
+    v2 = _v2_moving_1_9_to_area_2()
+    led = Ledger([ISSUE], {FW.content_hash: FW, v2.content_hash: v2}, v2)
+    result = run(ret(cells={(L.META, "B1"): "not-ours"}), led)
+    assert codes(result) == ["unknown-token"] and result.notes == [] and result.mapping is None
+
+
+def test_the_old_template_problem_field_for_field():
+    data = FW.to_dict()
+    data["version"] = "2.0"
+    v2 = from_dict(data)
+    led = Ledger([ISSUE], {FW.content_hash: FW, v2.content_hash: v2}, v2)
+    result = run(ret(), led)
+    assert result.problems == [Problem(
+        L.META, "B5", "", "1.0", "2.0", f"This workbook was made with version 1.0 of the framework ({FW.title}); the "
+        "current version is 2.0, and there is no mapping from version 1.0 to it. "
+        "Please use the current template: the review group will send you one with your answers already copied across "
+        "where the activities correspond.", "old-template")]
+
+
+def test_rounds_are_ordered_by_when_they_started_not_by_the_latest_issue():
+    """A corrections workbook for round R1 sent after R2 started does not make R1 the latest round."""
+    r1 = issue(round="R1", generated_at="2026-11-02T09:00:00+00:00")
+    r2 = issue(round="R2", generated_at="2027-05-02T09:00:00+00:00")
+    late = issue(round="R1", kind="correction", generated_at="2027-06-01T09:00:00+00:00")
+    for order in ((r1, r2, late), (late, r2, r1)):
+        led = ledger(*order)
+        assert led.latest_round("C-0001") == "R2" and led.latest_open("C-0001") is r2
+        assert led.latest_open("C-0001", "R1") is late
+        assert led.round_order == {"R1": 0, "R2": 1}
+        assert [i.token for i in led.by_contract["C-0001"]] == [r1.token, r2.token, late.token]
+
+
+def test_following_replacements_to_the_last():
+    c = issue(generated_at="2026-11-09T09:00:00+00:00", file_path="outbox/R1/third.xlsx")
+    b = with_status(issue(generated_at="2026-11-05T09:00:00+00:00"), status="superseded", superseded_by=c.token)
+    a = with_status(ISSUE, status="superseded", superseded_by=b.token)
+    led = ledger(a, b, c)
+    assert led.follow(a) is c and led.follow(b) is c and led.follow(c) is c
+    assert "third.xlsx (sent 2026-11-09)" in only(run(ret(a), led), "superseded").message
+    x = with_status(issue(), status="superseded")
+    y = with_status(issue(), status="superseded", superseded_by=x.token)
+    x = with_status(x, superseded_by=y.token)
+    looped = ledger(x, y)
+    assert looped.follow(x).token in (x.token, y.token)  # a loop in the ledger ends, it does not hang
+    assert looped.follow(with_status(x, superseded_by=None)).token == x.token
+
+
+@pytest.mark.parametrize("name, found", [
+    ("C-0002.xlsx", {"C-0002"}), ("c-0002", {"C-0002"}), ("return C-0002 final.xlsx", {"C-0002"}),
+    ("XC-0002.xlsx", set()), ("C-0002X.xlsx", set()), ("1C-0002", set()), ("C-00021", set()),
+    ("C-0001 C-0002", {"C-0001", "C-0002"}), ("A_1 return.xlsx", {"A/1"}), ("a/1", {"A/1"}), ("", set()),
+    ("C-0002_", {"C-0002"}), ("C", set()),
+])
+def test_contract_ids_in_a_file_name(name, found):
+    led = ledger(ISSUE, C2, issue("A/1"))
+    assert led.ids_in_name(name) == found
+    assert led.ids_in_name(name) == found  # worked out once, asked again
+
+
+@pytest.mark.parametrize("key", ["rating", "evidence", "action", "action_owner", "target_date", "confirm"])
+def test_a_stray_answer_names_the_first_column_filled(key):
+    below = max(L.activity_rows(FW).values()) + 3
+    col = L.ASSESS_BY_KEY[key].letter
+    cells = {(A, f"{col}{below}"): "typed"}
+    if key != "confirm":  # a later column filled too: the first one is named
+        cells[(A, f"K{below}")] = "also"
+    p = only(run(ret(cells=cells)), "stray-answer")
+    assert (p.cell, p.found) == (f"{col}{below}", '"typed"')
+
+
+def test_a_ref_with_spaces_around_it_still_matches():
+    result = run(ret(cells={(A, "A6"): " 1.1 "}))
+    assert result.ok and answer(result, "1.1").source_ref == "1.1"

@@ -62,14 +62,15 @@ def test_a_required_value_is_missing(tmp_path, column, heading):
 
 
 @pytest.mark.parametrize("value, ok", [("C-0001", "C-0001"), ("a", "a"), ("1/2.3_4-5", "1/2.3_4-5"), ("x" * 40, None),
-                                       ("x" * 41, False), ("-C1", False), ("C 1", False), ("C#1", False)])
+                                       ("x" * 41, ""), ("-C1", ""), ("C 1", ": it holds a space"),
+                                       ("C#1", ": '#' is not allowed")])
 def test_a_contract_id(tmp_path, value, ok):
-    if ok is not False:
+    if ok is None or ok.startswith(("C", "a", "1")):
         assert read(tmp_path, {"contract_id": value}).contracts[0].contract_id == (ok or value)
         return
     p = problem(tmp_path, contract_id=value)
     assert p.message == ("contract ID must be 1-40 letters, digits, '-', '_', '.' or '/', starting with a letter "
-                         "or digit")
+                         "or digit" + ok)
 
 
 def test_a_contract_id_typed_as_a_number_in_a_workbook(tmp_path):
@@ -295,3 +296,96 @@ def test_a_problem_in_words():
     assert str(ContractProblem(3, "", None, "bad")) == "row 3: bad"
     assert str(ContractProblem(3, "risk", "", "bad")) == "row 3, column risk: bad"
     assert str(ContractProblem(3, "risk", 0, "bad")) == "row 3, column risk: bad (found 0)"
+
+
+# --- IDs that would be confused (issue 11.8, 17.3, 17.12) --------------------------------------------
+
+
+@pytest.mark.parametrize("first, second, words", [
+    ("A/B", "A_B", ["same file name as 'A/B' on row 2 (A_B.xlsx)", "overwrite each other"]),
+    ("Y1.", "Y1", ["same file name as 'Y1.' on row 2 (Y1.xlsx)"]),
+    ("C-1", "C-1.", ["same file name as 'C-1' on row 2 (C-1.xlsx)"]),
+    ("C/1", "C_1", ["same file name as 'C/1' on row 2 (C_1.xlsx)"]),
+    ("C-1", "C.1", ["differs from 'C-1' on row 2 only in punctuation"]),
+])
+def test_ids_that_differ_only_in_punctuation_are_refused_naming_both_rows(tmp_path, first, second, words):
+    result = read(tmp_path, {"contract_id": first}, {"contract_id": second})
+    (p,) = result.problems
+    assert (p.row, p.column, p.value) == (3, "contract_id", second)
+    for w in words:
+        assert w in p.message, (w, p.message)
+    assert p.message.endswith(": give one of them another ID")
+    assert [c.contract_id for c in result.contracts] == [first] and result.bad_rows == (3,)
+
+
+@pytest.mark.parametrize("value, named", [
+    ("С-0001", "'С' (CYRILLIC CAPITAL LETTER ES, U+0421)"),
+    ("C-0００1", "'０' (FULLWIDTH DIGIT ZERO, U+FF10)"),
+    ("C\u200b-1", "an invisible character (ZERO WIDTH SPACE, U+200B)"),
+    ("C#1", "'#'"),
+])
+def test_a_character_an_id_may_not_hold_is_named(tmp_path, value, named):
+    p = problem(tmp_path, contract_id=value)
+    assert p.message.startswith("contract ID must be 1-40 letters, digits, '-', '_', '.' or '/', starting with a "
+                                "letter or digit")
+    assert named in p.message, p.message
+
+
+# --- lists saved in other encodings and with other separators (issue 11.14, 17.7) -----------------
+
+TEXT_ROWS = [{"contract_id": "C-1", "title": "Café and kiosk", "owner_name": "Zoë Müller",
+              "supplier": "Crème Brûlée Ltd", "annual_value_gbp": "£1.2m"},
+             {"contract_id": "C-2", "title": "Société de nettoyage", "owner_name": "José Núñez"}]
+
+
+def saved(tmp_path, encoding: str, delimiter: str = ",", bom: bytes = b"", rows=TEXT_ROWS):
+    text = csv_text([{**GOOD, **r} for r in rows]).replace(",", delimiter)
+    path = tmp_path / "contracts.csv"
+    path.write_bytes(bom + text.encode(encoding))
+    return read_contracts(path)
+
+
+def assert_read_as_typed(result):
+    assert result.ok, [str(p) for p in result.problems]
+    by = result.by_id()
+    assert (by["C-1"].title, by["C-1"].owner_name, by["C-1"].supplier, by["C-1"].annual_value_gbp) == (
+        "Café and kiosk", "Zoë Müller", "Crème Brûlée Ltd", 1_200_000.0)
+    assert (by["C-2"].title, by["C-2"].owner_name) == ("Société de nettoyage", "José Núñez")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "cp850", "mac_roman", "utf-16"])
+def test_a_list_in_any_encoding_excel_writes_is_read_as_typed(tmp_path, encoding):
+    assert_read_as_typed(saved(tmp_path, encoding))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_semicolon_and_tab_separated_lists_are_read(tmp_path, delimiter):
+    # Excel's "CSV" where the decimal separator is a comma (most of Europe) uses semicolons;
+    # "Unicode text" is UTF-16 and tab-separated.
+    assert_read_as_typed(saved(tmp_path, "cp1252", delimiter))
+    assert_read_as_typed(saved(tmp_path, "utf-16", delimiter))
+
+
+def test_a_quoted_line_break_stays_in_its_cell(tmp_path):
+    path = tmp_path / "contracts.csv"
+    text = csv_text([GOOD, {**GOOD, "contract_id": "C-2"}]).replace(",Title,", ',"Roads\r\nand paths",', 1)
+    path.write_bytes(text.replace(",", ";").encode("cp1252"))
+    result = read_contracts(path)
+    assert result.ok and [c.row for c in result.contracts] == [2, 3]
+    assert [c.title for c in result.contracts] == ["Roads and paths", "Title"]
+
+
+def test_text_that_cannot_be_told_apart_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "contracts.csv"
+    path.write_bytes(b"contract_id,title\nC-1,\x81\x8d\x8f\x90\x9d\xb3\xba\n")  # no encoding makes sense of it
+    with pytest.raises(ContractListError) as err:
+        read_contracts(path)
+    message = str(err.value)
+    assert "not saved as UTF-8" in message and "CSV UTF-8" in message and "\n" not in message
+
+
+def test_a_utf16_list_without_its_header_is_named_as_utf16(tmp_path):
+    path = tmp_path / "contracts.csv"
+    path.write_bytes("some text\nwithout a header\n".encode("utf-16"))
+    with pytest.raises(ContractListError, match="no header row with a 'contract_id' column"):
+        read_contracts(path)

@@ -105,7 +105,8 @@ def test_looking_up_what_is_not_there():
     (changed("version", 1.0), "tiny.toml: key 'version': must be text such as \"1.0\" (in quotes)"),
     (changed("version", " "), "tiny.toml: key 'version': must be text such as \"1.0\" (in quotes)"),
     (changed("title", "x" * 201), "tiny.toml: key 'title': is 201 characters long; keep it to 200"),
-    (changed("scale", "none"), "tiny.toml: key 'scale': must be a table"),
+    (changed("scale", "none"), "tiny.toml: key 'scale': must be a table: write [scale] on a line of its own, with its "
+                               "keys on the lines below it (found 'none')"),
     (changed("scale.colour", 1), "tiny.toml: key 'scale.colour': unknown key (check the spelling)"),
     (changed("scale.not_applicable", None), "tiny.toml: key 'scale.not_applicable': is required but missing"),
     (changed("scale.levels", [{"score": 0, "label": "0 No", "descriptor": "none"}]),
@@ -187,8 +188,12 @@ def test_all_labels_must_fit_a_dropdown_list():
 
 
 def test_upgrades_are_kept_by_version():
-    data = definition(upgrades=[{"from_version": 0.9, "map": {"1.5": "2.2", "1.6": ""}}])
+    data = definition(upgrades=[{"from_version": " 0.9 ", "map": {"1.5": "2.2", "1.6": ""}}])
     assert parse(data).upgrades == {"0.9": {"1.5": "2.2", "1.6": ""}}
+    # A version written as a number would lose its trailing zeros (1.10 is 1.1): it must be text, like version.
+    data = definition(upgrades=[{"from_version": 1.10, "map": {}}])
+    assert error(data) == ("tiny.toml: key 'upgrades[0].from_version': must be the earlier version as text in quotes, "
+                           'e.g. "1.0" (found 1.1)')
 
 
 def test_the_content_hash_covers_what_a_rating_depends_on_only():
@@ -225,6 +230,24 @@ def test_to_dict_and_back_is_the_same_framework():
     assert F.from_dict({k: v for k, v in d.items() if k != "upgrades"}).upgrades == {}
 
 
+def test_the_stored_definition_keeps_the_words_owners_read():
+    """What the register stores with an issue rebuilds the framework the workbook showed: the
+    examples of evidence, Not applicable's descriptor, area blocks and purposes, questions."""
+    from dataclasses import replace
+
+    for fw in (F.load(p) for p in F.builtin_paths()):
+        back = F.from_dict(fw.to_dict())
+        assert replace(back, path=fw.path) == fw
+        assert all(a.guidance for a in back.activities)
+    data = definition(description="Small", scale={**definition()["scale"], "not_applicable_descriptor": "Skip it."})
+    data["areas"][0].update(block="Plan", purpose="Why one")
+    data["areas"][0]["activities"][0].update(guidance="A plan", source="local", questions=["Who?"])
+    fw = parse(data)
+    back = F.from_dict(fw.to_dict())
+    assert replace(back, path=fw.path) == fw
+    assert back.activity("1.1").questions == ("Who?",) and back.scale.not_applicable_descriptor == "Skip it."
+
+
 def test_find_prefers_a_toml_path_then_workspace_folders_then_the_builtin(tmp_path):
     local = tmp_path / "frameworks"
     local.mkdir()
@@ -241,3 +264,42 @@ def test_find_prefers_a_toml_path_then_workspace_folders_then_the_builtin(tmp_pa
     with pytest.raises(FrameworkError) as err:
         F.load(tmp_path / "gone.toml")
     assert str(err.value) == f"{tmp_path / 'gone.toml'}: framework file not found"
+
+
+# --- badly edited files (issue 17.8): one line naming the file, the key and the fix --------------
+
+
+@pytest.mark.parametrize("from_version, words", [
+    ({"a": 1}, ["upgrades[0].from_version", "text", '"1.0"']),
+    ([1, 2], ["upgrades[0].from_version"]),
+    ("", ["upgrades[0].from_version"]),
+])
+def test_an_upgrade_from_version_must_be_a_version_in_quotes(from_version, words):
+    message = error(definition(version="2.0", upgrades=[{"from_version": from_version, "map": {"1.1": "1.1"}}]))
+    assert "\n" not in message and message.startswith("tiny.toml: ")
+    for w in words:
+        assert w in message, (w, message)
+
+
+def test_a_table_written_as_a_list_of_tables_says_so():
+    data = definition()
+    data["scale"] = [data["scale"]]  # [[scale]] where [scale] belongs
+    message = error(data)
+    assert "key 'scale'" in message and "[[scale]]" in message and "[scale]" in message
+
+
+def test_a_table_written_as_a_value_says_so():
+    message = error(definition(scale="0 to 4"))
+    assert "key 'scale'" in message and "a table" in message and "[scale]" in message
+
+
+def test_a_framework_file_saved_by_notepad_loads_or_names_the_fix(tmp_path):
+    text = next(p for p in F.builtin_paths() if p.stem == F.DEFAULT_FRAMEWORK).read_text(encoding="utf-8")
+    for data in (b"\xef\xbb\xbf" + text.encode("utf-8"), text.encode("utf-16")):
+        path = tmp_path / "mine.toml"
+        path.write_bytes(data)
+        assert F.load(path).content_hash == F.find(F.DEFAULT_FRAMEWORK).content_hash
+    path.write_bytes(text.encode("utf-16-le"))
+    with pytest.raises(FrameworkError, match=r"mine.toml: .*UTF-16.*save it as UTF-8") as err:
+        F.load(path)
+    assert "\n" not in str(err.value)

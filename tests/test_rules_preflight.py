@@ -12,6 +12,7 @@ The packages are built by hand (:func:`package`): a few hundred bytes each, so e
 from __future__ import annotations
 
 import io
+import re
 import struct
 import tracemalloc
 import zipfile
@@ -602,3 +603,228 @@ def test_column_letters_and_numbers():
     assert [pf.column_letters(n) for n in (1, 5, 26, 27, 702, 703, 16384)] == [
         "A", "E", "Z", "AA", "ZZ", "AAA", "XFD"]
     assert [pf.column_number(s) for s in ("A", "e", b"Z", "AA", "XFD")] == [1, 5, 26, 27, 16384]
+
+
+# --- every finding, field for field ---------------------------------------------------------------
+
+def M(key: str, what: str | None = None) -> str:
+    """A message from preflight's wording, with the part that names what was found."""
+    return pf._MESSAGES[key] if what is None else pf._MESSAGES[key].format(what=what)
+
+
+def zipof(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    return out.getvalue()
+
+
+def _flag(data: bytes, name: str, bit: int) -> bytes:
+    """Set a general-purpose flag bit of a member, in its local header and its directory entry."""
+    out = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = zf.getinfo(name)
+    out[info.header_offset + 6] |= bit
+    pos = out.find(b"PK\x01\x02")
+    while pos >= 0:
+        n = struct.unpack_from("<H", out, pos + 28)[0]
+        if out[pos + 46:pos + 46 + n].decode() == name:
+            out[pos + 8] |= bit
+        pos = out.find(b"PK\x01\x02", pos + 4)
+    return bytes(out)
+
+
+def _overlapping(data: bytes) -> bytes:
+    """The last member's directory entry pointed at the first member's data."""
+    out = bytearray(data)
+    struct.pack_into("<I", out, out.rfind(b"PK\x01\x02") + 42, 0)
+    return bytes(out)
+
+
+UNREAD = ("Sheet 'Assessment' has a cell position that cannot be read ({}), so we cannot check it stays inside the "
+          "template (it ends at column E, row 20). Copy your answers into a fresh copy of the workbook we sent you, "
+          "save it and send that.")
+WHERE = "xl/worksheets/sheet1.xml (sheet 'Assessment')"
+
+EXACT = {
+    "old Word file": (lambda: hostile.fake_ole(["WordDocument"]), [
+        ("not-a-workbook", M("not-a-workbook", " (it is an old-format Word document, .doc)"), None, None)]),
+    "old PowerPoint file": (lambda: hostile.fake_ole(["PowerPoint Document"]), [
+        ("not-a-workbook", M("not-a-workbook", " (it is an old-format PowerPoint file, .ppt)"), None, None)]),
+    "other old Office file": (lambda: hostile.fake_ole(["Something"]), [
+        ("not-a-workbook", M("not-a-workbook", " (it is an old-format Office file we cannot read)"), None,
+         "OLE container without a workbook stream")]),
+    "encrypted": (lambda: hostile.fake_ole(["EncryptedPackage"]), [
+        ("encrypted", M("encrypted"), None, "OLE container holding EncryptionInfo/EncryptedPackage streams")]),
+    "legacy xls": (lambda: hostile.fake_ole(["Workbook"]), [
+        ("legacy-xls", M("legacy-xls"), None, "OLE container holding a Workbook stream")]),
+    "empty zip": (lambda: b"PK\x05\x06" + b"\x00" * 18, [
+        ("not-xlsx-package", M("not-xlsx-package", " (it is an empty zip archive)"), None, None)]),
+    "XML Spreadsheet 2003": (lambda: b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', [
+        ("not-a-workbook", M("not-a-workbook", " (it was saved as an 'XML Spreadsheet 2003' file)"), None, None)]),
+    "Excel's HTML": (lambda: b'<html><meta progid="Excel.Sheet"><body/></html>', [
+        ("not-a-workbook", M("not-a-workbook", " (it was saved as an 'XML Spreadsheet 2003' file)"), None, None)]),
+    "web page": (lambda: b"<!DOCTYPE html><p>x</p>", [
+        ("not-a-workbook", M("not-a-workbook", " (it is a web page, for example a workbook saved as HTML)"), None, None)]),
+    "XML": (lambda: b"\xef\xbb\xbf  <note/>", [
+        ("not-a-workbook", M("not-a-workbook", " (it is an XML or web file)"), None, None)]),
+    "plain text": (lambda: b"hello there", [
+        ("not-a-workbook", M("not-a-workbook", " (it is a plain text file)"), None, None)]),
+    "binary": (lambda: b"\x01\x02\x03hello", [("not-a-workbook", M("not-a-workbook", ""), None, "unrecognised binary data")]),
+    "csv": (lambda: b"a,b,c", [("csv", M("csv"), None, None)]),
+    "pdf": (lambda: b"%PDF-1.4", [("pdf", M("pdf"), None, None)]),
+    "empty": (lambda: b"", [("empty", M("empty"), None, "0 bytes, no content")]),
+    "ods": (lambda: hostile.ods(), [("ods", M("ods"), "mimetype", None)]),
+    "not a zip": (lambda: b"PK\x03\x04" + b"\x01" * 100, [
+        ("truncated", M("truncated"), None, "BadZipFile: File is not a zip file")]),
+    "OpenDocument text": (lambda: zipof({"content.xml": b"<x/>", "mimetype": b"application/vnd.oasis.opendocument.text"}), [
+        ("not-a-workbook", M("not-a-workbook", " (it is an OpenDocument file)"), "mimetype",
+         "application/vnd.oasis.opendocument.text")]),
+    "xlsb": (lambda: zipof({"xl/workbook.bin": b"x", "[Content_Types].xml": b"<Types/>"}), [
+        ("not-xlsx-package", M("not-xlsx-package", " (it was saved as an Excel Binary Workbook, .xlsb: open it in "
+                                                   "Excel, use File > Save As and choose 'Excel Workbook (*.xlsx)')"),
+         None, "missing xl/workbook.xml")]),
+    "Word": (lambda: zipof({"word/document.xml": b"<d/>"}), [
+        ("not-xlsx-package", M("not-xlsx-package", " (it is a Word document)"), None,
+         "missing [Content_Types].xml, xl/workbook.xml")]),
+    "PowerPoint": (lambda: zipof({"ppt/presentation.xml": b"<p/>"}), [
+        ("not-xlsx-package", M("not-xlsx-package", " (it is a PowerPoint presentation)"), None,
+         "missing [Content_Types].xml, xl/workbook.xml")]),
+    "Numbers": (lambda: zipof({"Index/Document.iwa": b"x"}), [
+        ("not-xlsx-package", M("not-xlsx-package", " (it is an Apple Numbers file: use File > Export To > Excel)"),
+         None, "missing [Content_Types].xml, xl/workbook.xml")]),
+    "other zip": (lambda: zipof({"[Content_Types].xml": b"<Types/>"}), [
+        ("not-xlsx-package", M("not-xlsx-package", " (it is a zip archive without an Excel workbook inside)"), None,
+         "missing xl/workbook.xml")]),
+    "too many parts": (lambda: package(parts={f"xl/p{i}.xml": b"<x/>" for i in range(297)}), [
+        ("too-many-parts", "The workbook is made of 301 internal parts, far more than the workbook we sent (we accept "
+         "up to 300), which usually means a lot of extra content was added. Copy your answers into a fresh copy of "
+         "the workbook we sent you, save it and send that.", None, "301 zip entries > 300")]),
+    "a part stored twice": (lambda: hostile.rezip(package(), add={SHEET: sheet_xml()}), [
+        ("not-xlsx-package", M("odd-structure", "the same part is stored more than once: xl/worksheets/sheet1.xml"),
+         None, "the same part is stored more than once: xl/worksheets/sheet1.xml")]),
+    "odd compression": (lambda: zipof(hostile.members(package()), zipfile.ZIP_BZIP2), [
+        ("not-xlsx-package", M("odd-structure", "[Content_Types].xml uses compression method 12; xl/workbook.xml uses "
+                                                "compression method 12; xl/_rels/workbook.xml.rels uses compression method "
+                                                "12; xl/worksheets/sheet1.xml uses compression method 12"),
+         None, "[Content_Types].xml uses compression method 12; xl/workbook.xml uses compression method 12; "
+               "xl/_rels/workbook.xml.rels uses compression method 12; xl/worksheets/sheet1.xml uses compression method 12")]),
+    "an encrypted part": (lambda: _flag(package(), SHEET, 0x1), [
+        ("encrypted", "Part of the workbook is encrypted inside the zip archive, which Excel never does. Copy your "
+         "answers into a fresh copy of the workbook we sent you, save it and send that.", SHEET,
+         "zip entry encryption flag set")]),
+    "strong encryption": (lambda: _flag(package(), SHEET, 0x40), [
+        ("not-xlsx-package", M("odd-structure", f"{SHEET} uses an unsupported zip feature"), None,
+         f"{SHEET} uses an unsupported zip feature")]),
+    "overlapping parts": (lambda: _overlapping(package()), [
+        ("zip-bomb", M("zip-bomb", "zip entries overlap"), SHEET,
+         f"{SHEET} and [Content_Types].xml share data at offset 0")]),
+    "text encoding": (lambda: package(parts={"xl/custom.xml": b'<?xml version="1.0" encoding="EBCDIC-US"?><x/>'}), [
+        ("not-xlsx-package", M("odd-structure", "xl/custom.xml uses the text encoding EBCDIC-US"), "xl/custom.xml",
+         "encoding=EBCDIC-US")]),
+    "an outside link": (lambda: package(wb_rels=f'<Relationship Id="rId9" Type="{REL}/externalLinkPath" '
+                                                'Target="file:///x.xlsx" TargetMode="External"/>'), [
+        ("external-link", M("external-link", "link to another workbook"), "xl/_rels/workbook.xml.rels",
+         "link to another workbook (xl/_rels/workbook.xml.rels): file:///x.xlsx")]),
+    "links of three kinds": (lambda: package(parts={"xl/connections.xml": b"<c/>", "xl/externalLinks/e1.xml": b"<e/>"},
+                                             wb_rels=f'<Relationship Id="rId9" Type="{REL}/image" Target="http://x/y.png" '
+                                                     'TargetMode="External"/>'), [
+        ("external-link", M("external-link", "external data connection, link to another workbook, link to an outside "
+                                             "file or address"), "xl/connections.xml",
+         "external data connection (xl/connections.xml); link to another workbook (xl/externalLinks/e1.xml); link to "
+         "an outside file or address (xl/_rels/workbook.xml.rels): http://x/y.png")]),
+    "far dimension": (lambda: package(sheet=sheet_xml(dimension="A1:F30")), [
+        ("cell-out-of-bounds", "Sheet 'Assessment' is marked as using cells as far as F30, far outside the template "
+         "(it ends at column E, row 20). Press Ctrl+End to find the last used cell, delete the rows and columns beyond "
+         "the template (Home > Delete) and save again.", SHEET, f"F30 in {WHERE}; dimension A1:F30")]),
+    "unreadable dimension": (lambda: package(sheet=sheet_xml(dimension="everything")), [
+        ("cell-out-of-bounds", UNREAD.format("dimension 'everything'"), SHEET, f"{WHERE}: dimension 'everything'")]),
+    "malformed dimension": (lambda: package(sheet=sheet_xml().replace(b'<dimension ref="A1"/>', b'<dimension ref="A1/>')), [
+        ("cell-out-of-bounds", UNREAD.format("a <dimension> tag with malformed attributes"), SHEET,
+         f"{WHERE}: a <dimension> tag with malformed attributes")]),
+    "unreadable row": (lambda: package(sheet=sheet_xml('<row r="x1"><c r="A1"/></row>', dimension=None)), [
+        ("cell-out-of-bounds", UNREAD.format("row 'x1'"), SHEET, f"{WHERE}: row 'x1'")]),
+    "row zero": (lambda: package(sheet=sheet_xml('<row r="0"/>', dimension=None)), [
+        ("cell-out-of-bounds", UNREAD.format("row '0'"), SHEET, f"{WHERE}: row '0'")]),
+    "unreadable cell": (lambda: package(sheet=sheet_xml('<row r="1"><c r="1A"/></row>', dimension=None)), [
+        ("cell-out-of-bounds", UNREAD.format("cell '1A'"), SHEET, f"{WHERE}: cell '1A'")]),
+    "escaped far cell": (lambda: package(sheet=sheet_xml('<row r="1"><c r="&#70;1"/></row>', dimension=None)), [
+        ("cell-out-of-bounds", "Sheet 'Assessment' has content in cell F1, far outside the template (it ends at column "
+         "E, row 20). Clear that cell (press Ctrl+End to find it) and save again.", SHEET,
+         f"F1 in {WHERE}; 1 cell(s) out of bounds, first F1")]),
+    "escaped far row": (lambda: package(sheet=sheet_xml('<row r="&#50;1"/>', dimension=None)), [
+        ("cell-out-of-bounds", "Sheet 'Assessment' has rows in use or formatted beyond the template, from row 21 (it "
+         "ends at column E, row 20). Select the rows below row 20, delete them (Home > Delete > Delete Sheet Rows) and "
+         "save again.", SHEET, f"row 21 in {WHERE}; 1 row(s) out of bounds, first 21")]),
+    "far rows and cells together": (lambda: package(sheet=sheet_xml('<row r="21"><c r="A21"/></row>', dimension="A1:A21")), [
+        ("cell-out-of-bounds", "Sheet 'Assessment' has content in cell A21, far outside the template (it ends at "
+         "column E, row 20). Clear that cell (press Ctrl+End to find it) and save again.", SHEET,
+         f"A21 in {WHERE}; 1 cell(s) out of bounds, first A21; 1 row(s) out of bounds, first 21; dimension A1:A21")]),
+    "an orphan sheet": (lambda: package(parts={"xl/worksheets/sheet9.xml": sheet_xml('<row r="30"/>', dimension=None)}), [
+        ("cell-out-of-bounds", "The sheet stored as xl/worksheets/sheet9.xml has rows in use or formatted beyond the "
+         "template, from row 30 (it ends at column E, row 20). Select the rows below row 20, delete them (Home > Delete "
+         "> Delete Sheet Rows) and save again.", "xl/worksheets/sheet9.xml",
+         "row 30 in xl/worksheets/sheet9.xml; 1 row(s) out of bounds, first 30")]),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+@pytest.mark.parametrize("name", EXACT)
+def test_each_finding_field_for_field(name):
+    build, expected = EXACT[name]
+    result = preflight(build(), SMALL)
+    assert [(f.code, f.message, f.part, f.detail) for f in result.findings] == expected
+    assert all(f.fatal for f in result.findings) and not result.ok
+
+
+@pytest.fixture(autouse=True)
+def fresh_patterns():
+    """preflight compiles its bounds pattern once per template size; each test compiles it again, so a
+    fault in how it is built cannot hide behind an earlier test's pattern."""
+    pf._suspicious_pattern.cache_clear()
+
+
+@pytest.mark.parametrize("limit", [1, 9, 10, 11, 26, 27, 99, 100, 101, 702, 703, 5000, 16384])
+def test_the_bounds_pattern_matches_exactly_one_to_the_limit(limit):
+    """The regex for 'a number from 1 to n' (rows in decimal, columns in letters) that the fast scan uses."""
+    rows = re.compile(pf._upto_regex(limit, "0123456789", "1", '"'))
+    cols = re.compile(pf._upto_regex(limit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A", "$"))
+    for k in sorted({1, 2, 9, 10, 11, 25, 26, 27, 52, 99, 100, 101, limit - 1, limit, limit + 1, limit * 10, 20000}):
+        if k < 1:
+            continue
+        assert (rows.fullmatch(f'{k}"') is not None) == (k <= limit), (limit, k)
+        assert (cols.fullmatch(pf.column_letters(k)) is not None) == (k <= limit), (limit, k)
+    assert rows.fullmatch('0"') is None and rows.fullmatch(f'0{limit}"') is None
+    assert pf._upto_regex(0, "0123456789", "1", '"') == "(?!)"
+
+
+@pytest.mark.parametrize("second, ok", [(300_000, True), (300_001, False)])
+def test_the_slow_scan_budget_is_exactly_600000_tags(second, ok):
+    big = Limits(max_row=1_000_000, max_col=5, max_ratio=10**9)
+    data = package(sheet=sheet_xml("<row/>" * 300_000, dimension=None),
+                   parts={"xl/worksheets/sheet2.xml": sheet_xml("<row/>" * second, dimension=None)})
+    if ok:
+        assert preflight(data, big).ok
+    else:
+        assert "too much unusual sheet markup to check" in one(data, "cell-out-of-bounds", big).detail
+
+
+def test_a_prefixed_tag_is_found_however_it_is_written():
+    """Tags with a namespace prefix go the careful way: found by the ':' before the name."""
+    ns = f'xmlns:x="{MAIN_NS}"'
+    far = f'<x:row r="30" {ns}/>'
+    assert one(package(sheet=sheet_xml(far, dimension=None)), "cell-out-of-bounds").detail.startswith("row 30")
+    long_prefix = f'<{"p" * 300}:row r="30" xmlns:{"p" * 300}="{MAIN_NS}"/>'
+    assert one(package(sheet=sheet_xml(long_prefix, dimension=None)), "cell-out-of-bounds").detail.startswith("row 30")
+    many = '<row r="1"><c r="A1" t="inlineStr"><is><t>' + "a:c " * 70 + "</t></is></c></row>" + far
+    assert one(package(sheet=sheet_xml(many, dimension=None)), "cell-out-of-bounds").detail.startswith("row 30")
+    decoy = '<row r="1"><c r="A1" t="inlineStr"><is><t>' + "a:c " * 70 + "</t></is></c></row>"
+    assert preflight(package(sheet=sheet_xml(decoy, dimension=None)), SMALL).ok
+    text_only = '<row r="1"><c r="A1" t="inlineStr"><is><t>x:row y:c</t></is></c></row>'
+    assert preflight(package(sheet=sheet_xml(text_only, dimension=None)), SMALL).ok
+
+
+def test_sizes_in_human_terms_round_to_the_nearest():
+    assert one(b"x" * 10753, "too-large", Limits(max_file_bytes=10000)).message.startswith(
+        "The file is 11 KB, larger than the 10 KB we accept.")

@@ -9,11 +9,14 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
+
+from cmrg_excel.core.settings import SettingsError
 from click.testing import CliRunner
-from openpyxl.utils import range_boundaries
+from openpyxl.utils import get_column_letter, range_boundaries
 
 from cmrg_excel import register as reg
 from cmrg_excel.cli import cli
+from cmrg_excel.kit.styles import row_height
 from cmrg_excel.report.summary import SHEETS, SummaryError, SummarySettings, build_summary, load_summary_data
 from cmrg_excel.programme.init import init_workspace
 from cmrg_excel.core.workspace import open_workspace
@@ -136,11 +139,15 @@ def test_opens_on_dashboard_with_every_sheet(built):
     assert result.contracts_reviewed == 5 and result.returns_outstanding == 1
     assert result.annual_value_gbp == pytest.approx(1_500_000)
     dash = wb["Dashboard"]
-    assert dash["A4"].value == 5 and dash["C4"].value == 1 and dash["E4"].value == pytest.approx(1_500_000)
+    assert dash["A4"].value == 5 and dash["C4"].value == 1 and dash["F4"].value == pytest.approx(1_500_000)
     for ws in wb:
-        assert ws.page_setup.orientation == "landscape", ws.title
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.paperSize == 9, ws.title  # A4
+        assert ws.page_setup.orientation == ("portrait" if ws.title == "Dashboard" else "landscape"), ws.title
         assert "Page &P of &N" in ws.oddFooter.right.text, ws.title
+        # scaled to fit, with the footer sized to print at 8 points or more whatever the scale
+        scale = ws.page_setup.scale or 100
+        size = ws.oddFooter.right.size
+        assert size * scale / 100 >= 8, ws.title
 
 
 def test_heatmap_values_equal_independent_means(built):
@@ -159,6 +166,7 @@ def test_heatmap_values_equal_independent_means(built):
     assert got["Annual value (£)"].tolist() == [100_000.0 * k for k in range(1, 6)]
     assert ws.freeze_panes == "C5"
     assert ws.tables["Heatmap"].ref == "A4:O9"
+    assert ws.print_area == "'Heatmap'!$A$1:$L$9"  # printed up to Overall; directorate, value, supplier follow
 
 
 def test_colour_scale_covers_exactly_the_heatmap_scores(built):
@@ -168,10 +176,10 @@ def test_colour_scale_covers_exactly_the_heatmap_scores(built):
     assert len(rules) == 1
     sqref, rule = rules[0]
     assert rule.type == "colorScale" and len(rule.colorScale.cfvo) == 3
-    # 6 fixed columns (A-F), 8 areas (G-N) and Overall (O); contracts on rows 5-9
-    assert sqref == "G5:O9"
-    assert [c.value for c in ws["G4":"O4"][0]][-1] == "Overall"
-    assert ws["F5"].value in ("High", "Medium", "Low") and ws["O10"].value is None
+    # 3 fixed columns (A-C), 8 areas (D-K) and Overall (L); contracts on rows 5-9
+    assert sqref == "D5:L9"
+    assert [c.value for c in ws["D4":"L4"][0]][-1] == "Overall"
+    assert ws["C5"].value in ("High", "Medium", "Low") and ws["L10"].value is None
 
 
 def test_findings_name_weakest_and_strongest_areas(built):
@@ -189,11 +197,20 @@ def test_findings_name_weakest_and_strongest_areas(built):
 
     wb = openpyxl.load_workbook(out)
     text = "\n".join(str(c.value) for row in wb["Findings"].iter_rows() for c in row if c.value is not None)
-    assert "Area 5, Managing performance is a strength: 5 of 5 contracts (100%) average Good or better" in text
-    assert "Area 3, Administration needs attention: 5 of 5 contracts (100%) average Developing or lower" in text
-    assert "Area 7, Risk is rated very differently across contracts" in text
-    assert "C-0001 (Contract 1) claims 1 rating above Good with no evidence" in text
+    rows = [[c.value for c in row] for row in wb["Findings"].iter_rows(max_col=3)]
+    found = {(r_[1], r_[2]) for r_ in rows if r_[0] in ("Strength", "Issue", "Inconsistent", "No evidence")}
+    assert ("Area 5, Managing performance", "A strength: 5 of 5 contracts (100%) average Good or better "
+            "(area average 3.5).") in found
+    assert ("Area 3, Administration", "Needs attention: 5 of 5 contracts (100%) average Developing or lower "
+            "(area average 0.5).") in found
+    assert any(about == "Area 7, Risk" and what.startswith("Rated very differently across contracts") for about, what
+               in found)
+    assert ("C-0001, Contract 1", "Claims 1 rating above Good with no evidence or under 20 characters of it: 5.1.") \
+        in found
+    # what a finding is about is said once, beside what was found, not again inside it
+    assert all(about not in what for about, what in found)
     assert "1 workbook issued for this round has not been returned yet: C-0006" in text
+    assert "cmrg.toml" not in text and "[summary]" not in text
     dash = "\n".join(str(c.value) for row in wb["Dashboard"].iter_rows() for c in row if c.value is not None)
     assert "Top strengths" in dash and "\u2022 Area 5, Managing performance is a strength" in dash
     assert "\u2022 Area 3, Administration needs attention" in dash
@@ -206,9 +223,9 @@ def test_thresholds_come_from_settings(built):
                         out.with_name("strict.xlsx"))
     assert [f.subject for f in res.inconsistencies] == []
     assert len(res.unsupported) == 5  # every Better/Best now has too little evidence
-    with pytest.raises(SummaryError, match=r"\[summary\] top_n"):
+    with pytest.raises(SettingsError, match=r"\[summary\] top_n"):
         SummarySettings.from_section({"top_n": "five"})
-    with pytest.raises(SummaryError, match="not a known setting"):
+    with pytest.raises(SettingsError, match="not a known setting"):
         SummarySettings.from_section({"strenght_share": 0.5})
 
 
@@ -239,7 +256,7 @@ def test_progress_deltas_for_two_rounds(tmp_path):
     assert df.loc["C-0001", "3 Administration"] == pytest.approx(2.0)
     assert df.loc["C-0001", "5 Managing performance"] == pytest.approx(-1.0)
     assert df.loc["C-0001", "1 Planning and governance"] == pytest.approx(0.0)
-    assert (df.loc["C-0002"].iloc[4:] == 0).all()
+    assert (df.loc["C-0002"].iloc[2:-1] == 0).all()  # every area and all areas; the directorate is last
     assert df.loc["C-0001", "Previous round"] == "R1"
     n_acts = {a.number: len(a.activities) for a in r.fw.areas}
     total = sum(n_acts.values())
@@ -250,10 +267,10 @@ def test_progress_deltas_for_two_rounds(tmp_path):
     assert rows["Administration"][:4] == [2, 1, 1, 0]
     assert rows["Managing performance"][:4] == [2, 0, 1, 1]
     assert rows["Administration"][6] == pytest.approx(1.0)  # average change
-    assert ws.cell(min_row + 1, 5).number_format == "+0.00;-0.00;0.00"
+    assert ws.cell(min_row + 1, 4).number_format == "+0.00;-0.00;0.00"
     # colour rules on the per-contract changes
     sq = [str(cf.sqref) for cf in ws.conditional_formatting]
-    first_delta = f"E{min_row + 1}:M{max_row}"
+    first_delta = f"D{min_row + 1}:L{max_row}"
     assert sq.count(first_delta) == 1
     # changed vs re-confirmed answers
     found = [[c.value for c in row] for row in ws.iter_rows() if row[0].value == "3" and row[2].value is not None]
@@ -263,7 +280,9 @@ def test_progress_deltas_for_two_rounds(tmp_path):
     assert [b.id for b in ws.row_breaks.brk] == [title_row - 1]
     key = next(c for c in ws["A"] if str(c.value).startswith("Changed: the owner altered"))
     assert any(key.coordinate in m and m.max_col >= 6 for m in ws.merged_cells.ranges)
-    assert ws.row_dimensions[key.row].height >= 30
+    span = next(m for m in ws.merged_cells.ranges if key.coordinate in m)
+    width = sum(ws.column_dimensions[get_column_letter(c)].width for c in range(span.min_col, span.max_col + 1))
+    assert ws.row_dimensions[key.row].height >= row_height((key.value, width))
 
 
 def _chart_refs(path):
@@ -283,15 +302,14 @@ def _resolve(wb, ref):
 def test_charts_reference_the_right_ranges(built):
     r, _result, out = built
     refs = _chart_refs(out)
-    assert len(refs) == 2  # one round only: no trend chart
+    assert len(refs) == 1  # the ratings chart; one round only, so no trend chart
     wb = openpyxl.load_workbook(out)
     names = [a.name for a in r.fw.areas]
-    bar, stacked = refs["xl/charts/chart1.xml"], refs["xl/charts/chart2.xml"]
-    assert bar == ["Dashboard!$B$9:$B$16", "Dashboard!$C$9:$C$16"]
-    assert _resolve(wb, bar[0]) == names
+    stacked = refs["xl/charts/chart1.xml"]
+    assert _resolve(wb, "Dashboard!$B$9:$B$16") == names
     ans = reg.answers(r.ws, "R1")
     per_area = ans.groupby(["area", "contract_id"])["score"].mean().groupby("area").mean()
-    assert _resolve(wb, bar[1]) == pytest.approx(per_area.tolist())
+    assert _resolve(wb, "Dashboard!$C$9:$C$16") == pytest.approx(per_area.tolist())
     labels = r.fw.scale.labels
     assert len(stacked) == 3 * len(labels)
     for j, label in enumerate(labels):
@@ -310,7 +328,7 @@ def test_trend_chart_references_progress_table(tmp_path):
     out = tmp_path / "t.xlsx"
     build_summary(r.load("R2"), SummarySettings(), out)
     refs = _chart_refs(out)
-    trend = refs["xl/charts/chart3.xml"]
+    trend = refs["xl/charts/chart2.xml"]
     wb = openpyxl.load_workbook(out)
     names = [f"{a.number} {a.name}" for a in r.fw.areas]
     assert [_resolve(wb, trend[0]), _resolve(wb, trend[3])] == [["R1"], ["R2"]]
@@ -322,12 +340,12 @@ def test_formula_like_text_stays_text(built):
     _r, _result, out = built
     wb = openpyxl.load_workbook(out)
     hm = wb["Heatmap"]
-    assert hm["D5"].value == FORMULA_SUPPLIER and hm["D5"].data_type == "s"
+    assert hm["O5"].value == FORMULA_SUPPLIER and hm["O5"].data_type == "s"
     acts = sheet_table(wb["Actions"], 4)
     assert "=cmd|' /C calc'!A0" in acts["Action"].tolist()
     assert "+owner" in acts["Action owner"].tolist()
     data = wb["Data"]
-    suppliers = {c.value: c.data_type for c in data["C"][1:]}
+    suppliers = {c.value: c.data_type for c in data["C"][4:]}
     assert suppliers[FORMULA_SUPPLIER] == "s"
     with zipfile.ZipFile(out) as z:
         for name in z.namelist():
@@ -356,12 +374,14 @@ def test_directorates_and_data_sheet(built):
     assert d.loc["Growth", "Contracts"] == 1
     assert d.loc["Adults", "3 Administration"] == pytest.approx(per.loc[("Adults", 3)])
     data = wb["Data"]
-    assert data.tables["Answers"].ref == f"A1:AD{len(ans) + 1}"
-    rows = sheet_table(data, 1)
+    assert data.tables["Answers"].ref == f"A4:AD{len(ans) + 4}"
+    assert data.print_area == "'Data'!$A$1:$F$2"  # the title and the note that it is not set to print
+    assert "not set to print" in data["A2"].value
+    rows = sheet_table(data, 4)
     assert len(rows) == len(ans) == 5 * 70
     assert rows["Rating cell"].iloc[0] == "D8" and rows["Sheet"].iloc[0] == "Self-assessment"
     assert rows["Target date"].notna().sum() == 2
-    assert data["T2"].number_format == "dd/mm/yyyy"
+    assert data["T5"].number_format == "dd/mm/yyyy"
     na = rows[rows["Rating"] == "Not applicable"]
     assert len(na) == 1 and pd.isna(na["Score"].iloc[0]) and na["Not applicable"].iloc[0] == "Yes"
 
@@ -417,7 +437,7 @@ def test_markup_and_control_characters_survive(built, tmp_path):
     titles = sheet_table(wb["Heatmap"], 4).set_index("Contract ID")["Title"]
     assert titles["C-0002"].startswith('Tea & <Biscuits> "Ltd" _x0041_ ')
     assert "bell" in titles["C-0002"]
-    rows = sheet_table(wb["Data"], 1)
+    rows = sheet_table(wb["Data"], 4)
     assert rows.loc[rows["Activity"] == "1.1", "Evidence"].iloc[0] == "  leading and trailing spaces  "
 
 
@@ -437,7 +457,7 @@ def test_long_text_wraps_in_rows_tall_enough_to_show_it(built, tmp_path):
     def row_of(ws, value, col=1):
         return next(c.row for c in ws[openpyxl.utils.get_column_letter(col)] if c.value == value)
 
-    for sheet in ("Heatmap", "Activity heatmap", "Actions"):
+    for sheet in ("Heatmap", "Activity heatmap"):
         ws = wb[sheet]
         row = row_of(ws, "C-0002")
         title = ws.cell(row, 2)
@@ -447,23 +467,30 @@ def test_long_text_wraps_in_rows_tall_enough_to_show_it(built, tmp_path):
     heat = wb["Heatmap"]
     assert heat.row_dimensions[row_of(heat, "C-0003")].height is None
     acts = wb["Actions"]
-    statement = acts.cell(row_of(acts, "C-0002"), 5)
-    assert statement.alignment.wrap_text and len(statement.value) > 44
+    row = row_of(acts, "C-0002")
+    statement = acts.cell(row, 3)
+    assert statement.alignment.wrap_text and len(statement.value) > 74
+    assert acts.row_dimensions[row].height >= 30
+    # the title is there for filtering, after the printed columns, on one line
+    assert acts.cell(row, 9).value == long_title and not acts.cell(row, 9).alignment.wrap_text
+    assert acts.print_area.endswith("$H$" + str(acts.max_row))
     # Directorates: a long name wraps in a taller row; area headings fit their columns
     dirs = wb["Directorates"]
     row = row_of(dirs, long_dir)
     assert dirs.cell(row, 1).alignment.wrap_text
     assert dirs.column_dimensions["A"].width >= len(long_dir)
     areas = dirs.column_dimensions["D"]  # openpyxl reads D:L, of one width, as one range
-    assert areas.width >= len("3 Administration") - 2 and areas.max == 12
+    # the longest word of a heading fits its column (the heading wraps between words)
+    assert areas.width >= len("Administration") - 1 and areas.max == 11
 
 
-def test_dashboard_prints_on_one_page(built):
+def test_dashboard_prints_on_two_portrait_pages_at_full_size(built):
+    """Figures and chart on the first page, the findings in words on the second."""
     _r, _result, out = built
     ws = openpyxl.load_workbook(out)["Dashboard"]
-    assert ws.sheet_properties.pageSetUpPr.fitToPage
-    # 1 x 1 pages (xlsxwriter leaves out attributes equal to Excel's default of 1)
-    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight in (None, 1)
+    assert ws.page_setup.orientation == "portrait" and ws.page_setup.scale in (None, 100)
+    strengths = next(c.row for c in ws["A"] if c.value == "Top strengths")
+    assert [b.id for b in ws.row_breaks.brk] == [strengths - 1]
     assert ws.print_area is not None
 
 
@@ -489,7 +516,7 @@ def test_end_to_end_generate_ingest_summary(issued):
     fw = ws.framework()
     for a in fw.areas:
         assert got[f"{a.number} {a.name}"].tolist() == pytest.approx(expect[a.number].tolist())
-    data = sheet_table(wb["Data"], 1)
+    data = sheet_table(wb["Data"], 4)
     assert len(data) == len(ans) and set(data["File SHA-256"]) == set(ans["file_sha256"])
 
 
@@ -497,7 +524,7 @@ def test_changes_never_show_minus_zero():
     """A fall too small to show (or float noise between equal averages) reads 0.00, not -0.00."""
     import math
 
-    from cmrg_excel.report.summary import _changes
+    from cmrg_excel.report.summary.calc import rounded_change as _changes
 
     got = _changes(pd.Series([-1e-16, -0.004, 0.049, -0.0143, 2.0]))
     assert got.tolist() == [0.0, 0.0, 0.05, -0.01, 2.0]

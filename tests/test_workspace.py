@@ -31,7 +31,7 @@ def test_bad_settings_name_the_setting(tmp_path):
     ws, _ = init_workspace(tmp_path / "ws")
     cfg = ws.root / "cmrg.toml"
     cfg.write_text(cfg.read_text().replace("deadline_days = 28", "deadline_days = 0"))
-    with pytest.raises(WorkspaceError, match=r"\[templates\] deadline_days must be between 1 and 365"):
+    with pytest.raises(WorkspaceError, match=r"\[templates\] deadline_days must be a whole number from 1 to 365 \(found 0\)"):
         load_config(cfg)
     cfg.write_text(cfg.read_text().replace("# deadline = 2027-01-29", 'deadline = "soon"'))
     with pytest.raises(WorkspaceError, match=r"\[templates\] deadline must be a date"):

@@ -19,6 +19,7 @@ import click
 from .. import __version__
 from ..core.errors import EXIT_INPUT, CmrgError
 from ..core.terminal import table  # noqa: F401  (re-exported for the command modules)
+from ..core.textsafe import visible
 from ..core.workspace import ENV_VAR, Workspace, open_workspace
 
 HELP = f"""\
@@ -154,7 +155,7 @@ def friendly_errors(func):
 
 def fail(message: str, code: int = EXIT_INPUT) -> None:
     click.secho("Error: ", fg="red", bold=True, err=True, nl=False)
-    click.echo(message, err=True)
+    click.echo(visible(message, lines=True), err=True)
     sys.exit(code)
 
 
@@ -173,6 +174,39 @@ def file_error(exc: BaseException, target: Path | None = None, action: str = "re
 
 def load(workspace: Path | None) -> Workspace:
     return open_workspace(workspace)
+
+
+def out_target(ws: Workspace, out: Path, force: bool) -> Path:
+    """Where --out may write: never over a file cmrg keeps (the contract list, the register, a
+    workbook issued, anything in inbox/ or archive/), even with --force; over any other file
+    that exists only with --force."""
+    what = ws.managed(out)
+    if what is not None:
+        fail(f"--out {out}: that is {what}, which cmrg keeps; choose another --out", EXIT_INPUT)
+    if out.exists() and not force:
+        fail(f"--out {out} already exists: choose another --out, or add --force to replace it", EXIT_INPUT)
+    return out
+
+
+def only_ids(only: tuple[str, ...]) -> list[str] | None:
+    """The contract IDs of --only (repeated, or separated by commas); None when --only was not given.
+    An --only that names no contract (``--only ""``) is a usage error, never "every contract"."""
+    if not only:
+        return None
+    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
+    if not ids:
+        raise click.UsageError("--only names no contract: give one or more contract IDs (--only GET-001,GET-002), "
+                               "or leave --only out for every contract")
+    return ids
+
+
+def seconds_option(ctx, param, value):
+    """A click callback: a number of seconds from 0 to a day (not nan or inf), or a usage error."""
+    if value is None:
+        return None
+    if not 0 <= value <= 86400:  # also refuses nan, which every comparison refuses
+        raise click.BadParameter(f"{value!r} is not a number of seconds from 0 to 86400")
+    return value
 
 
 def rel(ws: Workspace, path: Path) -> str:

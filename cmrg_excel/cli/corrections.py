@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..intake.corrections import CorrectionsError, issue_corrections
-from .base import EXIT_INPUT, command, fail, friendly_errors, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, friendly_errors, load, only_ids, rel, workspace_option
 
 
 @command("corrections")
@@ -54,8 +54,8 @@ def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path |
       cmrg corrections --round 2026-27
       cmrg corrections --round 2026-27 --only GET-004,CED-007
     """
+    ids = only_ids(only)
     ws = load(workspace)
-    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
     try:
         with ws.lock("corrections"):  # the ledger changes: not while an ingest is filing returns
             made = issue_corrections(ws, round=round_, only=ids or None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..issue.generate import GenerateError, generate_round
-from .base import EXIT_INPUT, Progress, command, fail, friendly_errors, load, rel, workspace_option
+from .base import EXIT_INPUT, Progress, command, fail, friendly_errors, load, only_ids, rel, workspace_option
 from ..issue.plan import PlanError
 from ..issue.planned import plan_workbook_path, planned_contracts
 from .plan import date_option, month_option
@@ -106,8 +106,8 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
                                "issued, --skip-issued leaves them alone")
     if plan_from is not None and planned is None:
         raise click.UsageError("--plan-from goes with --planned")
+    ids = only_ids(only)
     ws = load(workspace)
-    ids = [part.strip() for item in only for part in item.split(",") if part.strip()]
     if planned is not None:
         if plan_from is not None and plan_workbook_path(ws).exists():  # a usage error: exit code 2
             raise click.UsageError(

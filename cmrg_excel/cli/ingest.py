@@ -8,11 +8,11 @@ import click
 
 from ..intake.ingest import IngestStopped, ingest
 from ..core.terminal import clip
-from .base import Progress, command, fail, friendly_errors, load, rel, table, workspace_option
+from .base import Progress, command, fail, friendly_errors, load, rel, seconds_option, table, workspace_option
 
 
 @command("ingest")
-@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
+@click.option("--wait", "wait_seconds", type=float, callback=seconds_option, default=10.0, show_default=True, metavar="SECONDS",
               help="How long to wait for another cmrg run on this workspace (a colleague's ingest, say) to "
                    "finish before giving up with exit code 3.")
 @click.option("--no-corrections", is_flag=True,
@@ -87,8 +87,8 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     the current version.
 
     Every run writes a report workbook, outbox/ingest-<time>.xlsx, listing each file,
-    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections and
-    Summary), and is recorded in the register (who ran it, on which machine, when,
+    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections,
+    Details to correct and Summary), and is recorded in the register (who ran it, on which machine, when,
     its counts and its report). Running ingest again is always safe: a run that was
     interrupted is finished off, and files already registered are recognised. A run
     that has to stop part way (the register busy with another program, a folder
@@ -157,13 +157,23 @@ def show(ws, result, stopped: bool = False) -> None:
     superseding = [f for f in result.accepted if f.supersedes and f.replaces is None]
     if superseding:
         click.echo(f"\n{len(superseding)} accepted return(s) replace an earlier return for the same contract and round.")
-    if any(f.needs_a_look for f in result.files):
-        click.echo("\nNeeds a look: a return named for another contract was filed by what the workbook proves it is; "
-                   "check it, then 'cmrg decide confirm' or 'cmrg decide withdraw' it.")
+    for f in [f for f in result.files if f.needs_a_look][:15]:
+        others = ", ".join(f.named_for) or "another contract"
+        click.echo(f"\nNeeds a look: {f.name} is {f.contract_id}'s workbook, named for {others}, and was filed as "
+                   f"{f.contract_id}'s return. If it holds {f.contract_id}'s answers: cmrg decide confirm "
+                   f"{f.contract_id} --reason \"...\"; if not: cmrg decide withdraw {f.contract_id} --reason \"...\"")
     mapped = [f for f in result.accepted if f.mapping]
     if mapped:
         click.echo(f"\n{len(mapped)} return(s) made on an older framework version were mapped onto the current one "
                    "(sheet Upgrades of the report).")
+    details = [(f, d) for f in result.files for d in f.details]
+    if details:
+        click.echo(f"\nContract details to correct ({len(details)}), as the owners wrote them: put them right on the "
+                   "contract list before the next round")
+        click.echo(table([[d.contract_id, clip(d.line(), 90), f.outcome] for f, d in details[:15]],
+                         ["Contract", "Detail: as issued -> owner's correction", "Return"], indent="  "))
+        if len(details) > 15:
+            click.echo(f"  ... and {len(details) - 15} more in the report.")
     if result.rejected:
         click.echo(f"\nWhat each owner must fix: {rel(ws, ws.rejected)}/<file>.problems.txt")
     if result.corrections:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.contracts import parse_date
+from ..core.settings import DATE_MAX, DATE_MIN
 from ..core.terminal import clip
 from ..issue.plan import PlanError, add_months, month_start
 from ..issue.plan_workbook import parse_month
@@ -23,9 +24,13 @@ def date_option(ctx, param, value):
     if value is None:
         return None
     try:
-        return parse_date(value)
+        day = parse_date(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date: write dd/mm/yyyy, e.g. 01/01/2027") from None
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise click.BadParameter(f"{value!r} is outside the years a review programme can use: give a date from "
+                                 f"{DATE_MIN:%d/%m/%Y} to {DATE_MAX:%d/%m/%Y}")
+    return day
 
 
 def month_option(ctx, param, value):
@@ -33,9 +38,13 @@ def month_option(ctx, param, value):
     if value is None:
         return None
     try:
-        return parse_month(value)
+        month = parse_month(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if not DATE_MIN <= month <= DATE_MAX:
+        raise click.BadParameter(f"{value!r} is outside the years a review programme can use: give a month from "
+                                 f"{DATE_MIN:%m/%Y} to {DATE_MAX:%m/%Y}")
+    return month
 
 
 @command("plan")

@@ -8,19 +8,21 @@ import click
 from xlsxwriter.exceptions import FileCreateError
 
 from ..register import export_answers
-from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, out_target, rel, workspace_option
 
 
 @command("register")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Where to write the register: a file name ending .xlsx (an Excel table) or .csv, from the "
-                   "current folder (not the workspace). A file already there is replaced.")
+                   "current folder (not the workspace). A file already there is kept unless --force; a file cmrg "
+                   "keeps (the contract list, anything in outbox/ROUND/, inbox/ or archive/) never is.")
+@click.option("--force", is_flag=True, help="Replace a file already at --out (never one cmrg keeps).")
 @click.option("--round", "round_", metavar="ROUND", help="Only this review round, e.g. 2026-27. Default: every round.")
 @click.option("--all-returns", is_flag=True,
               help="Include returns replaced by a later accepted one (marked superseded) or withdrawn by the review group (marked withdrawn), not only the current ones.")
 @workspace_option
 @friendly_errors
-def register_cmd(out: Path, round_: str | None, all_returns: bool, workspace: Path | None) -> None:
+def register_cmd(out: Path, force: bool, round_: str | None, all_returns: bool, workspace: Path | None) -> None:
     """Export the master register of accepted answers.
 
     One row per contract, round and key activity of each accepted return: the
@@ -43,6 +45,7 @@ def register_cmd(out: Path, round_: str | None, all_returns: bool, workspace: Pa
     ws = load(workspace)
     if out.suffix.lower() not in (".xlsx", ".csv"):
         fail(f"--out {out.name}: choose a file name ending in .xlsx or .csv", EXIT_INPUT)
+    out_target(ws, out, force)
     try:
         path = export_answers(ws, out, round_, include_superseded=all_returns)
     except (OSError, FileCreateError) as exc:

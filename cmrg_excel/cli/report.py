@@ -10,7 +10,7 @@ import click
 from ..kit.pdf import PdfError, to_pdf
 from ..report.committee import generated_findings, load_committee_data, write_report
 from ..report.findings import FILE_NAME as FINDINGS_FILE, Theme, write_findings_workbook
-from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, out_target, rel, workspace_option
 from .plan import date_option
 
 
@@ -63,8 +63,8 @@ def report_cmd(start: dt.date, end: dt.date, contract_id: str | None, meeting_da
     default = (f"contract-report-{contract_id}.docx" if contract_id
                else f"committee-report-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.docx")
     target = out or ws.outbox / default.replace("/", "_")
-    if out is not None and target.exists() and not force:
-        fail(f"{target} already exists: choose another --out, or add --force to replace it", EXIT_INPUT)
+    if out is not None:
+        out_target(ws, out, force)
     try:
         doc, settings = write_report(ws, start, end, target, contract_id=contract_id, meeting_date=meeting_date)
     except OSError as exc:

@@ -77,6 +77,13 @@ def status_cmd(round_: str | None, deadline: dt.date | None, workspace: Path | N
         click.echo("\nTo know:")
         for cid, note in noted:
             click.echo(clip(f"  {cid}: {note}", 400))
+    if status.details:
+        click.echo(f"\nContract details to correct on the contract list ({len(status.details)}), as the owners "
+                   "wrote them:")
+        click.echo(table([[d.contract_id, clip(d.line(), 100)] for d in status.details[:20]],
+                         ["Contract", "Detail: as issued -> owner's correction"], indent="  "))
+        if len(status.details) > 20:
+            click.echo(f"  ... and {len(status.details) - 20} more in the workbook.")
     click.echo(f"Written: {rel(ws, path)}")
     waiting = sum(c.needs_chasing for c in status.contracts)
     if waiting:

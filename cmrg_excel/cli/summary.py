@@ -8,7 +8,7 @@ import click
 
 from ..report.summary import SummaryError, SummarySettings, build_summary, load_summary_data
 from ..core.terminal import clip
-from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, out_target, rel, workspace_option
 
 
 @command("summary")
@@ -16,21 +16,25 @@ from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, 
               help="Round to summarise, e.g. 2026-27. Default: the latest round with accepted returns.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Where to write the workbook: a file name ending .xlsx, from the current folder (not the "
-                   "workspace). Default: outbox/summary-ROUND.xlsx in the workspace.")
+                   "workspace). Default: outbox/summary-ROUND.xlsx in the workspace. A file already at --out is "
+                   "kept unless --force; a file cmrg keeps never is.")
+@click.option("--force", is_flag=True, help="Replace a file already at --out (never one cmrg keeps).")
 @workspace_option
 @friendly_errors
-def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) -> None:
+def summary_cmd(round_: str | None, out: Path | None, force: bool, workspace: Path | None) -> None:
     """Write the summary workbook for finance staff and the committee.
 
     It opens on a one-page Dashboard (contracts reviewed, returns outstanding, value
     covered, average maturity by area, how activities were rated, top strengths and
-    issues), then: Heatmap (contracts x areas), Activity heatmap, Findings in plain
-    English, Progress since earlier reviews, Actions (overdue first), Directorates and
+    issues), then: Heatmap (contracts x areas), Findings in plain English, Progress
+    since earlier reviews, Directorates, Actions (overdue first), Activity heatmap and
     Data (every answer with its source file and cell, ready for pivot tables).
 
     Every figure is recomputed from the accepted answers in the register. Thresholds
-    for the findings are in cmrg.toml under [summary]. A workbook already at the same
-    place is replaced: close it in Excel first. Nothing else changes.
+    for the findings are in cmrg.toml under [summary]. The summary in outbox/ is
+    replaced each time (close it in Excel first); a file already at --out is kept
+    unless --force, and a file cmrg keeps (the contract list, the register, anything
+    in outbox/ROUND/, inbox/ or archive/) never is. Nothing else changes.
 
     \b
     Examples:
@@ -40,6 +44,8 @@ def summary_cmd(round_: str | None, out: Path | None, workspace: Path | None) ->
     ws = load(workspace)
     if out is not None and out.suffix.lower() != ".xlsx":
         fail(f"--out {out.name}: the summary is an Excel workbook; choose a file name ending in .xlsx", EXIT_INPUT)
+    if out is not None:
+        out_target(ws, out, force)
     target = out
     try:
         settings = SummarySettings.from_section(ws.config.section("summary"))

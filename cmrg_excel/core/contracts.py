@@ -6,13 +6,15 @@ fix the list in one pass. Nothing here writes files.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import openpyxl
+
+from . import textfile
 from .errors import CmrgError
 
 LEVELS = ("Low", "Medium", "High")
@@ -222,15 +224,12 @@ def _read_rows(path: Path) -> list[tuple[int, list[object]]]:
     """(row number, cells) for every row, header included, as the user sees the numbers."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        raw = path.read_bytes()
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        reader = csv.reader(text.splitlines())
-        return [(i, row) for i, row in enumerate(reader, start=1)]
+        try:
+            text, _ = textfile.decode(path.read_bytes())
+        except textfile.TextFileError as exc:
+            raise ContractListError(f"{path}: {exc}") from None
+        rows, _ = textfile.split_rows(text, lambda cells: "contract_id" in {_header_key(v) for v in cells})
+        return list(enumerate(rows, start=1))
     if suffix in (".xlsx", ".xlsm"):
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -267,6 +266,7 @@ def read_contracts(path: str | Path) -> ContractList:
     contracts: list[Contract] = []
     bad_rows: list[int] = []
     first_seen: dict[str, int] = {}
+    near: dict[str, tuple[str, int]] = {}  # id_key -> (ID, row) of the first row with it
     for rownum, cells in rows[header_at + 1 :]:
         values = {name: (cells[i] if i < len(cells) else None) for name, i in index.items()}
         if all(v is None or str(v).strip() == "" for v in values.values()):
@@ -294,8 +294,18 @@ def read_contracts(path: str | Path) -> ContractList:
                 row_problems.append(
                     ContractProblem(rownum, "contract_id", cid, f"duplicate contract ID: row {first_seen[cid.casefold()]} already has it")
                 )
+            elif id_key(cid) in near:
+                other, other_row = near[id_key(cid)]
+                if safe_filename(cid).casefold() == safe_filename(other).casefold():
+                    why = (f"would have the same file name as '{other}' on row {other_row} ({safe_filename(cid)}.xlsx), "
+                           "so their workbooks would overwrite each other")
+                else:
+                    why = f"differs from '{other}' on row {other_row} only in punctuation, so people would confuse them"
+                row_problems.append(ContractProblem(rownum, "contract_id", cid,
+                                                    f"contract ID {why}: give one of them another ID"))
             else:
                 first_seen[cid.casefold()] = rownum
+                near[id_key(cid)] = (cid, rownum)
         start, end = parsed.get("start_date"), parsed.get("end_date")
         if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
             row_problems.append(ContractProblem(rownum, "end_date", end.strftime("%d/%m/%Y"), "end date is before the start date"))
@@ -313,7 +323,7 @@ def _parse_cell(col: Column, raw: object) -> object:
         if isinstance(raw, float) and raw.is_integer():
             text = str(int(raw))
         if not _ID_RE.match(text):
-            raise ValueError("contract ID must be 1-40 letters, digits, '-', '_', '.' or '/', starting with a letter or digit")
+            raise ValueError(_ID_RULE + _id_culprit(text))
         return text
     if col.kind == "text":
         text = str(raw).strip()
@@ -353,6 +363,31 @@ def _parse_cell(col: Column, raw: object) -> object:
             return False
         raise ValueError("must be Yes or No")
     raise AssertionError(col.kind)
+
+
+_ID_RULE = "contract ID must be 1-40 letters, digits, '-', '_', '.' or '/', starting with a letter or digit"
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-")
+
+
+def _id_culprit(text: str) -> str:
+    """The first character an ID may not hold, named so it can be found (a Cyrillic С looks like a C)."""
+    bad = next((ch for ch in text if ch not in _ID_CHARS), None)
+    if bad is None:
+        return ""
+    if bad == " ":
+        return ": it holds a space"
+    name = unicodedata.name(bad, "a control character")
+    if bad.isspace() or unicodedata.category(bad) in ("Cf", "Cc", "Zs", "Zl", "Zp"):
+        return f": it holds an invisible character ({name}, U+{ord(bad):04X})"
+    if ord(bad) < 128:
+        return f": {bad!r} is not allowed"
+    return f": {bad!r} ({name}, U+{ord(bad):04X}) is not allowed"
+
+
+def id_key(contract_id: str) -> str:
+    """What is left of an ID without case and punctuation: IDs with the same key are confused
+    by people (C-1, C-1., C.1) and by file names (A/B and A_B both make A_B.xlsx)."""
+    return "".join(ch for ch in contract_id.casefold() if ch.isalnum())
 
 
 def safe_filename(contract_id: str) -> str:

@@ -20,3 +20,7 @@ class BusyError(CmrgError):
     """Another run, or another program, holds what this command needs; running again later works."""
 
     exit_code = EXIT_BUSY
+
+
+class WorkspaceError(CmrgError):
+    """The workspace is missing, incomplete or its settings are invalid."""

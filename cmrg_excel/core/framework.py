@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from . import tomlfile
 from .errors import CmrgError
 
 BUILTIN_PACKAGE = "cmrg_excel.workbook_templates"
@@ -131,8 +131,31 @@ class Framework:
         return f"{self.id} v{self.version}"
 
     def to_dict(self) -> dict:
-        """The definition as plain data (what the content hash covers, plus upgrades)."""
-        return _canonical(self) | {"upgrades": self.upgrades}
+        """The definition as plain data, as the register stores it with each issue: what the
+        content hash covers, the upgrades, and the words an owner reads beside it (description,
+        Not applicable's descriptor, area blocks and purposes, each activity's examples of
+        evidence, source and questions), so a workbook re-made from it (a corrections workbook)
+        shows what the original showed. Optional words are left out when empty."""
+        d = _canonical(self)
+        for key in ("description", "based_on"):
+            if getattr(self, key):
+                d[key] = getattr(self, key)
+        if self.scale.not_applicable_descriptor != DEFAULT_NA_DESCRIPTOR:
+            d["scale"]["not_applicable_descriptor"] = self.scale.not_applicable_descriptor
+        for area, out in zip(self.areas, d["areas"]):
+            for key in ("block", "purpose"):
+                if getattr(area, key):
+                    out[key] = getattr(area, key)
+            details = {}
+            for a in area.activities:
+                extra = {k: v for k, v in (("guidance", a.guidance), ("questions", list(a.questions))) if v}
+                if a.source != "nao":
+                    extra["source"] = a.source
+                if extra:
+                    details[a.ref] = extra
+            if details:
+                out["details"] = details
+        return d | {"upgrades": self.upgrades}
 
 
 _TOP_KEYS = {"id", "version", "title", "description", "based_on", "scale", "areas", "upgrades"}
@@ -145,6 +168,7 @@ _UPGRADE_KEYS = {"from_version", "map"}
 _SOURCES = {"nao", "inferred", "local"}
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 MAX_LABEL = 40
+DEFAULT_NA_DESCRIPTOR = "The activity does not apply to this contract; give the reason."
 MAX_TEXT = 400
 
 
@@ -183,6 +207,13 @@ class _Checker:
 
     def table(self, data: object, key: str, allowed: set[str], required: set[str]) -> dict:
         if not isinstance(data, dict):
+            header = key and "[" not in key  # a section of its own: [scale], not an entry of a list
+            if header and isinstance(data, list):
+                raise self.fail(key, f"is written [[{key}]] (double brackets, a list of tables); a table takes "
+                                     f"single brackets: [{key}]")
+            if header:
+                raise self.fail(key, f"must be a table: write [{key}] on a line of its own, with its keys on the "
+                                     f"lines below it (found {data!r:.60})")
             raise self.fail(key, "must be a table")
         unknown = sorted(set(data) - allowed)
         if unknown:
@@ -254,7 +285,7 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
         not_applicable_descriptor=c.text(
             sd, "not_applicable_descriptor", "scale.not_applicable_descriptor", 200, required=False
         )
-        or "The activity does not apply to this contract; give the reason.",
+        or DEFAULT_NA_DESCRIPTOR,
     )
 
     raw_areas = data["areas"]
@@ -312,16 +343,22 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
         )
 
     upgrades: dict[str, dict[str, str]] = {}
-    for i, up in enumerate(data.get("upgrades", [])):
+    raw_upgrades = data.get("upgrades", [])
+    if not isinstance(raw_upgrades, list):
+        raise c.fail("upgrades", "must be a list of [[upgrades]] entries (double brackets)")
+    for i, up in enumerate(raw_upgrades):
         path = f"upgrades[{i}]"
         c.table(up, path, _UPGRADE_KEYS, _UPGRADE_KEYS)
+        if not isinstance(up["from_version"], str) or not up["from_version"].strip():
+            raise c.fail(f"{path}.from_version", 'must be the earlier version as text in quotes, e.g. "1.0" '
+                                                 f"(found {up['from_version']!r:.60})")
         mapping = up["map"]
         if not isinstance(mapping, dict):
             raise c.fail(f"{path}.map", "must be a table of old reference = new reference")
         for old, new in mapping.items():
             if not isinstance(new, str) or (new and new not in seen_refs):
                 raise c.fail(f"{path}.map.{old}", f"{new!r} is not an activity of this version")
-        upgrades[str(up["from_version"])] = dict(mapping)
+        upgrades[up["from_version"].strip()] = dict(mapping)
 
     fw = Framework(
         id=fw_id,
@@ -345,8 +382,24 @@ def _with_hash(fw: Framework) -> Framework:
 
 
 def from_dict(data: dict) -> Framework:
-    """Rebuild a framework from :meth:`Framework.to_dict` (as stored with each issue)."""
+    """Rebuild a framework from :meth:`Framework.to_dict` (as stored with each issue).
+
+    Definitions stored before the register kept the owner-facing words hold only what the
+    content hash covers: they come back without examples of evidence (see
+    :func:`cmrg_excel.intake.corrections.issue_corrections`, which then uses the workspace's
+    framework of the same content)."""
     scale = data["scale"]
+
+    def area(ar: dict) -> dict:
+        details = ar.get("details") or {}
+        out = {
+            "number": ar["number"],
+            "name": ar["name"],
+            "activities": [{"ref": r, "text": t, **details.get(r, {})} for r, t in ar["activities"]],
+        }
+        out.update({k: ar[k] for k in ("block", "purpose") if k in ar})
+        return out
+
     toml_like = {
         "id": data["id"],
         "version": data["version"],
@@ -354,16 +407,11 @@ def from_dict(data: dict) -> Framework:
         "scale": {
             "levels": [{"score": s, "label": lb, "descriptor": d} for s, lb, d in scale["levels"]],
             "not_applicable": scale["not_applicable"],
+            **{k: scale[k] for k in ("not_applicable_descriptor",) if k in scale},
         },
-        "areas": [
-            {
-                "number": ar["number"],
-                "name": ar["name"],
-                "activities": [{"ref": r, "text": t} for r, t in ar["activities"]],
-            }
-            for ar in data["areas"]
-        ],
+        "areas": [area(ar) for ar in data["areas"]],
         "upgrades": [{"from_version": k, "map": v} for k, v in data.get("upgrades", {}).items()],
+        **{k: data[k] for k in ("description", "based_on") if k in data},
     }
     return parse(toml_like, f"stored definition {data['id']} v{data['version']}")
 
@@ -371,14 +419,7 @@ def from_dict(data: dict) -> Framework:
 def load(path: str | Path) -> Framework:
     """Load and check one framework definition file."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise FrameworkError(f"{path}: framework file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FrameworkError(f"{path}: not valid TOML: {exc}") from None
-    return parse(data, str(path))
+    return parse(tomlfile.load(path, FrameworkError, "framework file not found"), str(path))
 
 
 def builtin_paths() -> list[Path]:

@@ -1,14 +1,13 @@
 """The workspace: its folders, its settings file ``cmrg.toml``, and the run lock.
 
-It owns the settings' rules (what each setting may hold, checked as the file loads) and
-nothing else: stages receive a :class:`Workspace` and read paths and settings from it.
+The settings' rules live in :mod:`cmrg_excel.core.settings` and are checked, every one, as
+the file loads; stages receive a :class:`Workspace` and read paths and settings from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,25 +17,23 @@ from typing import Iterator
 from filelock import FileLock, Timeout
 
 from . import framework as fwmod
-from .errors import BusyError, CmrgError
+from . import settings
+from .errors import BusyError, WorkspaceError
+from .settings import HOLIDAY_NATIONS, NO_HOLIDAYS
 
 CONFIG_NAME = "cmrg.toml"
 REGISTER_NAME = "register.sqlite"
 ENV_VAR = "CMRG_WORKSPACE"
-
-
-class WorkspaceError(CmrgError):
-    """The workspace is missing, incomplete or its settings are invalid."""
+LOCK_NAME = ".cmrg.lock"
+# Files that stages above this layer keep in the workspace (their modules use these names;
+# tests/test_out_paths.py holds them equal): the group's findings and the review plan.
+FINDINGS_NAME = "findings.xlsx"
+PLAN_NAME = "review-plan.xlsx"
+BENEFITS_NAME = "benefits.xlsx"
 
 
 class WorkspaceBusy(WorkspaceError, BusyError):
     """Another cmrg run holds the workspace lock."""
-
-
-# [templates] holidays: whose bank holidays a deadline avoids, as the UK subdivision codes
-# of the `holidays` package (which keeps substitute days and one-off holidays).
-HOLIDAY_NATIONS = {"England": "ENG", "Wales": "WLS", "Scotland": "SCT", "Northern Ireland": "NIR"}
-NO_HOLIDAYS = "none"
 
 
 @lru_cache(maxsize=None)
@@ -162,12 +159,14 @@ class Config:
     deadline_days: int
     holidays: str                     # whose bank holidays: a HOLIDAY_NATIONS name, or "none"
     contracts: str
-    raw: dict = field(default_factory=dict, repr=False)
+    raw: dict = field(default_factory=dict, repr=False)       # the file as parsed
+    checked: dict = field(default_factory=dict, repr=False)   # every section checked, defaults filled in
 
     def section(self, name: str) -> dict:
-        """A settings section as a plain dict (empty when absent)."""
-        value = self.raw.get(name, {})
-        return value if isinstance(value, dict) else {}
+        """A settings section as a plain dict, checked, with every default filled in."""
+        if name not in self.checked:
+            return settings.check_section(name, {}) if name in settings.SCHEMA else {}
+        return dict(self.checked[name])
 
     def deadline_from(self, issued_on: dt.date) -> dt.date:
         """The deadline set in the settings, as written; else ``deadline_days`` after
@@ -194,46 +193,22 @@ class Config:
 
 
 def load_config(path: Path) -> Config:
-    """Read ``cmrg.toml``; errors say which setting is wrong."""
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise WorkspaceError(f"{path} not found: run 'cmrg init' to create a workspace") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkspaceError(f"{path}: {exc}") from None
-
-    def get(section: str, key: str, kind: type | tuple, default: object) -> object:
-        value = raw.get(section, {}).get(key, default)
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise WorkspaceError(f"{path}: setting [{section}] {key} = {value!r} is not valid")
-        return value
-
-    deadline = raw.get("templates", {}).get("deadline")
-    if isinstance(deadline, dt.datetime):
-        deadline = deadline.date()
-    if deadline is not None and not isinstance(deadline, dt.date):
-        raise WorkspaceError(f"{path}: setting [templates] deadline must be a date such as 2027-01-29 (no quotes)")
-    days = get("templates", "deadline_days", int, 28)
-    if not 1 <= days <= 365:
-        raise WorkspaceError(f"{path}: setting [templates] deadline_days must be between 1 and 365")
-    nation = raw.get("templates", {}).get("holidays", "England")
-    allowed = {name.casefold(): name for name in [*HOLIDAY_NATIONS, NO_HOLIDAYS]}
-    if not isinstance(nation, str) or " ".join(nation.split()).casefold() not in allowed:
-        raise WorkspaceError(f'{path}: setting [templates] holidays must be "England", "Wales", "Scotland", '
-                             f'"Northern Ireland" or "none" (found {nation!r})')
-    nation = allowed[" ".join(nation.split()).casefold()]
+    """Read ``cmrg.toml`` and check every setting (:mod:`cmrg_excel.core.settings`): a mistake
+    is one line naming the file and the setting."""
+    raw, checked = settings.load(path)
+    council, templates = checked["council"], checked["templates"]
     return Config(
-        council_name=get("council", "name", str, "The Council"),
-        review_group=get("council", "review_group", str, "Contract Management Review Group"),
-        return_email=get("council", "return_email", str, ""),
-        framework=get("templates", "framework", str, fwmod.DEFAULT_FRAMEWORK),
-        password=get("templates", "password", str, ""),
-        deadline=deadline,
-        deadline_days=days,
-        holidays=nation,
-        contracts=get("templates", "contracts", str, "contracts.xlsx"),
+        council_name=council["name"],
+        review_group=council["review_group"],
+        return_email=council["return_email"],
+        framework=templates["framework"],
+        password=templates["password"],
+        deadline=templates["deadline"],
+        deadline_days=templates["deadline_days"],
+        holidays=templates["holidays"],
+        contracts=templates["contracts"],
         raw=raw,
+        checked=checked,
     )
 
 
@@ -277,6 +252,44 @@ class Workspace:
         except ValueError:
             return str(path)
 
+    def managed(self, path: str | Path) -> str | None:
+        """What cmrg keeps at ``path`` ("the contract list", "outbox/R1/, the workbooks issued in
+        round R1", ...), or None when it is not a file of the workspace's own. A command never
+        writes a file a person asked for (--out) over one of these."""
+        target = Path(path).expanduser().resolve()
+        try:
+            parts = target.relative_to(self.root).parts
+        except ValueError:
+            parts = ()
+        named = {
+            self.root / CONFIG_NAME: "the settings file",
+            self.contracts_path.resolve(): "the contract list",
+            self.root / BENEFITS_NAME: "the benefits log",
+            self.root / FINDINGS_NAME: "the review group's findings",
+            self.root / STANDING_TEXT: "the committee paper's standing text",
+            self.root / LOCK_NAME: "the workspace lock",
+            self.outbox / PLAN_NAME: "the review plan",
+            self.outbox / f".{Path(PLAN_NAME).stem}.json": "the review plan's record",
+        }
+        key = os.path.normcase(str(target)).casefold()
+        for known, what in named.items():
+            if os.path.normcase(str(known)).casefold() == key:
+                return what
+        if not parts:
+            return None
+        first = parts[0].casefold()
+        if len(parts) == 1 and first.startswith(REGISTER_NAME):
+            return "the register"
+        if first == "inbox":
+            return "inbox/, where returns wait to be ingested"
+        if first == "archive":
+            return "archive/, where accepted returns are kept as they came"
+        if first == "frameworks":
+            return "frameworks/, the workspace's framework definitions"
+        if first == "outbox" and len(parts) > 2:
+            return f"outbox/{parts[1]}/, the workbooks and emails issued in round {parts[1]}"
+        return None
+
     def framework(self, name: str | None = None) -> fwmod.Framework:
         """The framework named in settings (or ``name``), workspace definitions first."""
         return fwmod.find(name or self.config.framework, [self.frameworks_dir])
@@ -288,7 +301,7 @@ class Workspace:
     @contextmanager
     def lock(self, job: str, wait_seconds: float = 10.0) -> Iterator[None]:
         """Hold the workspace lock so that two runs that change it cannot overlap."""
-        lock = FileLock(str(self.root / ".cmrg.lock"))
+        lock = FileLock(str(self.root / LOCK_NAME))
         try:
             lock.acquire(timeout=wait_seconds)
         except Timeout:

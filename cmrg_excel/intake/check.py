@@ -50,10 +50,11 @@ from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from ..kit import layout as L
-from ..core.contracts import read_date
+from ..core.contracts import parse_money, read_date
 from ..core.framework import Framework
+from ..core.textsafe import hidden_character, visible
 from ..core.values import text_of
-from .entered import entered_values
+from .entered import entered_value, entered_values
 
 # --- plain data --------------------------------------------------------------------------
 
@@ -217,11 +218,11 @@ parse_date = read_date
 
 
 def shown(value: object, limit: int = 60) -> str:
-    """A found value quoted for a message."""
+    """A found value quoted for a message, any control character shown as an escape."""
     if value is None or value == "":
         return "(blank)"
     if isinstance(value, str):
-        t = " ".join(value.split())
+        t = visible(" ".join(value.split()))
         return '"' + (t if len(t) <= limit else t[: limit - 3] + "...") + '"'
     return text_of(value)
 
@@ -259,6 +260,16 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
         fw = ledger.frameworks.get(text_of(raw.meta.get("framework_hash")))
     if fw is None:
         return res
+    if issue is not None and _came_back_empty(raw, issue):
+        # One sentence, not a problem for every cell (and no corrections workbook: it would be
+        # the same blank workbook again). A problem with its identity is still said instead.
+        if not res.problems:
+            name = issue.file_path.rsplit("/", 1)[-1]
+            p(Problem("", "", "", "(nothing filled in)", "the workbook filled in", (
+                f"the workbook came back empty: nothing was filled in. Fill in {name}, the workbook we sent you "
+                f"for {issue.contract_id}, save it and send it back."), "empty-return"))
+        res.entered = entered_values(raw, [a.ref for a in fw.activities])
+        return res
     _contract_sheet(raw, res)
     _assessment(raw, fw, issue, res)
     _attestation(raw, issue, received, res)
@@ -267,6 +278,26 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
     if res.problems and issue is not None:
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
     return res
+
+
+def _came_back_empty(raw, issue) -> bool:
+    """Nothing typed anywhere: no answer (a re-review's carried answers as carried, with no
+    'Still accurate?'), no attestation, no contract correction."""
+    if L.ASSESSMENT not in raw.sheets or L.ATTESTATION not in raw.sheets:
+        return False  # a missing sheet is its own problem
+    if any(not _blank(v) for v in raw.attestation.values()) or any(not _blank(v) for v in raw.corrections.values()):
+        return False
+    carried_all = issue.prefill or {}
+    for row in raw.rows:
+        carried = carried_all.get(text_of(row.ref)) or {}
+        for key, value in row.values.items():
+            if _blank(value):
+                continue
+            if key == "confirm" or key not in carried:
+                return False
+            if entered_value(value, key) != text_of(carried[key])[: 10 if key == "target_date" else None]:
+                return False
+    return True
 
 
 def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
@@ -368,7 +399,11 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                 f"issued for your contract.{hint}"), "wrong-contract"))
         else:
             for f in L.CONTRACT_FIELDS:
-                if not f.identity or f.key == "contract_id":
+                if not f.identity:
+                    if f.key not in raw.corrections:
+                        _changed_detail(f, raw.contract.get(f.key), snap.get(f.key), res)
+                    continue
+                if f.key == "contract_id":
                     continue
                 got = raw.contract.get(f.key)
                 want = snap.get(f.key, "")
@@ -425,6 +460,40 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                       f"This workbook was replaced by a newer one for {issue.contract_id}: {where}. Please copy your "
                       "answers into the newer workbook and send that one."), "superseded"))
     return issue
+
+
+def _detail_text(kind: str, value: object) -> str:
+    """A contract detail as the owner sees it: dates dd/mm/yyyy, amounts as plain figures."""
+    if kind == "date" and isinstance(value, str) and value:
+        day, _ = read_date(value)
+        return day.strftime("%d/%m/%Y") if day else value
+    return text_of(value)
+
+
+def _changed_detail(f, got: object, want: object, res: CheckResult) -> None:
+    """A detail other than the contract's identity changed in the value column (the owner could
+    not find the Correction column, or the sheet was unprotected): kept as a correction."""
+    if _blank(got) and want in (None, ""):
+        return
+    if f.kind == "money":
+        try:
+            same = want is not None and abs(parse_money(got) - float(want)) < 0.005
+        except (TypeError, ValueError):
+            same = False
+    elif f.kind == "date":
+        day, _ = read_date(got)
+        same = day is not None and isinstance(want, str) and day.isoformat() == want[:10]
+    else:
+        same = _same_text(got, want if want is not None else "")
+    if same:
+        return
+    held, now = _detail_text(f.kind, want), _detail_text(f.kind, got)
+    if isinstance(got, (dt.date, dt.datetime)):
+        now = (got.date() if isinstance(got, dt.datetime) else got).strftime("%d/%m/%Y")
+    res.corrections[f.key] = now
+    res.notes.append(Problem(L.CONTRACT, L.contract_cell(f.key), "", shown(now), f'"{held}"', (
+        f"The {f.label.lower()} was changed in column {L.CONTRACT_VALUE_COL} from \"{held}\" to {shown(now)}: kept as a "
+        "correction for the review group."), "changed-detail"))
 
 
 def _contract_sheet(raw, res: CheckResult) -> None:
@@ -554,8 +623,11 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
                   "no rating given; choose one from the dropdown list", "missing-rating"))
         ok = False
     elif label is None:
+        hidden = hidden_character(raw_rating) if isinstance(raw_rating, str) else None
+        what = (f"the rating contains an invisible character ({hidden}), so it is not one of the list" if hidden
+                else f"{shown(raw_rating)} is not a rating")
         p(Problem(L.ASSESSMENT, cell("rating"), act.ref, shown(raw_rating), choices, (
-            f"{shown(raw_rating)} is not a rating; choose one from the dropdown list ({choices})"), "bad-rating"))
+            f"{what}; choose one from the dropdown list ({choices})"), "bad-rating"))
         ok = False
     texts = {}
     for key in ("evidence", "action", "action_owner"):

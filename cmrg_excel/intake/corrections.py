@@ -8,7 +8,9 @@ rejected submission. It has a new token and supersedes the workbook the owner us
 
 * everything the owner typed is filled in again (the register keeps it with the rejected
   submission, column ``entered``), right or wrong, including 'Still accurate?' answers of a
-  re-review and corrections on the Contract sheet;
+  re-review and corrections on the Contract sheet, except the date signed: it is left blank
+  and marked like a cell to fix, for the owner to sign the corrected return again (the date
+  must be on or after the corrections workbook was issued: see :func:`_sign_again`);
 * each problem cell is shaded red and carries a note saying what is wrong, and a first
   sheet, "Fixes needed", lists every fix (and what was put right for them, such as a
   changed contract detail);
@@ -25,7 +27,7 @@ Which rejected returns get one: the file carried one of our issue tokens, its is
 still open (not superseded, not an earlier round) and no return for that contract and round
 has been accepted since. Returns with no identity (not our workbook, hidden sheet removed)
 cannot be placed and get none; nor does another contract's workbook (issued for one contract
-but named for or showing another), whose answers are most likely that other contract's. The latest rejected return per contract wins. Its
+but showing another on its Contract sheet), whose answers are most likely that other contract's. The latest rejected return per contract wins. Its
 deadline is the original one, or two weeks from today if that is later (moved on to the next
 working day).
 """
@@ -53,11 +55,14 @@ DONE_FOR_YOU = {
     "duplicate-row": "Each activity has one row again; the first row's answers were kept, so check them.",
     "stray-answer": "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
 }
-# "wrong-contract": a workbook issued for one contract but named for, or showing, another. Its
+# "wrong-contract": a workbook issued for one contract but showing another on its Contract sheet. Its
 # answers are most likely another contract's (status counts it for neither), so they must not be
 # filled into a workbook for the contract it was issued to; the owner's note says what to send.
+# "empty-return": the workbook came back as sent; a corrections workbook would be the same blank
+# workbook again, so the owner is asked to fill in the one they have. (A file merely named for
+# another contract is its workbook's return, with a "needs a look" note.)
 NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token", "no-metadata", "framework-missing",
-                   "unreadable", "internal-error", "changed"}
+                   "unreadable", "internal-error", "changed", "withdrawn", "reader-limit", "empty-return"}
 
 
 def corrections_path(ws, round: str, contract_id: str) -> Path:
@@ -183,10 +188,37 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
             cell = f"{rating}{new_rows[ref.ref]}"
             note(L.ASSESSMENT, cell, msg)
             plan.fixes.append(f"{L.ASSESSMENT}!{cell} (activity {ref.ref}): {msg}")
+    _sign_again(plan, note)
     plan.fixes += [f"Done for you: {line}" for line in done]
     if not plan.fixes:
         plan.fixes.append("Check your answers and send the workbook back.")
     return plan
+
+
+def _sign_again(plan: Plan, note) -> None:
+    """The date signed is left blank, marked, for the owner to fill in again.
+
+    The attestation vouches for the answers as they are sent. A corrections workbook comes back
+    with answers changed since the first signature, so the date of that signature would vouch
+    for answers that were wrong, and ingest rightly wants a date on or after the corrections
+    workbook was issued. Keeping the old date unmarked made an owner who fixed every red cell
+    fail again; moving the check back to the first issue would accept a signature older than
+    the answers it vouches for. Name, role and the confirmation are kept: they still hold.
+    """
+    cell = L.ATTEST_BY_KEY["date"].cell
+    old = plan.attestation.pop("date", None)
+    if (L.ATTESTATION, cell) in plan.annotations:
+        return  # a problem with the date already says what to enter
+    when = ""
+    if old:
+        try:
+            when = f" (your first return was signed on {dt.date.fromisoformat(old[:10]):%d/%m/%Y})"
+        except ValueError:
+            when = f" (your first return said {old!r})"
+    message = (f"sign again: enter the date you sign this corrected return, as dd/mm/yyyy{when}; the date signed "
+               "vouches for the answers as you send them")
+    note(L.ATTESTATION, cell, message)
+    plan.fixes.append(f"{L.ATTESTATION}!{cell}: {message}")
 
 
 def _candidates(conn, submission_ids: list[int] | None, round: str | None) -> list[dict]:
@@ -246,6 +278,10 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
             if old_fw is None:
                 raise CorrectionsError(f"the framework {issue.framework_id} v{issue.framework_version} of "
                                        f"{issue.contract_id}'s workbook is missing from the register")
+            if current is not None and current.content_hash == old_fw.content_hash:
+                # The same framework in all a rating depends on; the workspace's copy also has the
+                # examples of evidence, which definitions stored by earlier versions lack.
+                old_fw = current
             new_fw = current if upgrade.plan(old_fw, current) is not None else old_fw
             plan = plan_correction(issue, old_fw, new_fw, json.loads(sub["entered"]),
                                    json.loads(sub["problems"] or "[]"))

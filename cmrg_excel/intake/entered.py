@@ -17,7 +17,8 @@ from ..kit import layout as L
 
 
 
-def _value(value: object, key: str) -> str:
+def entered_value(value: object, key: str) -> str:
+    """One cell's value as kept: dates as ISO text, anything else as the owner saw it."""
     if isinstance(value, (dt.date, dt.datetime)):
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if key in ("target_date", "date") and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -38,9 +39,9 @@ def entered_values(raw, activity_refs) -> dict:
         ref = text_of(row.ref)
         if ref not in refs or ref in answers:
             continue
-        values = {k: _value(row.values.get(k), k) for k in L.INPUT_KEYS}
+        values = {k: entered_value(row.values.get(k), k) for k in L.INPUT_KEYS}
         answers[ref] = {k: v for k, v in values.items() if v}
-    attestation = {k: _value(v, k) for k, v in raw.attestation.items()}
+    attestation = {k: entered_value(v, k) for k, v in raw.attestation.items()}
     corrections = {k: text_of(v) for k, v in raw.corrections.items()}
     return {
         "answers": answers,

@@ -72,12 +72,15 @@ from typing import Callable, Iterator
 from .. import register as reg
 from ..core.contracts import safe_filename
 from ..core.errors import BusyError, CmrgError
-from ..core.workspace import Workspace, WorkspaceError
+from ..core.workspace import Workspace
 from ..kit.files import write_atomic
 from ..kit.tables import write_table_workbook
 from ..register import audit
 from .check import Ledger, Problem, check
 from .read import ReaderPool, ReadResult, limits_for, stat_key
+from ..core.settings import check_value
+from ..core.textsafe import visible
+from ..register.details import COLUMNS as DETAIL_COLUMNS, describe as describe_details
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")  # a folder named so is reported, not searched
@@ -116,6 +119,7 @@ class FileOutcome:
     token: str | None = None  # the issue token found in the file
     named_for: list[str] = field(default_factory=list)  # other contracts its file name points at
     replaces: "FileOutcome | None" = None  # the return of the same contract filed earlier in this run
+    details: list = field(default_factory=list)  # register.details.DetailCorrection: contract details the owner corrects
 
     @property
     def first_reason(self) -> str:
@@ -378,12 +382,12 @@ def _kill_hook():
 
 def _problems_text(name: str, received: str, problems: list[Problem], contract: str | None, round: str | None) -> str:
     when = dt.datetime.fromisoformat(received).strftime("%d/%m/%Y %H:%M UTC")
-    lines = [f"{name} could not be accepted (received {when}).", ""]
+    lines = [f"{visible(name)} could not be accepted (received {when}).", ""]
     if contract:
         lines += [f"Contract: {contract}" + (f", review round {round}" if round else ""), ""]
     lines += [f"Please fix the following ({len(problems)} in all) and send the workbook again:", ""]
     for i, p in enumerate(problems, 1):
-        lines.append(f"{i:>3}. {p}")
+        lines.append(f"{i:>3}. {visible(p)}")
     lines.append("")
     if any(p.where() for p in problems):
         lines += ["Each line that starts with a sheet and cell says where to look (for example Assessment!D12 is "
@@ -586,6 +590,11 @@ class _Run:
         if result is not None:
             out.contract_id, out.round = result.contract_id, result.round
             out.token = result.token
+            issue = self.ledger.issues.get(result.token) if result.token else None
+            if issue is not None and result.corrections:
+                out.details = describe_details(result.corrections, issue.contract_snapshot,
+                                               contract_id=issue.contract_id, round=issue.round,
+                                               received_at=out.received_at)
         named = self.ledger.ids_in_name(out.name)
         out.named_for = sorted(named - {out.contract_id}) if out.contract_id not in named else []
         self.n += 1
@@ -794,7 +803,7 @@ class _Run:
                      contract_id=out.contract_id, round=out.round,
                      framework_hash=getattr(result, "framework_hash", None),
                      problems=[p.as_dict() for p in out.problems], entered=getattr(result, "entered", None),
-                     recheck=recheck)
+                     recheck=recheck, corrections=getattr(result, "corrections", None))
         out.outcome = "rejected"
         out.stored = self.rel(dest)
         out.problems_file = self.rel(problems_file)
@@ -1010,13 +1019,9 @@ def _stopped(ws, conn, result: IngestResult, exc: BaseException, write_report: b
 
 
 def _setting(cfg: dict, key: str, default: float, low: float, high: float, what: str, whole: bool = False) -> float:
-    """An [ingest] setting of cmrg.toml, checked: a clear error names it, never a traceback."""
-    value = cfg.get(key, default)
-    ok = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
-    if not ok or not low <= value <= high:
-        raise WorkspaceError(f"cmrg.toml: setting [ingest] {key} must be {what} from {low:g} to {high:g} "
-                             f"(found {value!r})")
-    return float(value)
+    """An [ingest] setting of cmrg.toml. The rule that holds it (core/settings.py, checked when the
+    workspace opened) is the one that counts; the bounds here only say what the caller expects."""
+    return float(check_value("ingest", key, cfg.get(key, default)))
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -1058,6 +1063,9 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
                          "(same reference)", "same"])
     made = [[c.contract_id, c.round, c.submission_id, c.path_rel, len(c.fixes), c.framework_version]
             for c in result.corrections]
+    details = [[d.contract_id, d.round, d.label, d.held, d.corrected, f.submission_id, f.outcome,
+                dt.datetime.fromisoformat(f.received_at) if f.received_at else None]
+               for f in result.files for d in f.details]
     summary = [
         ["Started (UTC)", dt.datetime.fromisoformat(result.started_at)],  # shown dd/mm/yyyy hh:mm
         ["Files", len(result.files)],
@@ -1078,6 +1086,7 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
                ("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"], upgrades),
                ("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook", "Fixes",
                                 "Framework version"], made),
+               ("Details to correct", DETAIL_COLUMNS, details),
                ("Summary", ["Item", "Value"], summary)],
     )
 

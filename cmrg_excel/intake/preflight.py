@@ -1070,7 +1070,7 @@ def _slow_scan(data: bytes, max_row: int, max_col: int, scan: _Scan, budget: lis
                     if b"&" in ref:
                         ref = _unescape(ref)
                     if not ref.isdigit() or len(ref) > 9 or int(ref) < 1:
-                        scan.unreadable.append(f"row {ref[:20]!r}")
+                        scan.unreadable.append(f"row {ref[:20].decode('utf-8', 'replace')!r}")
                         continue
                     row = int(ref)
             else:
@@ -1084,7 +1084,7 @@ def _slow_scan(data: bytes, max_row: int, max_col: int, scan: _Scan, budget: lis
                     ref = _unescape(ref)
                 cm = _PLAIN_CELL_REF.fullmatch(ref)
                 if cm is None:
-                    scan.unreadable.append(f"cell {ref[:20]!r}")
+                    scan.unreadable.append(f"cell {ref[:20].decode('utf-8', 'replace')!r}")
                     continue
                 letters, digits = cm.groups()
                 colno = columns.get(letters) or columns.setdefault(letters, column_number(letters))

@@ -221,6 +221,9 @@ def generate_round(
     contracts = select_contracts(clist, only, skip_invalid)
     today = today or dt.date.today()
     deadline = ws.config.deadline_from(today)
+    if deadline < today:
+        raise GenerateError(f"the deadline in cmrg.toml, {deadline:%d/%m/%Y}, has passed: set a later [templates] "
+                            "deadline, or comment it out to use deadline_days. Nothing was generated")
     folder = ws.outbox / round
     conn = reg.open_register(ws)
     try:

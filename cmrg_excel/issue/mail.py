@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.framework import BUILTIN_PACKAGE
 from ..core.errors import CmrgError
+from ..core.textsafe import visible
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 MAILMERGE_COLUMNS = ["owner_name", "owner_email", "contract_id", "title", "attachment_path", "deadline"]
@@ -62,11 +63,12 @@ def make_eml(sender: str, to_name: str, to_addr: str, letter: Letter, attachment
     msg = EmailMessage(policy=email.policy.SMTP.clone(max_line_length=998))
     if sender:
         msg["From"] = sender
-    msg["To"] = email.utils.formataddr((to_name, to_addr))
-    msg["Subject"] = letter.subject
+    # People's text (names, titles, reasons) with any control character shown as an escape.
+    msg["To"] = email.utils.formataddr((visible(to_name), to_addr))
+    msg["Subject"] = visible(letter.subject)
     msg["Date"] = email.utils.formatdate(localtime=True)
     msg["X-Unsent"] = "1"
-    msg.set_content(letter.body)
+    msg.set_content(visible(letter.body, lines=True))
     for path in attachments:
         maintype, subtype = XLSX_TYPE if path.suffix.lower() == ".xlsx" else ("application", "octet-stream")
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)

@@ -19,6 +19,7 @@ from typing import Iterable, Mapping
 
 from ..core.contracts import Contract
 from ..core.errors import CmrgError
+from ..core.settings import check_section
 
 # (key, heading, setting, how it is measured) in the order they are shown everywhere.
 CRITERIA: tuple[tuple[str, str, str, str], ...] = (
@@ -67,28 +68,14 @@ class PlanSettings:
 
     @classmethod
     def from_section(cls, section: Mapping[str, object], **overrides: object) -> "PlanSettings":
-        """Settings from ``ws.config.section("plan")``, defaults where absent; ``overrides`` (not None) win."""
+        """Settings from ``ws.config.section("plan")``, defaults where absent; ``overrides`` (not None) win.
+        A section that breaks a rule raises :class:`~cmrg_excel.core.settings.SettingsError` naming it."""
 
-        def number(key: str, default: float, *, integer: bool = False, lo: float = 0, hi: float = math.inf) -> float:
-            value = section.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
-                kind = "a whole number" if integer else "a number"
-                raise PlanError(f"setting [plan] {key} = {value!r} in cmrg.toml must be {kind}")
-            if not lo <= value <= hi:
-                raise PlanError(f"setting [plan] {key} = {value!r} in cmrg.toml must be between {lo:g} and {hi:g}")
-            return int(value) if integer else float(value)
-
-        weights = {key: number(setting, DEFAULT_WEIGHTS[key]) for key, _, setting, _ in CRITERIA}
-        if sum(weights.values()) <= 0:
-            raise PlanError("settings [plan] weight_* in cmrg.toml are all zero: give at least one criterion a weight")
+        checked = check_section("plan", dict(section))  # the one set of rules (core/settings.py)
         values = dict(
-            weights=weights,
-            per_month=number("per_month", 3, integer=True, lo=1, hi=100),
-            months=number("months", 12, integer=True, lo=1, hi=60),
-            timing_horizon_months=number("timing_horizon_months", 18, integer=True, lo=1, hi=120),
-            max_directorate_share=number("max_directorate_share", 0.5, lo=0.01, hi=1),
-            lead_months=number("lead_months", 2, integer=True, lo=0, hi=24),
-            review_full_months=number("review_full_months", 36, integer=True, lo=1, hi=240),
+            weights={key: checked[setting] for key, _, setting, _ in CRITERIA},
+            **{key: checked[key] for key in ("per_month", "months", "timing_horizon_months", "max_directorate_share",
+                                             "lead_months", "review_full_months")},
         )
         for key, value in overrides.items():
             if value is not None:

@@ -19,7 +19,7 @@ What it guarantees:
   (reached only through :mod:`cmrg_excel.kit.xlsxwriter_internals`, the pinned wall): a
   shared string by ``SharedStrings._write_si`` (control characters as ``_xHHHH_``, XML
   escaping, ``xml:space="preserve"``; text that xlsxwriter would mangle, such as
-  ``<r>...</r>``, as the rich string :class:`~cmrg_excel.kit.styles.FastFormulaWorksheet` makes
+  ``<r>...</r>``, as the rich string :class:`~cmrg_excel.kit.xlsxwriter_internals.FastFormulaWorksheet` makes
   of it); document properties and
   header/footer text with ``XMLwriter``'s data escaping; amounts and dates as xlsxwriter
   writes a number cell (``%.16G``; dates by its Excel-serial conversion). The whole string

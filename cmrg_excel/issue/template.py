@@ -410,20 +410,45 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
                 "error_message": "Choose Yes from the list, or leave it blank and update the answer.",
             },
         )
-    # One rule per kind over every area's rows (relative references follow each row).
+    # One rule per kind over every area's rows (relative references follow each row). A cell
+    # to fix (a corrections workbook) is left out of the amber rules: a conditional format
+    # paints over the cell's own red, and the owner is told the cells to fix are red.
     first_lo = next(iter(area_ranges.values()))[0]
     rating0 = f"{by['rating'].letter}{first_lo}"
-    ws.conditional_format(rating0, {"type": "blanks", "format": st.cf_blank, "multi_range": multi("rating")})
+    amber_rating = _unflagged(spec, by["rating"].letter, area_ranges.values())
+    if amber_rating:
+        ws.conditional_format(amber_rating[0].split(":")[0],
+                              {"type": "blanks", "format": st.cf_blank, "multi_range": " ".join(amber_rating)})
     ws.conditional_format(rating0, {"type": "formula", "criteria": f'=${by["score"].letter}{first_lo}="?"',
                                     "format": st.cf_bad, "multi_range": multi("rating")})
-    ws.conditional_format(
-        f"{by['evidence'].letter}{first_lo}",
-        {"type": "formula", "format": st.cf_blank, "multi_range": multi("evidence"),
-         "criteria": f'=AND(${by["rating"].letter}{first_lo}="{fw.scale.not_applicable}",'
-                     f'LEN(${by["evidence"].letter}{first_lo})=0)'},
-    )
+    amber_evidence = _unflagged(spec, by["evidence"].letter, area_ranges.values())
+    if amber_evidence:
+        top = amber_evidence[0].split(":")[0]
+        row1 = top[len(by["evidence"].letter):]
+        ws.conditional_format(
+            top,
+            {"type": "formula", "format": st.cf_blank, "multi_range": " ".join(amber_evidence),
+             "criteria": f'=AND(${by["rating"].letter}{row1}="{fw.scale.not_applicable}",'
+                         f'LEN(${by["evidence"].letter}{row1})=0)'},
+        )
     ws.freeze_panes(L.ASSESS_HEADER_ROW, 2)
     print_setup(ws, landscape=True, repeat_to_row=L.ASSESS_HEADER_ROW - 1, left_footer=footer, header=spec.council)
+
+
+def _unflagged(spec: TemplateSpec, letter: str, spans: Iterable[tuple[int, int]]) -> list[str]:
+    """The column's cells over ``spans`` (first and last row) as ranges, leaving out the cells
+    to fix (``spec.annotations`` on the Assessment sheet)."""
+    out: list[str] = []
+    for lo, hi in spans:
+        start = lo
+        for row in range(lo, hi + 1):
+            if (L.ASSESSMENT, f"{letter}{row}") in spec.annotations:
+                if start < row:
+                    out.append(f"{letter}{start}:{letter}{row - 1}")
+                start = row + 1
+        if start <= hi:
+            out.append(f"{letter}{start}:{letter}{hi}")
+    return out
 
 
 def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
@@ -476,7 +501,8 @@ def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
                 "input_title": "Confirmation", "input_message": "Choose Yes to confirm the return is accurate and that you are accountable for it.",
                 "error_title": "Choose Yes", "error_message": "Choose Yes from the list to confirm.",
             })
-            ws.conditional_format(r0, c0, r0, c0, {"type": "blanks", "format": st.cf_blank})
+            if not flagged:  # amber would paint over the red of a confirmation to fix
+                ws.conditional_format(r0, c0, r0, c0, {"type": "blanks", "format": st.cf_blank})
     # A read-out of progress, so the signer sees what they sign.
     rows = L.assessment_rows(fw)
     by = L.ASSESS_BY_KEY

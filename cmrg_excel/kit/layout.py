@@ -7,10 +7,10 @@ drift apart. Rows are 1-based and columns are letters, as a person sees them in 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from ..core.framework import Framework
+from ..core.settings import DATE_MAX as _DATE_MAX, DATE_MIN as _DATE_MIN
 
 LAYOUT_VERSION = "1"
 
@@ -198,9 +198,9 @@ def meta_cell(key: str, col: str = META_VALUE_COL) -> str:
 
 
 # --- Dates a workbook accepts -----------------------------------------------------------
-# Target dates and the date signed: the writer's validation and the reader's check.
-DATE_MIN = dt.date(2000, 1, 1)
-DATE_MAX = dt.date(2099, 12, 31)
+# Target dates and the date signed: the writer's validation and the reader's check. The one
+# range of dates a review programme uses (core/settings.py), also for settings and options.
+DATE_MIN, DATE_MAX = _DATE_MIN, _DATE_MAX
 
 # --- Lengths the reader accepts --------------------------------------------------------
 MAX_TEXT = {"evidence": 4000, "action": 2000, "action_owner": 120, "name": 120, "role": 120, "correction": 500}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import re
 
 import xlsxwriter
 
@@ -39,6 +40,38 @@ WORKBOOK_OPTIONS = {
 }
 
 
+_COLUMNS_RE = re.compile(r"^\$?([A-Z]{1,3})(?:\d*)?(?::\$?([A-Z]{1,3})\d*)?$")
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+class HouseWorksheet(FastFormulaWorksheet):
+    """The worksheet of every workbook the tool writes: xlsxwriter's, with its text and formula
+    fixes (:class:`~cmrg_excel.kit.xlsxwriter_internals.FastFormulaWorksheet`), and remembering
+    its column widths so that :func:`print_setup` can work out the print scale (``set_column``
+    is public API)."""
+
+    def set_column(self, first_col, last_col=None, width=None, cell_format=None, options=None):
+        if isinstance(first_col, str):  # "A:C" (xlsxwriter's own form), shifted along like the others
+            m = _COLUMNS_RE.match(first_col.upper())
+            first, last = (_column_number(m.group(1)), _column_number(m.group(2) or m.group(1))) if m else (0, -1)
+            cell_format, options, width = width, cell_format, last_col
+            result = super().set_column(first_col, width, cell_format, options)
+        else:
+            first, last = first_col, first_col if last_col is None else last_col
+            result = super().set_column(first_col, last, width, cell_format, options)
+        hidden = bool((options or {}).get("hidden"))
+        widths = self.__dict__.setdefault("cmrg_widths", {})
+        for col in range(first, last + 1):
+            widths[col] = 0.0 if hidden else (DEFAULT_WIDTH if width is None else float(width))
+        return result
+
+
 def new_workbook(target=None) -> tuple[xlsxwriter.Workbook, io.BytesIO | None]:
     """A workbook with the safe options; in memory (returning its buffer) when no target is given."""
     buffer = None
@@ -46,7 +79,7 @@ def new_workbook(target=None) -> tuple[xlsxwriter.Workbook, io.BytesIO | None]:
         buffer = io.BytesIO()
         target = buffer
     wb = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "in_memory": True})
-    wb.worksheet_class = FastFormulaWorksheet
+    wb.worksheet_class = HouseWorksheet
     return wb, buffer
 
 
@@ -124,24 +157,80 @@ def footer_text(text: str) -> str:
     return text.replace("&", "&&")
 
 
+# Printing. Every workbook prints on A4 with half-inch side margins; a sheet is scaled to fit
+# its columns across the page, and nothing may print smaller than MIN_PRINT_POINTS once scaled.
+A4 = 9
+A4_INCHES = (8.27, 11.69)
+SIDE_MARGIN = 0.5
+MIN_PRINT_POINTS = 8
+DEFAULT_WIDTH = 8.43
+_WIDTH_SLACK = 0.98
+
+
+def column_points(width: float) -> float:
+    """Points a column of ``width`` character units takes on paper, in whichever of Excel and
+    LibreOffice Calc draws it wider: Excel gives 5.25 points a unit plus 3.75 (7-pixel digits
+    and 5 pixels of padding at 96 pixels an inch), Calc 7.4 about 5.55 a unit plus 4, so
+    Calc's figure is used."""
+    if width <= 0:
+        return 0.0
+    return max(5.25 * width + 3.75, 5.55 * width + 4.0)
+
+
+def printable_points(landscape: bool) -> float:
+    """The width of an A4 page between the side margins, in points."""
+    return ((A4_INCHES[1] if landscape else A4_INCHES[0]) - 2 * SIDE_MARGIN) * 72
+
+
+def fit_scale(widths, landscape: bool = True) -> int:
+    """The print scale (per cent, at most 100) that fits columns of ``widths`` across the page."""
+    total = sum(column_points(w) for w in widths)
+    if total <= 0:
+        return 100
+    return max(10, min(100, int(printable_points(landscape) / total * 100 * _WIDTH_SLACK)))
+
+
+def smallest_font_scale(font_size: float) -> int:
+    """The smallest print scale at which ``font_size`` still prints at MIN_PRINT_POINTS."""
+    return math.ceil(MIN_PRINT_POINTS * 100 / font_size)
+
+
 def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None, left_footer: str = "",
-                header: str = "", fit_width: bool = True) -> None:
-    """A4, fit to one page wide, repeated header rows, footer with page numbers."""
-    ws.set_paper(9)
+                header: str = "", fit_width: bool = True, widths=None, last_col: int | None = None,
+                scale: int | None = None) -> int:
+    """A4, scaled to fit the columns across one page, repeated header rows, a header and a
+    footer with page numbers that print at 8 points or more whatever the scale. Returns the
+    print scale.
+
+    The scale is worked out here from the column widths (``widths``, or those the sheet was
+    given, up to ``last_col``) rather than left to "fit to page", so that the header and
+    footer can be sized to match and manual page breaks are honoured."""
+    ws.set_paper(A4)
     if landscape:
         ws.set_landscape()
     else:
         ws.set_portrait()
-    ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
-    if fit_width:
-        ws.fit_to_pages(1, 0)
+    ws.set_margins(left=SIDE_MARGIN, right=SIDE_MARGIN, top=0.7, bottom=0.7)
+    if scale is None:
+        scale = 100
+        if fit_width:
+            if widths is None:
+                known = getattr(ws, "cmrg_widths", {})
+                last = max(known, default=-1) if last_col is None else last_col
+                widths = [known.get(c, DEFAULT_WIDTH) for c in range(last + 1)]
+            scale = fit_scale(widths, landscape)
+    if scale < 100:
+        ws.set_print_scale(scale)
     if repeat_to_row is not None:
         ws.repeat_rows(0, repeat_to_row)
+    # Calc and Excel shrink the header and footer with the page: size them so they print at 8 pt.
+    size = max(8, math.ceil(MIN_PRINT_POINTS * 100 / scale))
     # "&8" sets the font size and takes every digit after it: without the space, a contract
     # ID such as 123-X would be read as font size 8123 followed by "-X".
     if header:
-        ws.set_header(f"&L&8 {footer_text(header)}")
-    ws.set_footer(f"&L&8 {footer_text(left_footer)}&R&8 Page &P of &N")
+        ws.set_header(f"&L&{size} {footer_text(header)}")
+    ws.set_footer(f"&L&{size} {footer_text(left_footer)}&R&{size} Page &P of &N")
+    return scale
 
 
 # --- row heights ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from ..core.textsafe import visible
 from .files import write_atomic
 from .styles import Styles, new_workbook, print_setup, wrapped_height
 
@@ -56,7 +57,7 @@ def write_table_workbook(path: Path, sheet: str, columns: list[str], rows: list[
                     ws.write_number(r, c, v)
                     shown = len(f"{v:g}") if isinstance(v, float) else len(str(v))
                 else:
-                    text = str(v)
+                    text = visible(str(v), lines=True)  # a control character shown, never stored raw
                     ws.write_string(r, c, text)
                     shown = max(len(line) for line in text.split("\n"))
                     spaced[c] = spaced[c] or any(ch.isspace() for ch in text)

@@ -71,7 +71,7 @@ def version() -> tuple[int, ...]:
 
 
 class FastFormulaWorksheet(Worksheet):
-    """The worksheet class of every workbook the tool writes (see :func:`cmrg_excel.kit.styles.new_workbook`).
+    """The base of the worksheet class of every workbook the tool writes (:class:`cmrg_excel.kit.styles.HouseWorksheet`).
 
     Formulas: xlsxwriter runs several hundred regular expressions over every formula (and
     every conditional-format formula) to add "_xlfn." prefixes to post-2010 functions. Our

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from importlib import resources
 from pathlib import Path
 
-from ..core.workspace import CONFIG_NAME, CONFIG_TEMPLATE, STANDING_TEXT, Workspace, WorkspaceError, load_config
+from ..core import settings
+from ..core.workspace import CONFIG_NAME, CONFIG_TEMPLATE, STANDING_TEXT, Workspace, load_config
 from ..core.benefits import FILE_NAME as BENEFITS_FILE
 from ..core.framework import BUILTIN_PACKAGE
 from ..kit.benefits_list import write_benefits_log
@@ -26,10 +28,14 @@ def init_workspace(
     cfg = root / CONFIG_NAME
     if not cfg.exists():
         pw = password or "cmrg-" + secrets.token_hex(3)
-        for bad in ('"', "\\", "\n"):
-            if bad in council or bad in return_email or bad in pw:
-                raise WorkspaceError("council name, email and password may not contain quotes, backslashes or line breaks")
-        cfg.write_text(CONFIG_TEMPLATE.format(council=council, return_email=return_email, password=pw), encoding="utf-8")
+        # The rules the file is held to when it loads, applied before anything is written.
+        values = {key: settings.check_value(section, key, value, option) for section, key, value, option in (
+            ("council", "name", council, "--council"), ("council", "return_email", return_email, "--return-email"),
+            ("templates", "password", pw, "password"))}
+        # Written as TOML basic strings: quotes and backslashes escaped, any other character as it is.
+        quoted = {key: json.dumps(value, ensure_ascii=False)[1:-1] for key, value in values.items()}
+        cfg.write_text(CONFIG_TEMPLATE.format(council=quoted["name"], return_email=quoted["return_email"],
+                                              password=quoted["password"]), encoding="utf-8")
         made.append(cfg)
     ws = Workspace(root, load_config(cfg))
     for folder in (ws.inbox, ws.outbox, ws.archive, ws.frameworks_dir):

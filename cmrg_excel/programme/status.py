@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from ..register import Issue, RoundError, choose_round
+from ..register.details import COLUMNS as DETAIL_COLUMNS, latest_corrections
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
@@ -105,6 +106,7 @@ class RoundStatus:
     contracts: list[ContractStatus]
     unmatched_rejections: int = 0   # rejected files of this round that name no contract we can place
     deadline_override: dt.date | None = None
+    details: tuple = ()             # register.details.DetailCorrection: contract details owners correct
 
     @property
     def totals(self) -> dict[str, int]:
@@ -361,8 +363,9 @@ def load_round_status(ws, round: str | None = None, *, today: dt.date | None = N
         for k, v in r.items():
             if isinstance(v, float) and v != v:
                 r[k] = None
-    return round_status(round, issues, records, today or dt.date.today(), deadline=deadline,
-                        default_deadline=ws.config.deadline_from, decisions=decided)
+    status = round_status(round, issues, records, today or dt.date.today(), deadline=deadline,
+                          default_deadline=ws.config.deadline_from, decisions=decided)
+    return replace(status, details=tuple(latest_corrections(records, issues, round)))
 
 
 def received_date(text: str | None) -> dt.date | None:
@@ -440,9 +443,37 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
         sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Rejected", "format": st.cf_blank})
     sh.freeze_panes(r0 + 1, 1)
     print_setup(sh, landscape=True, repeat_to_row=r0, left_footer=footer, header=council)
+    if status.details:
+        _details_sheet(wb, st, status, footer, council)
     wb.close()
     write_atomic(path, buffer.getvalue())
     return path
+
+
+def _details_sheet(wb, st, status: RoundStatus, footer: str, council: str) -> None:
+    """The contract details owners say are wrong, to put right on the contract list."""
+    from ..kit.styles import print_setup
+
+    sh = wb.add_worksheet("Details to correct")
+    widths = [13, 8, 24, 36, 36, 9, 10, 16]
+    for i, w in enumerate(widths):
+        sh.set_column(i, i, w)
+    sh.write_string(0, 0, "Contract details the owners correct: put them right on the contract list", st.title)
+    n = len(status.details)
+    sh.add_table(2, 0, 2 + n, len(DETAIL_COLUMNS) - 1, {
+        "name": "DetailsToCorrect", "style": "Table Style Light 9",
+        "columns": [{"header": h, "header_format": st.header} for h in DETAIL_COLUMNS],
+    })
+    for r, d in enumerate(status.details, start=3):
+        for c, value in enumerate(d.row()):
+            if isinstance(value, dt.datetime):
+                sh.write_datetime(r, c, value.replace(tzinfo=None), st.cell_date)
+            elif isinstance(value, int):
+                sh.write_number(r, c, value, st.cell)
+            else:
+                sh.write_string(r, c, "" if value is None else str(value), st.cell)
+    sh.freeze_panes(3, 1)
+    print_setup(sh, landscape=True, repeat_to_row=2, left_footer=footer, header=council)
 
 
 def status_path(ws, round: str) -> Path:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..kit.layout import ASSESS_BY_KEY
 from ..kit.tables import write_table_workbook
 from .db import open_register
-from .ledger import check_round, load_framework
+from .ledger import check_round, list_issues, load_framework
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -171,15 +171,36 @@ def answers(workspace, round: str | None = None, include_superseded: bool = Fals
 def export_answers(workspace, out: str | Path, round: str | None = None, include_superseded: bool = False) -> Path:
     """Write :func:`answers` to ``out``: ``.xlsx`` as an Excel Table (filters, frozen header,
     people's text always as text) or ``.csv`` (cells that a spreadsheet would run as a
-    formula get a leading ``'``). A ``round`` that was never issued raises :class:`RoundError`."""
+    formula get a leading ``'``). Both carry, for each answer, the contract details its return
+    corrects (``details_to_correct``); the .xlsx also lists them on a sheet of their own.
+    A ``round`` that was never issued (or was withdrawn) raises :class:`RoundError`."""
+    import pandas as pd
+
+    from .details import COLUMNS as DETAIL_COLUMNS, by_submission, latest_corrections
+
     out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
     conn = open_register(workspace, readonly=True)
     try:
         check_round(conn, round)
         df = answers_frame(conn, round, include_superseded)
+        subs = submissions_frame(conn, round)
+        issues = list_issues(conn, round)
     finally:
         conn.close()
-    suffix = out.suffix.lower()
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in subs.to_dict("records")] if not subs.empty else []
+    details = by_submission(records, issues)
+    df["details_to_correct"] = ["; ".join(d.line() for d in details.get(int(s), [])) if s == s else ""
+                                for s in df["submission_id"]]
+    # The sign-off date is stored as ISO text: as a date it reads like the target date beside it
+    # (dd/mm/yyyy in either format; kept as text if any is not a date).
+    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "")
+    as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
+    if not (signed.notna() & as_dates.isna()).any():
+        df["attested_on"] = as_dates
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         from ..kit.files import write_csv
@@ -188,18 +209,11 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
         for rec in df.to_dict("records"):
             rows.append({k: _export_value(v, csv=True) for k, v in rec.items()})
         return write_csv(out, list(df.columns), rows)
-    if suffix != ".xlsx":
-        raise ValueError(f"{out.name}: choose a file ending in .xlsx or .csv")
-    # the sign-off date is stored as ISO text: as a date it shows dd/mm/yyyy (kept as text if any is not a date)
-    import pandas as pd
-
-    signed = df["attested_on"].where(df["attested_on"].astype(str).str.strip() != "") if "attested_on" in df else None
-    if signed is not None:
-        as_dates = pd.to_datetime(signed, format="%Y-%m-%d", errors="coerce")
-        if not (signed.notna() & as_dates.isna()).any():
-            df["attested_on"] = as_dates
     write_table_workbook(out, "Register", list(df.columns), [[_export_value(v) for v in r] for r in df.itertuples(index=False)],
-                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28})
+                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28,
+                             "details_to_correct": 50},
+                     extra=[("Details to correct", DETAIL_COLUMNS,
+                             [d.row() for d in latest_corrections(records, issues, round)])])
     return out
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..core.benefits import CASHABLE, FILE_NAME as BENEFITS_FILE, NON_CASHABLE, ONE_OFF, read_benefits_log
 from ..core.errors import CmrgError
+from ..core.settings import check_section
 from ..core.framework import BUILTIN_PACKAGE, Framework
 from ..kit.document import Bullets, Cover, Document, Heading, Image, PageBreak, Para, Table
 from .. import register as reg
@@ -67,26 +68,11 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, report: dict | None, council: dict | None = None) -> "ReportSettings":
-        report = dict(report or {})
-        values: dict = {}
-        for key, value in report.items():
-            if key not in cls.KEYS:
-                known = ", ".join(sorted(cls.KEYS))
-                raise ReportError(f"cmrg.toml: [report] {key} is not a known setting (known: {known})")
-            if key == "benefit_threshold_gbp":
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
-                    raise ReportError(f"cmrg.toml: [report] benefit_threshold_gbp = {value!r} must be a number of "
-                                      "pounds, e.g. 100000")
-                values["benefit_threshold_gbp"] = float(value)
-            else:
-                if not isinstance(value, str) or "\n" in value or len(value) > 300:
-                    raise ReportError(f"cmrg.toml: [report] {key} must be one line of text in \"quotes\"")
-                values[cls.KEYS[key]] = value.strip()
-        marking = (council or {}).get("marking", "")
-        if not isinstance(marking, str) or "\n" in marking or len(marking) > 80:
-            raise ReportError("cmrg.toml: [council] marking must be one short line of text in \"quotes\", "
-                              "e.g. \"OFFICIAL-SENSITIVE\"")
-        values["marking"] = marking.strip()
+        """``[report]`` and ``[council] marking`` of cmrg.toml, checked by the one set of rules
+        (core/settings.py)."""
+        checked = check_section("report", dict(report or {}))
+        values = {cls.KEYS[key]: value for key, value in checked.items()}
+        values["marking"] = check_section("council", {"marking": (council or {}).get("marking", "")})["marking"]
         return cls(**values)
 
     def missing(self) -> list[str]:

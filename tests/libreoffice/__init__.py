@@ -13,9 +13,12 @@ API:
 ``soffice_path() -> str | None``
 ``require_libreoffice()``  skip the test without LibreOffice, fail under CI=true
 ``fill(src, dst, edits, timeout=120, recalculate=False) -> dict``
+    (an edit may also be structural: ``{"sheet": S, "unprotect": PASSWORD}``
+    or ``{"sheet": S, "delete_row": N}``, N 1-based)
 ``resave(src, dst, timeout=120) -> dict``
 ``inspect(src, cells=(), timeout=120) -> dict``
 ``convert_to_pdf(src, outdir, timeout=120) -> Path``
+``print_workbook(src, pdf, timeout=180) -> dict``  the PDF and what each sheet prints
 ``pdf_text(pdf) -> str``,  ``pdf_pages(pdf) -> int``
 
 An edit is ``{"sheet": "Assessment", "cell": "D7", "value": "2 Good",
@@ -52,6 +55,7 @@ __all__ = [
     "resave",
     "inspect",
     "convert_to_pdf",
+    "print_workbook",
     "pdf_text",
     "pdf_pages",
 ]
@@ -256,6 +260,15 @@ _KINDS = ("text", "number", "date")
 def _normalise_edit(edit: Mapping[str, Any]) -> dict:
     if not isinstance(edit, Mapping):
         raise TypeError("an edit must be a mapping, got %r" % (edit,))
+    if "unprotect" in edit or "delete_row" in edit:
+        if set(edit) not in ({"sheet", "unprotect"}, {"sheet", "delete_row"}):
+            raise ValueError("a structural edit is {sheet, unprotect} or {sheet, delete_row}, got %r" % (edit,))
+        out = {"sheet": str(edit["sheet"])}
+        if "unprotect" in edit:
+            out["unprotect"] = str(edit["unprotect"])
+        else:
+            out["delete_row"] = int(edit["delete_row"])
+        return out
     unknown = set(edit) - {"sheet", "cell", "value", "kind", "paste"}
     if unknown:
         raise ValueError("unknown edit keys %s in %r" % (sorted(unknown), edit))
@@ -339,6 +352,18 @@ def inspect(
 # --------------------------------------------------------------------------
 # PDF
 # --------------------------------------------------------------------------
+
+
+def print_workbook(src: str | os.PathLike, pdf: str | os.PathLike, timeout: float = 180) -> dict:
+    """Print ``src`` to the PDF ``pdf`` as Calc prints the whole workbook.
+
+    Returns ``{"sheets": [{"name", "visible", "pages", "cells": [[row, col, text], ...]}]}``:
+    per sheet, how many pages it prints on and every cell that printing covers (inside
+    the print ranges, or the used area when there are none; in a visible row and column)
+    with the text Calc displays for it, as formatted, after recalculating.
+    """
+    job = {"action": "print", "src": os.path.abspath(src), "dst": os.path.abspath(pdf)}
+    return _run_driver(job, timeout)
 
 
 def convert_to_pdf(

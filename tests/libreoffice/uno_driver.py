@@ -15,11 +15,20 @@ JOB.json is an object with an ``action`` and its arguments:
     (nothing written) when the sheet is protected and the cell locked, or
     when the cell's validation would reject the value and ``paste`` is false
     (pasting bypasses validation, but never protection).
+    A structural edit is ``{"sheet": "Assessment", "unprotect": PASSWORD}``
+    (Tools > Protect Sheet, unticked, with the password) or ``{"sheet":
+    "Assessment", "delete_row": 12}`` (select row 12, Sheet > Delete Rows;
+    refused on a protected sheet, as Calc refuses it).
 ``{"action": "resave", "src": ..., "dst": ...}``
     Open and save as .xlsx with no edits.
 ``{"action": "inspect", "src": ..., "cells": [{"sheet": ..., "cell": ...}]}``
     Report sheets (name, visibility, protection) and the given cells' lock
     state, value and validation.
+``{"action": "print", "src": ..., "dst": ...}``
+    Print ``src`` to the PDF ``dst`` as Calc prints the whole workbook, and
+    report, per sheet, its pages and every cell that printing covers (a visible
+    sheet, inside its print ranges or else its used area, in a visible row and
+    column) with the text Calc displays for it.
 
 Optional job keys: ``result`` (path to write the result JSON to; stdout
 otherwise), ``timeout`` (seconds for the whole job, default 120),
@@ -38,6 +47,7 @@ and pipe name; only that process group is ever signalled and the profile
 directory is removed afterwards, also on error or timeout.
 """
 
+import csv
 import datetime as _dt
 import json
 import os
@@ -59,6 +69,7 @@ from com.sun.star.beans import PropertyValue  # noqa: E402
 from com.sun.star.connection import NoConnectException  # noqa: E402
 
 XLSX_FILTER = "Calc MS Excel 2007 XML"
+PDF_FILTER = "calc_pdf_Export"
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_CONNECT_TIMEOUT = 30.0
 
@@ -539,7 +550,35 @@ def get_sheet(doc, name):
 # --------------------------------------------------------------------------
 
 
+def do_structure(doc, edit):
+    """Unprotect a sheet or delete a whole row, as a person in Calc would."""
+    out = {"sheet": edit.get("sheet"), "status": None, "error": None, "notes": []}
+    try:
+        sheet = get_sheet(doc, edit["sheet"])
+        if "unprotect" in edit:
+            out["unprotect"] = True
+            sheet.unprotect(str(edit["unprotect"]))
+            if sheet.isProtected():
+                out["status"], out["error"] = "refused", "wrong password"
+                return out
+        else:
+            row = int(edit["delete_row"])
+            out["delete_row"] = row
+            if sheet.isProtected():
+                out["status"] = "refused"
+                out["error"] = "rows cannot be deleted on a protected sheet"
+                return out
+            sheet.getRows().removeByIndex(row - 1, 1)
+        out["status"] = "ok"
+    except Exception as exc:
+        out["status"] = "error"
+        out["error"] = "%s: %s" % (type(exc).__name__, exc)
+    return out
+
+
 def do_edit(doc, edit):
+    if "unprotect" in edit or "delete_row" in edit:
+        return do_structure(doc, edit)
     out = {"sheet": edit.get("sheet"), "cell": edit.get("cell"), "value": edit.get("value"),
            "kind": edit.get("kind", "text"), "paste": bool(edit.get("paste", False)),
            "status": None, "error": None, "notes": []}
@@ -660,6 +699,79 @@ def action_inspect(office, job, result):
         close_doc(doc)
 
 
+CSV_FILTER = "Text - txt - csv (StarCalc)"
+# comma, double quote, UTF-8, from line 1, standard cell format, no language, quoted text,
+# detect numbers, save cell contents AS SHOWN, no formulas, keep spaces, then the sheet number
+CSV_AS_SHOWN = "44,34,76,1,,0,true,true,true,false,false,%d"
+
+
+def printed_cells(doc, sheet, index, tmpdir):
+    """Every non-empty cell that printing ``sheet`` covers: [row, column, displayed text].
+
+    The text is what Calc shows (CSV export "as shown", one call for the whole sheet);
+    the cells are those inside the print ranges (or the used area) that are in a visible
+    row and column (queryVisibleCells, one call per range), so nothing is asked cell by cell.
+    """
+    areas = list(sheet.getPrintAreas())
+    if not areas:
+        cursor = sheet.createCursor()
+        cursor.gotoStartOfUsedArea(False)
+        cursor.gotoEndOfUsedArea(True)
+        areas = [cursor.getRangeAddress()]
+    visible = []
+    for area in areas:
+        rng = sheet.getCellRangeByPosition(area.StartColumn, area.StartRow, area.EndColumn, area.EndRow)
+        visible += [(a.StartRow, a.EndRow, a.StartColumn, a.EndColumn)
+                    for a in rng.queryVisibleCells().getRangeAddresses()]
+    path = os.path.join(tmpdir, "sheet%d.csv" % index)
+    doc.storeToURL(uno.systemPathToFileUrl(path),
+                   props(FilterName=CSV_FILTER, FilterOptions=CSV_AS_SHOWN % (index + 1), Overwrite=True))
+    found = []
+    if not os.path.exists(path):  # LibreOffice names the file after the sheet when told a sheet number
+        made = [f for f in os.listdir(tmpdir) if f.startswith("sheet%d-" % index)]
+        path = os.path.join(tmpdir, made[0]) if len(made) == 1 else path
+    with open(path, encoding="utf-8", newline="") as fh:
+        for r, row in enumerate(csv.reader(fh)):
+            for c, text in enumerate(row):
+                if text.strip() and any(r0 <= r <= r1 and c0 <= c <= c1 for r0, r1, c0, c1 in visible):
+                    found.append([r, c, text])
+    return found
+
+
+def action_print(office, job, result):
+    doc = office.load(job["src"])
+    tmpdir = tempfile.mkdtemp(prefix="cmrg-print-")
+    try:
+        doc.calculateAll()
+        sheets = []
+        for i in range(doc.Sheets.getCount()):
+            sh = doc.Sheets.getByIndex(i)
+            visible = bool(sh.IsVisible)
+            entry = {"name": sh.getName(), "index": i, "visible": visible, "pages": 0, "cells": []}
+            t0 = time.monotonic()
+            if visible:
+                entry["pages"] = int(doc.getRendererCount(sh, props(IsPrinter=True)))
+                t1 = time.monotonic()
+                if entry["pages"]:
+                    entry["cells"] = printed_cells(doc, sh, i, tmpdir)
+                    columns = sh.getColumns()
+                    entry["column_points"] = [round(columns.getByIndex(c).Width / 2540 * 72, 1)
+                                              for c in range(min(40, columns.getCount()))]
+                    entry["print_scale"] = int(doc.StyleFamilies.getByName("PageStyles")
+                                               .getByName(sh.PageStyle).PageScale)
+                entry["seconds"] = [round(t1 - t0, 2), round(time.monotonic() - t1, 2)]
+            sheets.append(entry)
+        result["sheets"] = sheets
+        dst = os.path.abspath(job["dst"])
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        doc.storeToURL(uno.systemPathToFileUrl(dst), props(FilterName=PDF_FILTER, Overwrite=True))
+        if not os.path.isfile(dst) or os.path.getsize(dst) == 0:
+            raise JobError("LibreOffice did not write %s" % dst)
+    finally:
+        close_doc(doc)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
 def close_doc(doc):
     try:
         doc.close(True)
@@ -670,7 +782,7 @@ def close_doc(doc):
             pass
 
 
-ACTIONS = {"fill": action_fill, "resave": action_resave, "inspect": action_inspect}
+ACTIONS = {"fill": action_fill, "resave": action_resave, "inspect": action_inspect, "print": action_print}
 
 
 def run_job(job):
@@ -680,7 +792,7 @@ def run_job(job):
     if action is None:
         result["error"] = "unknown action %r" % (job.get("action"),)
         return result
-    for key in ("src",) + (("dst",) if job["action"] in ("fill", "resave") else ()):
+    for key in ("src",) + (("dst",) if job["action"] in ("fill", "resave", "print") else ()):
         if not job.get(key):
             result["error"] = "job has no %r" % key
             return result
