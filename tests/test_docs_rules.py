@@ -8,7 +8,7 @@ import inspect
 import re
 from pathlib import Path
 
-from cmrg_excel.intake import check, preflight
+from cmrg_excel.intake import check, codes, preflight
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ingest.md"
@@ -47,6 +47,8 @@ def codes_raised(module) -> set[str]:
             arg = node.args[0]
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             found.add(arg.value)
+        elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "C":
+            found.add(getattr(codes, arg.attr))  # a constant of the catalogue, cmrg_excel/intake/codes.py
     return found
 
 

@@ -44,16 +44,17 @@ from .. import register as reg
 from . import upgrade
 from ..core.contracts import Contract, safe_filename
 from ..core.errors import CmrgError
+from . import codes as C
 
 DAYS_TO_FIX = 14
 # Problems the corrections workbook puts right by itself: listed as "done for you".
 DONE_FOR_YOU = {
-    "altered-contract": "The contract details are back as we hold them; if one is wrong, write the correct value "
+    C.ALTERED_CONTRACT: "The contract details are back as we hold them; if one is wrong, write the correct value "
                         "in column C (Correction).",
-    "altered-metadata": "This is a new workbook with its identity sheet as issued.",
-    "missing-sheet": "Every sheet is back in this workbook.",
-    "duplicate-row": "Each activity has one row again; the first row's answers were kept, so check them.",
-    "stray-answer": "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
+    C.ALTERED_METADATA: "This is a new workbook with its identity sheet as issued.",
+    C.MISSING_SHEET: "Every sheet is back in this workbook.",
+    C.DUPLICATE_ROW: "Each activity has one row again; the first row's answers were kept, so check them.",
+    C.STRAY_ANSWER: "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
 }
 # "wrong-contract": a workbook issued for one contract but showing another on its Contract sheet. Its
 # answers are most likely another contract's (status counts it for neither), so they must not be
@@ -61,8 +62,8 @@ DONE_FOR_YOU = {
 # "empty-return": the workbook came back as sent; a corrections workbook would be the same blank
 # workbook again, so the owner is asked to fill in the one they have. (A file merely named for
 # another contract is its workbook's return, with a "needs a look" note.)
-NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token", "no-metadata", "framework-missing",
-                   "unreadable", "internal-error", "changed", "withdrawn", "reader-limit", "empty-return"}
+NOT_CORRECTABLE = {C.WRONG_CONTRACT, C.SUPERSEDED, C.OLD_ROUND, C.UNKNOWN_TOKEN, C.NO_METADATA, C.FRAMEWORK_MISSING,
+                   C.UNREADABLE, C.INTERNAL_ERROR, C.CHANGED, C.WITHDRAWN, C.READER_LIMIT, C.EMPTY_RETURN}
 
 
 def corrections_path(ws, round: str, contract_id: str) -> Path:
@@ -146,9 +147,9 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
             if line not in done:
                 done.append(line)
             continue
-        if code == "old-template":
+        if code == C.OLD_TEMPLATE:
             continue  # said below, once, in terms of this workbook
-        if code == "missing-row":
+        if code == C.MISSING_ROW:
             cell = L.ASSESS_BY_KEY["rating"].letter
             message = "the row for this activity was missing from your return: rate it here and give your evidence"
         place = ""

@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 
 from ..kit.zipfile_internals import read_member_capped as _inflate
+from . import codes as C
 
 __all__ = ["Limits", "Finding", "PreflightResult", "preflight", "column_letters", "column_number"]
 
@@ -69,101 +70,8 @@ class PreflightResult:
 # Messages. Every fatal message says what is wrong and what the contract owner can do.
 # --------------------------------------------------------------------------------------
 
-_FRESH_COPY = (
-    "Copy your answers into a fresh copy of the workbook we sent you, save it and send that."
-)
-
-_MESSAGES = {
-    "empty": (
-        "The file is empty: it may not have saved or uploaded properly. Open the workbook in "
-        "Excel, check your answers are there, save it and send it again."
-    ),
-    "encrypted": (
-        "The workbook is protected with a password to open. Open it, remove the password "
-        "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and "
-        "send it again."
-    ),
-    "legacy-xls": (
-        "The file is in the old Excel 97-2003 format (.xls), not the workbook we sent. Please "
-        "fill in the .xlsx workbook we sent you; if you have already typed your answers into "
-        "this file, open it in Excel, use File > Save As and choose 'Excel Workbook (*.xlsx)', "
-        "then send the .xlsx file."
-    ),
-    "macro-enabled": (
-        "The workbook contains macros (VBA code), for example because it was saved as a "
-        "macro-enabled workbook (.xlsm) and renamed. We cannot accept files with macros. Open "
-        "it in Excel, use File > Save As, choose 'Excel Workbook (*.xlsx)' (Excel removes the "
-        "macros) and send the new file."
-    ),
-    "ods": (
-        "The file is an OpenDocument spreadsheet (.ods), not the Excel workbook we sent. In "
-        "LibreOffice use File > Save As, choose 'Excel 2007-365 (.xlsx)', keep that format "
-        "when asked, and send the .xlsx file."
-    ),
-    "csv": (
-        "The file is a CSV text file, not the Excel workbook we sent, so the questions and "
-        "checks in the workbook are missing. Please enter your answers in the workbook (.xlsx) "
-        "we sent you, save it as an Excel Workbook and send it back."
-    ),
-    "pdf": (
-        "The file is a PDF, not the Excel workbook we sent. We can only read answers from the "
-        "workbook itself: please fill in the .xlsx file we sent you and send it back as it is, "
-        "without printing or exporting it to PDF."
-    ),
-    "truncated": (
-        "The file is damaged or incomplete (it may have been cut off while saving, copying or "
-        "uploading). Open the workbook in Excel, check your answers are all there, save it and "
-        "send it again. If Excel cannot open it either, " + _FRESH_COPY[0].lower() + _FRESH_COPY[1:]
-    ),
-    "not-a-workbook": (
-        "The file is not an Excel workbook{what}. Please send back the Excel workbook (.xlsx) "
-        "we sent you, with your answers filled in."
-    ),
-    "not-xlsx-package": (
-        "The file is not an Excel workbook in the format we sent{what}. Please send back the "
-        "Excel workbook (.xlsx) we sent you, with your answers filled in."
-    ),
-    "odd-structure": (
-        "The workbook's internal structure is unusual ({what}), so it cannot be checked "
-        "safely. Open it in Excel, use File > Save As, choose 'Excel Workbook (*.xlsx)' and "
-        "send the new file. If that does not help, " + _FRESH_COPY[0].lower() + _FRESH_COPY[1:]
-    ),
-    "too-large": (
-        "The file is {size}, larger than the {limit} we accept. The workbook we sent is much "
-        "smaller: check you are sending the right file, remove any pictures or extra sheets "
-        "you added, save it and send it again."
-    ),
-    "too-many-parts": (
-        "The workbook is made of {n} internal parts, far more than the workbook we sent (we "
-        "accept up to {limit}), which usually means a lot of extra content was added. "
-        + _FRESH_COPY
-    ),
-    "zip-bomb": (
-        "Part of the workbook expands to an unreasonable size when opened ({what}), so we "
-        "cannot open it safely. " + _FRESH_COPY
-    ),
-    "doctype": (
-        "The workbook contains a document-type declaration (DOCTYPE or ENTITY), which Excel "
-        "never writes and which can be used to attack the systems that read the file. "
-        + _FRESH_COPY
-    ),
-    "external-link": (
-        "The workbook contains links to other files or to external data ({what}). We never "
-        "need them, and they can leak information when the file is opened. In Excel use Data "
-        "> Edit Links > Break Link, remove any connections under Data > Queries & Connections, "
-        "then save and send it again."
-    ),
-    "embedded-object": (
-        "The workbook contains an embedded object (another file or document inserted into a "
-        "sheet). We cannot accept embedded files: click the object, press Delete, save and "
-        "send it again. Send any supporting documents separately."
-    ),
-    "activex": (
-        "The workbook contains ActiveX controls (buttons, tick boxes or similar inserted from "
-        "the Developer tab). We cannot accept them: select each one, press Delete (Developer > "
-        "Design Mode helps to select them), save and send it again."
-    ),
-}
+_FRESH_COPY = C.FRESH_COPY
+_MESSAGES = C.TEMPLATES  # every preflight message, by code: the catalogue (codes.py) holds them
 
 
 def _human_size(n: int) -> str:
@@ -413,14 +321,14 @@ def preflight(data: bytes, limits: Limits = Limits()) -> PreflightResult:
     sheet_parts: dict[str, str] = {}
     try:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=""),
+            col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=""),
                     detail=f"expected bytes, got {type(data).__name__}")
             return col.result(sheet_parts)
         data = bytes(data)
         if _container(data, limits, col):
             sheet_parts = _package(data, limits, col)
     except Exception as exc:  # never raise: anything unexpected means "do not parse"
-        col.add("truncated", _MESSAGES["truncated"],
+        col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED],
                 detail=f"the file could not be checked ({type(exc).__name__}: {exc})"[:300])
         return col.result(sheet_parts)
     return col.result(sheet_parts)
@@ -434,12 +342,12 @@ def preflight(data: bytes, limits: Limits = Limits()) -> PreflightResult:
 def _container(data: bytes, limits: Limits, col: _Collector) -> bool:
     size = len(data)
     if size > limits.max_file_bytes:
-        col.add("too-large",
-                _MESSAGES["too-large"].format(size=_human_size(size), limit=_human_size(limits.max_file_bytes)),
+        col.add(C.TOO_LARGE,
+                _MESSAGES[C.TOO_LARGE].format(size=_human_size(size), limit=_human_size(limits.max_file_bytes)),
                 detail=f"{size} bytes > {limits.max_file_bytes}")
         return False
     if size == 0 or (data[:1] in b"\x00 \t\r\n" and not data.strip(b"\x00 \t\r\n")):
-        col.add("empty", _MESSAGES["empty"], detail=f"{size} bytes, no content")
+        col.add(C.EMPTY, _MESSAGES[C.EMPTY], detail=f"{size} bytes, no content")
         return False
 
     head = data[:8]
@@ -449,14 +357,14 @@ def _container(data: bytes, limits: Limits, col: _Collector) -> bool:
     if head.startswith(_ZIP_MAGIC):
         # An ODS file stores its "mimetype" member first and uncompressed.
         if data[30:38] == b"mimetype" and b"opendocument.spreadsheet" in data[38:100]:
-            col.add("ods", _MESSAGES["ods"], part="mimetype")
+            col.add(C.ODS, _MESSAGES[C.ODS], part="mimetype")
             return False
         return True
     if head.startswith(_EMPTY_ZIP):
-        col.add("not-xlsx-package", _MESSAGES["not-xlsx-package"].format(what=" (it is an empty zip archive)"))
+        col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.NOT_XLSX_PACKAGE].format(what=" (it is an empty zip archive)"))
         return False
     if b"%PDF-" in data[:1024]:
-        col.add("pdf", _MESSAGES["pdf"])
+        col.add(C.PDF, _MESSAGES[C.PDF])
         return False
     _sniff_other(data, col)
     return False
@@ -465,17 +373,17 @@ def _container(data: bytes, limits: Limits, col: _Collector) -> bool:
 def _ole(data: bytes, col: _Collector) -> None:
     """OLE2 compound file: password-protected OOXML, legacy .xls, or another Office file."""
     if any(name in data for name in _OLE_ENCRYPTED_NAMES):
-        col.add("encrypted", _MESSAGES["encrypted"],
+        col.add(C.ENCRYPTED, _MESSAGES[C.ENCRYPTED],
                 detail="OLE container holding EncryptionInfo/EncryptedPackage streams")
     elif any(name in data for name in _OLE_XLS_NAMES):
-        col.add("legacy-xls", _MESSAGES["legacy-xls"], detail="OLE container holding a Workbook stream")
+        col.add(C.LEGACY_XLS, _MESSAGES[C.LEGACY_XLS], detail="OLE container holding a Workbook stream")
     elif _u16("WordDocument") in data:
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is an old-format Word document, .doc)"))
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an old-format Word document, .doc)"))
     elif _u16("PowerPoint Document") in data:
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is an old-format PowerPoint file, .ppt)"))
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an old-format PowerPoint file, .ppt)"))
     else:
-        col.add("not-a-workbook",
-                _MESSAGES["not-a-workbook"].format(what=" (it is an old-format Office file we cannot read)"),
+        col.add(C.NOT_A_WORKBOOK,
+                _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an old-format Office file we cannot read)"),
                 detail="OLE container without a workbook stream")
 
 
@@ -493,11 +401,11 @@ _OTHER_MAGICS = (
 def _sniff_other(data: bytes, col: _Collector) -> None:
     for magic, what in _OTHER_MAGICS:
         if data.startswith(magic):
-            col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=what))
+            col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=what))
             return
     text = _as_text(data[:16384])
     if text is None:
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=""),
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=""),
                 detail="unrecognised binary data")
         return
     stripped = text.lstrip("\ufeff \t\r\n")
@@ -509,13 +417,13 @@ def _sniff_other(data: bytes, col: _Collector) -> None:
             what = " (it is a web page, for example a workbook saved as HTML)"
         else:
             what = " (it is an XML or web file)"
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=what))
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=what))
         return
     lines = [ln for ln in stripped.splitlines()[:20] if ln.strip()]
     if lines and any(_delimited(lines, d) for d in (",", ";", "\t", "|")):
-        col.add("csv", _MESSAGES["csv"])
+        col.add(C.CSV, _MESSAGES[C.CSV])
         return
-    col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is a plain text file)"))
+    col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is a plain text file)"))
 
 
 def _delimited(lines: list[str], delimiter: str) -> bool:
@@ -554,7 +462,7 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except Exception as exc:  # BadZipFile, but also struct/Unicode/Value errors on garbage
-        col.add("truncated", _MESSAGES["truncated"], detail=f"{type(exc).__name__}: {exc}"[:300])
+        col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED], detail=f"{type(exc).__name__}: {exc}"[:300])
         return {}
 
     by_name: dict[str, list[zipfile.ZipInfo]] = {}
@@ -566,9 +474,9 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         mt = _read_small(zf, data, by_name["mimetype"][0], 200)
         if mt is not None and b"opendocument" in mt:
             if b"opendocument.spreadsheet" in mt:
-                col.add("ods", _MESSAGES["ods"], part="mimetype")
+                col.add(C.ODS, _MESSAGES[C.ODS], part="mimetype")
             else:
-                col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is an OpenDocument file)"),
+                col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an OpenDocument file)"),
                         part="mimetype", detail=mt[:100].decode("ascii", "replace"))
             return {}
     if "[content_types].xml" not in by_name or "xl/workbook.xml" not in by_name:
@@ -584,14 +492,14 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         else:
             what = " (it is a zip archive without an Excel workbook inside)"
         missing = [n for n in ("[Content_Types].xml", "xl/workbook.xml") if n.lower() not in by_name]
-        col.add("not-xlsx-package", _MESSAGES["not-xlsx-package"].format(what=what),
+        col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.NOT_XLSX_PACKAGE].format(what=what),
                 detail="missing " + ", ".join(missing))
         return {}
 
     # Listing-level checks (names and flags only, nothing decompressed yet).
     too_many = len(infos) > limits.max_members
     if too_many:
-        col.add("too-many-parts", _MESSAGES["too-many-parts"].format(n=len(infos), limit=limits.max_members),
+        col.add(C.TOO_MANY_PARTS, _MESSAGES[C.TOO_MANY_PARTS].format(n=len(infos), limit=limits.max_members),
                 detail=f"{len(infos)} zip entries > {limits.max_members}")
     odd: list[str] = []
     dupes = sorted(n for n, lst in by_name.items() if len(lst) > 1)
@@ -601,7 +509,7 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
     offsets: dict[int, str] = {}
     for i, info in enumerate(infos):
         if info.flag_bits & 0x1:
-            col.add("encrypted",
+            col.add(C.ENCRYPTED,
                     "Part of the workbook is encrypted inside the zip archive, which Excel never does. "
                     + _FRESH_COPY, part=info.filename, detail="zip entry encryption flag set")
             skip.add(i)
@@ -612,12 +520,12 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
             odd.append(f"{info.filename} uses an unsupported zip feature")
             skip.add(i)
         if info.header_offset in offsets and not info.is_dir():
-            col.add("zip-bomb", _MESSAGES["zip-bomb"].format(what="zip entries overlap"), part=info.filename,
+            col.add(C.ZIP_BOMB, _MESSAGES[C.ZIP_BOMB].format(what="zip entries overlap"), part=info.filename,
                     detail=f"{info.filename} and {offsets[info.header_offset]} share data at offset {info.header_offset}")
             skip.add(i)
         offsets.setdefault(info.header_offset, info.filename)
     if odd:
-        col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(what="; ".join(odd)[:300]),
+        col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(what="; ".join(odd)[:300]),
                 detail="; ".join(odd)[:1000])
     for name in by_name:
         _check_name(name, by_name[name][0].filename, col)
@@ -636,7 +544,7 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         try:
             chunk = _inflate(zf, data, info, cap)
         except Exception as exc:  # CRC mismatch, bad deflate data, header mismatch, EOF
-            col.add("truncated", _MESSAGES["truncated"], part=info.filename,
+            col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED], part=info.filename,
                     detail=f"{type(exc).__name__}: {exc}"[:300])
             break
         n = len(chunk)
@@ -648,11 +556,11 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
             else:
                 what = (f"{info.filename} expands more than {limits.max_ratio:g} times "
                         f"({_human_size(info.compress_size)} compressed)")
-            col.add("zip-bomb", _MESSAGES["zip-bomb"].format(what=what), part=info.filename,
+            col.add(C.ZIP_BOMB, _MESSAGES[C.ZIP_BOMB].format(what=what), part=info.filename,
                     detail=f"{what}; header claimed {info.file_size} bytes")
             break
         if n != info.file_size:
-            col.add("truncated", _MESSAGES["truncated"], part=info.filename,
+            col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED], part=info.filename,
                     detail=f"header says {info.file_size} bytes, entry holds {n}")
             break
         total += n
@@ -675,15 +583,15 @@ def _check_name(low: str, name: str, col: _Collector) -> None:
     if "_rels/" in low:
         return
     if "vbaproject" in low or low.startswith(("xl/macrosheets/", "xl/intlmacrosheets/")):
-        col.evidence("macro-enabled", name, "macro code part " + name)
+        col.evidence(C.MACRO_ENABLED, name, "macro code part " + name)
     if low.startswith("xl/externallinks/") and not low.endswith("/"):
-        col.evidence("external-link", name, "link to another workbook")
+        col.evidence(C.EXTERNAL_LINK, name, "link to another workbook")
     elif low in ("xl/connections.xml",) or low.startswith("xl/querytables/"):
-        col.evidence("external-link", name, "external data connection")
+        col.evidence(C.EXTERNAL_LINK, name, "external data connection")
     if low.startswith("xl/embeddings/") and not low.endswith("/"):
-        col.evidence("embedded-object", name, "embedded file " + name)
+        col.evidence(C.EMBEDDED_OBJECT, name, "embedded file " + name)
     if low.startswith("xl/activex/") and not low.endswith("/"):
-        col.evidence("activex", name, "ActiveX control " + name)
+        col.evidence(C.ACTIVEX, name, "ActiveX control " + name)
 
 
 # --------------------------------------------------------------------------------------
@@ -777,30 +685,30 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
             first = _FIRST_CHAR.match(data)
             if first is not None and first.group(1) != b"<":
                 if is_xml_name or _looks_xml(raw):
-                    col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(
+                    col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(
                         what=f"{name} is not readable XML"), part=name, detail="part does not start with '<'")
                     continue
                 if b"!" in raw and _DOCTYPE.search(raw):
-                    col.evidence("doctype", name, "DOCTYPE/ENTITY in " + name)
+                    col.evidence(C.DOCTYPE, name, "DOCTYPE/ENTITY in " + name)
                 continue  # an unknown non-XML part: not parsed by anyone we use
             m = _XML_DECL_ENCODING.match(data, 0, 512)
             if m and m.group(1).lower() not in _OK_ENCODINGS:
                 enc = m.group(1)[:40].decode("ascii", "replace")
-                col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(
+                col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(
                     what=f"{name} uses the text encoding {enc}"), part=name, detail=f"encoding={enc}")
             if b"!" in data and _DOCTYPE.search(data):
-                col.evidence("doctype", name, "DOCTYPE/ENTITY in " + name)
+                col.evidence(C.DOCTYPE, name, "DOCTYPE/ENTITY in " + name)
             xml.setdefault(low, data)
             xml_all.append((low, name, data))
         elif b"!" in raw and _DOCTYPE.search(raw):
-            col.evidence("doctype", name, "DOCTYPE/ENTITY in " + name)
+            col.evidence(C.DOCTYPE, name, "DOCTYPE/ENTITY in " + name)
 
     # [Content_Types].xml: macro-enabled main types, vbaProject, part-specific overrides.
     ct = xml.get("[content_types].xml", b"")
     ct_low = ct.lower()
     sheet_candidates: set[str] = set()
     if b"macroenabled" in ct_low or b"vbaproject" in ct_low:
-        col.evidence("macro-enabled", "[Content_Types].xml", "macro-enabled content type")
+        col.evidence(C.MACRO_ENABLED, "[Content_Types].xml", "macro-enabled content type")
     # Overrides name specific parts; only read them when one may be of a kind we refuse.
     # (Worksheets are found through relationships and their folder: readers find them so.)
     if any(word in ct_low for word in (b"externallink", b"activex", b"oleobject")):
@@ -811,11 +719,11 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
             if pname.lower() in by_name:
                 pname = by_name[pname.lower()][0].filename
             if b"externallink" in ctype:
-                col.evidence("external-link", pname, "link to another workbook")
+                col.evidence(C.EXTERNAL_LINK, pname, "link to another workbook")
             elif b"activex" in ctype:
-                col.evidence("activex", pname, "ActiveX control " + pname)
+                col.evidence(C.ACTIVEX, pname, "ActiveX control " + pname)
             elif b"oleobject" in ctype:
-                col.evidence("embedded-object", pname, "embedded file " + pname)
+                col.evidence(C.EMBEDDED_OBJECT, pname, "embedded file " + pname)
 
     # Every relationship part: sheet targets, and types we never accept.
     wb_rels: dict[bytes, tuple[str, str]] = {}  # Id -> (source folder, target)
@@ -842,21 +750,21 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
                 sheet_candidates |= _resolve(source_dir, target)
             short = target[:80]
             if rtype.endswith(_EXTERNAL_TYPES):
-                col.evidence("external-link", name, "link to another workbook", short if external else None)
+                col.evidence(C.EXTERNAL_LINK, name, "link to another workbook", short if external else None)
             elif external and not rtype.endswith(_HYPERLINK_TYPE):
-                col.evidence("external-link", name, "link to an outside file or address", short)
+                col.evidence(C.EXTERNAL_LINK, name, "link to an outside file or address", short)
             if rtype.endswith(_EMBED_TYPES):
-                col.evidence("embedded-object", name, "embedded object")
+                col.evidence(C.EMBEDDED_OBJECT, name, "embedded object")
             if rtype.endswith(_ACTIVEX_TYPES):
-                col.evidence("activex", name, "ActiveX control")
+                col.evidence(C.ACTIVEX, name, "ActiveX control")
             if rtype.endswith(_MACRO_TYPES):
-                col.evidence("macro-enabled", name, "macro code part")
+                col.evidence(C.MACRO_ENABLED, name, "macro code part")
 
     # Sheet names from the workbook, in workbook order.
     sheet_parts: dict[str, str] = {}
     wb = xml.get("xl/workbook.xml", b"")
     if b"externalReferences" in wb and _start_tags(wb, _PIECE_EXTERNAL_REFS):
-        col.evidence("external-link", "xl/workbook.xml", "link to another workbook")
+        col.evidence(C.EXTERNAL_LINK, "xl/workbook.xml", "link to another workbook")
     for attrs in _start_tags(wb, _PIECE_SHEET):
         a = _attrs(attrs)
         sname = a.get(b"name")
@@ -889,7 +797,7 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
     scanned = {low for low, _, _ in xml_all}
     for low in sheet_candidates:
         if low in by_name and low not in scanned and any(p[0] == low for p in parts):
-            col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(
+            col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(
                 what=f"{by_name[low][0].filename} is not readable XML"), part=by_name[low][0].filename,
                 detail="a worksheet part that is not XML")
     return sheet_parts
@@ -987,10 +895,10 @@ def _report_scan(scan: _Scan, part: str, sheet: str | None, limits: Limits, col:
             facts.append(f"{len(scan.rows)} row(s) out of bounds, first {scan.rows[0]}")
         if scan.dimension:
             facts.append(f"dimension {scan.dimension}")
-        col.add("cell-out-of-bounds", message, part=part,
+        col.add(C.CELL_OUT_OF_BOUNDS, message, part=part,
                 detail=f"{first} in {where}; " + "; ".join(facts))
     if scan.unreadable:
-        col.add("cell-out-of-bounds",
+        col.add(C.CELL_OUT_OF_BOUNDS,
                 f"{label} has a cell position that cannot be read ({scan.unreadable[0][:60]}), so we cannot "
                 f"check it stays inside the template ({bounds}). " + _FRESH_COPY,
                 part=part, detail=f"{where}: " + "; ".join(scan.unreadable[:5])[:500])
