@@ -8,7 +8,8 @@ import inspect
 import re
 from pathlib import Path
 
-from cmrg_excel.intake import check, codes, preflight
+from cmrg_excel.intake import check, preflight
+from cmrg_excel.intake import codes as catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ingest.md"
@@ -48,7 +49,7 @@ def codes_raised(module) -> set[str]:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             found.add(arg.value)
         elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "C":
-            found.add(getattr(codes, arg.attr))  # a constant of the catalogue, cmrg_excel/intake/codes.py
+            found.add(getattr(catalogue, arg.attr))  # a constant of the catalogue, cmrg_excel/intake/codes.py
     return found
 
 
