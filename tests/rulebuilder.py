@@ -105,7 +105,8 @@ def _contract_values(snapshot: dict) -> dict:
 
 def ret(issue: reg.Issue = ISSUE, fw=FW, *, answers: dict | None = None, rows: dict | None = None,
         att: dict | None = None, corrections: dict | None = None, cells: dict | None = None,
-        drop: tuple[str, ...] = ()) -> RawReturn:
+        drop: tuple[str, ...] = (), outside: dict | None = None, formulas: dict | None = None,
+        sheets: tuple[str, ...] = ()) -> RawReturn:
     """A return of ``issue`` as the reader hands it to check().
 
     answers: every activity's answer (default: a complete valid return, tests.returns.complete_answers);
@@ -113,7 +114,10 @@ def ret(issue: reg.Issue = ISSUE, fw=FW, *, answers: dict | None = None, rows: d
     att: attestation fields over the default (signed on SIGNED, confirmed);
     corrections: the Contract sheet's Correction column (field key -> value);
     cells: any cell by (sheet, A1 address) -> value, as tests.returns.filled takes them;
-    drop: sheets deleted from the workbook (the metadata sheet too: then raw.meta is None)."""
+    drop: sheets deleted from the workbook (the metadata sheet too: then raw.meta is None);
+    outside: (sheet, A1 address) -> value written outside the cells the layout reads;
+    formulas: (sheet, A1 address) -> formula text, where the template has none (as the reader keeps them);
+    sheets: sheets added to the workbook (at the end)."""
     answers = dict(complete_answers(fw) if answers is None else answers)
     answers.update(rows or {})
     meta = {
@@ -123,18 +127,22 @@ def ret(issue: reg.Issue = ISSUE, fw=FW, *, answers: dict | None = None, rows: d
         "generated_at": issue.generated_at, "tool_version": __version__,
     }
     raw = RawReturn(
-        sheets={name: ("veryhidden" if name == L.META else "visible") for name in L.SHEETS},
+        sheets={name: ("veryhidden" if name == L.META else "visible") for name in (*L.SHEETS, *sheets)},
         meta=meta, meta_labels={k: k for k in L.META_KEYS},
         contract=_contract_values(issue.contract_snapshot),
         corrections={k: v for k, v in (corrections or {}).items() if v not in ("", None)},
         attestation=attestation(**(att or {})),
     )
+    texts = {a.ref: a.text for a in fw.activities}
     for r in L.assessment_rows(fw):
         if r.kind == "area":
-            raw.rows.append(RawRow(r.row, str(r.area), dict.fromkeys(ANSWER_KEYS, "")))
+            raw.rows.append(RawRow(r.row, str(r.area), dict.fromkeys(ANSWER_KEYS, ""), fw.area(r.area).name))
         elif r.kind == "activity":
             given = answers.get(r.ref, {})
-            raw.rows.append(RawRow(r.row, r.ref, {k: given.get(k, "") for k in ANSWER_KEYS}))
+            raw.rows.append(RawRow(r.row, r.ref, {k: given.get(k, "") for k in ANSWER_KEYS}, texts[r.ref]))
+    raw.outside = [(sheet, cell, value) for (sheet, cell), value in (outside or {}).items()]
+    for (sheet, cell), text in (formulas or {}).items():
+        raw.formulas.setdefault(sheet, {})[cell] = text
     for (sheet, cell), value in (cells or {}).items():
         _set(raw, sheet, cell, value)
     for sheet in drop:
@@ -173,6 +181,8 @@ def _set(raw: RawReturn, sheet: str, cell: str, value) -> None:
             raw.rows.sort(key=lambda r: r.row)
         if col == L.ASSESS_BY_KEY["ref"].letter:
             at.ref = value
+        elif col == L.ASSESS_BY_KEY["activity"].letter:
+            at.activity = value
         else:
             at.values[next(c.key for c in L.ASSESS_COLUMNS if c.letter == col)] = value
     else:

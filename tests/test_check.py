@@ -386,3 +386,90 @@ def test_builder_speaks_the_readers_language(issued):
     assert read.contract == built.contract and read.corrections == built.corrections
     assert read.attestation == built.attestation
     assert read.rows == built.rows
+    assert read.outside == built.outside == [] and read.formulas == built.formulas == {}
+
+
+# --- formulas, text outside the table, extra sheets, the Ref column re-ordered (issues 11.4, 11.6) --------
+
+def _patched(data: bytes, fn) -> bytes:
+    """A filled return with its Assessment sheet's XML rewritten by ``fn`` (as another program would save it)."""
+    from .hostile import members, rezip
+
+    parts = members(data)
+    wb = parts["xl/workbook.xml"].decode()
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    import re
+
+    rid = re.search(r'<sheet[^>]*name="Assessment"[^>]*r:id="(rId\d+)"', wb).group(1)
+    target = re.search(rf'Id="{rid}"[^>]*Target="/?(?:xl/)?([^"]+)"', rels) or \
+        re.search(rf'Target="/?(?:xl/)?([^"]+)"[^>]*Id="{rid}"', rels)
+    part = "xl/" + target.group(1)
+    return rezip(data, {part: fn(parts[part].decode()).encode()})
+
+
+def _formula(data: bytes, cell: str, formula: str, cached: str | None) -> bytes:
+    """The cell turned into a formula cell, with ``cached`` as its cached value (None: no cached value,
+    as openpyxl and Google Sheets write formulas)."""
+    import re
+    from xml.sax.saxutils import escape
+
+    def rewrite(xml: str) -> str:
+        old = re.search(rf'<c r="{cell}"(?: [^>]*)?(?:/>|>.*?</c>)', xml).group(0)
+        style = re.search(r' s="\d+"', old)
+        value = "" if cached is None else f"<v>{escape(cached)}</v>"
+        new = f'<c r="{cell}"{style.group(0) if style else ""} t="str"><f>{escape(formula)}</f>{value}</c>'
+        return xml.replace(old, new)
+
+    return _patched(data, rewrite)
+
+
+def test_a_rating_formula_with_a_misleading_cached_value_is_refused(issued, fw):
+    ws, _ = issued
+    r = row_of(fw, "1.3")
+    # Excel would show 0 Not in place; the cached value says 4 Best, as a stale or hand-made file can
+    data = _formula(filled(ws), f"D{r}", 'IF(TODAY()>0,"0 Not in place","4 Best")', "4 Best")
+    result = run(ws, data)
+    assert codes(result) == ["formula"], [str(p) for p in result.problems]
+    p = result.problems[0]
+    assert (p.sheet, p.cell, p.ref) == (L.ASSESSMENT, f"D{r}", "1.3")
+    assert p.message == ('the rating cell holds a formula (=IF(TODAY()>0,"0 Not in place","4 Best")), not a value: '
+                         "type the value, not a formula")
+
+
+def test_an_evidence_formula_without_a_cached_value_is_refused_not_stored_as_blank(issued, fw):
+    ws, _ = issued
+    cell = f"F{row_of(fw, '1.4')}"
+    result = run(ws, _formula(filled(ws), cell, "Notes!A1", None))
+    assert codes(result) == ["formula"], [str(p) for p in result.problems]
+    assert (result.problems[0].cell, result.problems[0].ref, result.problems[0].found) == (cell, "1.4", "=Notes!A1")
+
+
+def test_text_beside_the_table_and_an_extra_sheet_are_not_lost_without_a_word(issued, fw):
+    ws, _ = issued
+    data = filled(ws, cells={(L.ASSESSMENT, f"M{row_of(fw, '2.1')}"): "see the contract file",
+                             (L.CONTRACT, "E7"): "Title changed in 2025"})
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    book.create_sheet("My notes")["A1"] = "Supporting notes"
+    out = io.BytesIO()
+    book.save(out)
+    result = run(ws, out.getvalue())
+    assert codes(result) == ["outside-table", "outside-table"]
+    assert {(p.sheet, p.cell) for p in result.problems} == {(L.ASSESSMENT, f"M{row_of(fw, '2.1')}"), (L.CONTRACT, "E7")}
+    assert [n.code for n in result.notes] == ["extra-sheet"] and "'My notes'" in result.notes[0].message
+
+
+def test_a_reference_column_reordered_on_its_own_is_refused(issued, fw):
+    """As a Google Sheets download or an unprotected copy allows: the Refs sorted, nothing else."""
+    ws, _ = issued
+    book = openpyxl.load_workbook(io.BytesIO(filled(ws)))
+    sh = book[L.ASSESSMENT]
+    rows = [row_of(fw, a.ref) for a in fw.activities if a.area == 1]
+    refs = [sh[f"A{r}"].value for r in rows]
+    for r, ref in zip(rows, reversed(refs)):
+        sh[f"A{r}"] = ref
+    out = io.BytesIO()
+    book.save(out)
+    result = run(ws, out.getvalue())
+    moved = [ref for ref, r in zip(refs, rows) if ref != sh[f"A{r}"].value]
+    assert codes(result) == ["ref-mismatch"] * len(moved) and moved
+    assert all("Copy your answers into a fresh copy" in p.message for p in result.problems)

@@ -199,6 +199,7 @@ def test_oversize_file_rejected_without_reading(issued):
                         '(found "two")'),
     ("max_file_mb = -1", "setting [ingest] max_file_mb must be a number of megabytes from 0.001 to 1000 (found -1)"),
     ("file_timeout_seconds = true", "setting [ingest] file_timeout_seconds must be a number of seconds"),
+    ('settle_seconds = "a moment"', "setting [ingest] settle_seconds must be a number of seconds from 0 to 60"),
 ])
 def test_cli_ingest_bad_setting_is_a_clear_error_and_moves_nothing(issued, setting, shown):
     ws, _ = issued

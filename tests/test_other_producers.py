@@ -188,14 +188,19 @@ def test_google_sheets_export_without_the_metadata_sheet_is_rejected_with_a_clea
 
 
 def test_google_sheets_without_protection_typing_over_locked_cells(issued):
-    """Without protection an owner can type anywhere. Text over questions and scores is
-    ignored; a changed contract title is refused, naming the cell."""
+    """Without protection an owner can type anywhere. Text over scores and instructions is
+    ignored; over a key activity's words (its answers could no longer be matched to it) or a
+    contract title it is refused, naming the cell."""
     ws, _ = issued
     fw = framework_of(ws, issue_of(ws, "C-0002"))
     answers = complete_answers(fw, seed=1)
     row = L.activity_rows(fw)[fw.activities[0].ref]
-    scribbles = {(L.ASSESSMENT, f"B{row}"): "We do this differently", (L.ASSESSMENT, f"E{row}"): 4,
-                 (L.INSTRUCTIONS, "A1"): "read me"}
+    over_question = {(L.ASSESSMENT, f"B{row}"): "We do this differently"}
+    f = ingest_one(ws, "C-0002 v0.xlsx", P.google_sheets_style(filled(ws, "C-0002", answers=answers,
+                                                                      cells=over_question)))
+    assert [(p.where(), p.code) for p in f.problems] == [
+        (f"{L.ASSESSMENT}!A{row} (activity {fw.activities[0].ref})", "ref-mismatch")]
+    scribbles = {(L.ASSESSMENT, f"E{row}"): 4, (L.INSTRUCTIONS, "A1"): "read me"}
     ok = P.google_sheets_style(filled(ws, "C-0002", answers=answers, cells=scribbles))
     f = ingest_one(ws, "C-0002.xlsx", ok)
     assert (f.outcome, [str(p) for p in f.problems]) == ("accepted", [])

@@ -388,16 +388,18 @@ OUT_OF_BOUNDS_MARKUP = {
     "spaces_around_equals": '<row r = "60"><c r = "XFD60"><v>1</v></c></row>',
     "newline_before_r": '<row\nr="60"><c\nr="XFD60"><v>1</v></c></row>',
     "implied_columns": '<row r="60">' + "<c><v>1</v></c>" * 101 + "</row>",
-    "implied_rows": "<row><c r=\"A1\"><v>1</v></c></row>" * 1 + "<row/>" * 5000,
-    "far_row_without_cells": '<row r="1048576" hidden="1"/>',
+    "implied_rows": "<row><c r=\"A1\"><v>1</v></c></row>" * 1 + "<row/>" * 4999 + "<row><c><v>1</v></c></row>",
     "row_zero": '<row r="0"><c r="A1"><v>1</v></c></row>',
     "unquoted": "<row r=60><c r=XFD60><v>1</v></c></row>",
     "dollar_ref": '<row r="60"><c r="$XFD$60"><v>1</v></c></row>',
     "huge_number": '<row r="99999999999999999999999"><c r="A1"><v>1</v></c></row>',
     "comment_hides_nothing": '<!-- x --><row r="60"><c r="XFD60"><v>1</v></c></row>',
     "prefixed_after_many_colon_words": '<row r="60"><c r="A60" t="inlineStr"><is><t>' + "x:c " * 100
-                                       + f'</t></is></c></row><x:row r="70000" xmlns:x="{MAIN_NS}"/>',
-    "prefixed_with_long_prefix": f'<{"p" * 300}:row r="70000" xmlns:{"p" * 300}="{MAIN_NS}"/>',
+                                       + f'</t></is></c></row><x:row r="70000" xmlns:x="{MAIN_NS}"><x:c><x:v>1</x:v>'
+                                       + "</x:c></x:row>",
+    "prefixed_with_long_prefix": f'<{"p" * 300}:row r="70000" xmlns:{"p" * 300}="{MAIN_NS}"><{"p" * 300}:c/>'
+                                 + f'</{"p" * 300}:row>',
+    "many_formatted_rows_far_below": "".join(f'<row r="{6000 + i}" hidden="1"/>' for i in range(101)),
     "second_dimension": '<row r="60"><c r="A60"><v>1</v></c></row><dimension ref="A1:XFD1048576"/>',
 }
 
@@ -409,6 +411,11 @@ def test_out_of_bounds_or_unreadable_positions_are_refused(markup):
 
 
 IN_BOUNDS_MARKUP = {
+    # rows beyond the template with no cell: formatting only (LibreOffice writes row 1,048,576 when a row is
+    # deleted), nothing a reader makes anything of
+    "far_row_without_cells": '<row r="1048576" hidden="1"/>',
+    "prefixed_far_row_without_cells": f'<x:row r="70000" xmlns:x="{MAIN_NS}"/>',
+    "implied_far_row_without_cells": "<row/>" * 5001,
     "r_not_first": '<row spans="1:2" r="60"><c s="0" r="B60"><v>1</v></c></row>',
     "single_quotes": "<row r='60'><c r='B60'><v>1</v></c></row>",
     "implied": "<row>" + "<c><v>1</v></c>" * 100 + "</row>",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import openpyxl
@@ -155,6 +156,44 @@ def test_answers_typed_in_libreoffice_reach_the_register_cell_for_cell(ws):
     assert json.loads(sub["corrections"]) == {}
     # LibreOffice's file is archived as it came, byte for byte.
     assert (ws.root / out.files[0].stored).read_bytes() == returned
+
+
+def test_rows_deleted_in_libreoffice(ws):
+    """Deleting any row in Calc (after unprotecting the sheet with its password) makes LibreOffice write a
+    formatted, empty row 1,048,576 and stretch the sheet's dimension down to it (issue 17.5). An empty
+    row deleted below the table leaves a return that is accepted; a deleted activity row is that
+    activity missing, and nothing else."""
+    require_libreoffice()
+    fw = framework_of(ws, issue_of(ws, "C-0001"))
+    answers = complete_answers(fw, seed=5)
+    filled_in = answer_edits(fw, answers) + attestation_edits()
+    unprotect = {"sheet": L.ASSESSMENT, "unprotect": "test-pw"}
+    gone = fw.activities[7].ref
+    held = ws.root.parent / "held"
+    jobs = {
+        ws.inbox / "C-0001 below.xlsx": [*filled_in, unprotect, {"sheet": L.ASSESSMENT, "delete_row": 400}],
+        held / "C-0001 activity.xlsx": [*filled_in, unprotect,
+                                        {"sheet": L.ASSESSMENT, "delete_row": L.activity_rows(fw)[gone]}],
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = list(pool.map(lambda item: fill(template_of(ws, "C-0001"), item[0], item[1]), jobs.items()))
+    for result, path in zip(done, jobs):
+        assert_all_ok(result)
+        with zipfile.ZipFile(path) as z:  # LibreOffice's phantom row, as seen in the wild
+            sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert any(b'<row r="1048576"' in x and b':I1048576"' in x for x in sheets), path.name
+
+    out = ingest(ws)
+    assert [(f.name, f.outcome, [str(p) for p in f.problems]) for f in out.files] == [
+        ("C-0001 below.xlsx", "accepted", [])]
+    assert_register_holds(ws, "C-0001", fw, answers)
+
+    shutil.move(held / "C-0001 activity.xlsx", ws.inbox / "C-0001 activity.xlsx")
+    out = ingest(ws)
+    (f,) = out.files
+    assert f.outcome == "rejected"
+    assert [(p.code, p.ref) for p in f.problems] == [("missing-row", gone)], [str(p) for p in f.problems]
+    assert [n.code for n in f.notes] == ["rows-moved"]
 
 
 # --- 2. re-saved by LibreOffice ------------------------------------------------------------------

@@ -443,11 +443,25 @@ def test_a_long_value_is_shortened_in_messages():
 
 
 def test_still_accurate_outside_a_re_review_must_be_yes_or_blank():
-    result = run(ret(rows={"1.1": {"rating": "2 Good", "confirm": " yes "}}))
+    """On a re-review workbook, an activity with no carried answer (a new one) still has 'Still accurate?'."""
+    iss = issue(round="R2", prefill_round="R1", prefill={"9.9": {"rating": "2 Good"}})
+    result = run(ret(iss, rows={"1.1": {"rating": "2 Good", "confirm": " yes "}}), ledger(iss))
     assert result.ok and answer(result, "1.1").change == "new"
-    p = only(run(ret(rows={"1.1": {"rating": "2 Good", "confirm": "Maybe"}})), "bad-confirm")
+    p = only(run(ret(iss, rows={"1.1": {"rating": "2 Good", "confirm": "Maybe"}}), ledger(iss)), "bad-confirm")
     assert (p.cell, p.found) == (cell("1.1", "confirm"), '"Maybe"')
     assert p.message == "'Still accurate?' must be Yes or left blank, not \"Maybe\""
+
+
+def test_text_in_column_k_of_a_first_round_workbook_is_outside_the_table():
+    """A first-round workbook has no 'Still accurate?' column: what is typed there is named as text outside
+    the table, not as a 'Still accurate?' problem (issue 11.16)."""
+    for typed in ("Maybe", "yes"):
+        result = run(ret(rows={"1.1": {"rating": "2 Good", "confirm": typed}}))
+        p = only(result, "outside-table")
+        assert (p.sheet, p.cell, p.found) == (A, cell("1.1", "confirm"), f'"{typed}"')
+        assert p.message == (f'"{typed}" is outside the table, so it would not be read. Move it into the Evidence or '
+                             "Improvement action of the activity it belongs to, or clear it.")
+        assert "Still accurate" not in p.message and answer(result, "1.1").rating == "2 Good"
 
 
 # --- rows -----------------------------------------------------------------------------------
@@ -1029,3 +1043,124 @@ def test_a_stray_answer_names_the_first_column_filled(key):
 def test_a_ref_with_spaces_around_it_still_matches():
     result = run(ret(cells={(A, "A6"): " 1.1 "}))
     assert result.ok and answer(result, "1.1").source_ref == "1.1"
+
+
+# --- what the row says, what is outside the table, formulas, extra sheets (issue 11.4, 11.6) --------------
+
+def test_a_row_whose_ref_and_activity_disagree_is_refused_naming_the_cell():
+    """The Ref column re-ordered on its own (an unprotected copy, a Google Sheets download): every answer
+    would land on the wrong activity."""
+    rows = L.activity_rows(FW)
+    raw = ret(cells={(A, f"A{rows['1.1']}"): "1.2", (A, f"A{rows['1.2']}"): "1.1"})
+    result = run(raw)
+    assert codes(result) == ["ref-mismatch", "ref-mismatch"]
+    p = result.problems[0]
+    text_11, text_12 = FW.activity("1.1").text, FW.activity("1.2").text
+    assert (p.sheet, p.cell, p.ref, p.found, p.expected) == (A, f"A{rows['1.2']}", "1.1", shown(text_12),
+                                                             shown(text_11))
+    assert p.message == (f"Row {rows['1.2']} is marked 1.1 but its key activity is not 1.1's: it reads {shown(text_12)}, "
+                         f"where 1.1 is {shown(text_11)}; that is activity 1.2's, so the Ref column was re-ordered or "
+                         "sorted on its own. The answers on this row cannot be matched to an activity: copy your "
+                         "answers into a fresh copy of the workbook we sent you.")
+    assert {a.ref for a in result.answers}.isdisjoint({"1.1", "1.2"})
+
+
+def test_whole_rows_moved_keep_their_activity_and_are_accepted():
+    rows = L.activity_rows(FW)
+    a, b = rows["1.1"], rows["1.2"]
+    raw = ret()
+    first, second = (next(r for r in raw.rows if r.row == n) for n in (a, b))
+    first.row, second.row = b, a
+    result = run(raw)
+    assert "outside-table" not in codes(result)
+    assert result.ok and [n.code for n in result.notes] == ["rows-moved"]
+
+
+def test_an_activity_typed_over_is_refused_as_its_words_changed():
+    rows = L.activity_rows(FW)
+    p = only(run(ret(cells={(A, f"B{rows['2.1']}"): "We do this differently"})), "ref-mismatch")
+    assert (p.cell, p.ref, p.found) == (f"A{rows['2.1']}", "2.1", '"We do this differently"')
+    assert "; the activity's words were changed. The answers on this row cannot be matched" in p.message
+
+
+def test_activity_text_is_compared_without_case_or_spacing():
+    rows = L.activity_rows(FW)
+    text = FW.activity("1.1").text
+    assert run(ret(cells={(A, f"B{rows['1.1']}"): "  " + text.upper().replace(" ", "  ") + " "})).ok
+
+
+@pytest.mark.parametrize("sheet, cell, how", [
+    (A, "L7", "Move it into the Evidence or Improvement action of the activity it belongs to, or clear it."),
+    (A, "J7", "Move it into the Evidence"),
+    (A, f"B{L.activity_rows(FW)['8.1'] + 3}", "Move it into the Evidence"),
+    (L.CONTRACT, "D6", "If it corrects a contract detail, write it in column C (Correction) beside that detail"),
+    (L.CONTRACT, f"B{L.CONTRACT_LAST_ROW + 2}", "If it corrects a contract detail"),
+    (ATT, "A7", "Clear it: only the sign-off cells are read."),
+    (ATT, "D8", "Clear it: only the sign-off cells are read."),
+    (ATT, f"C{L.ATTEST_LAST_ROW + 1}", "Clear it"),
+])
+def test_text_outside_the_table_or_form_is_refused_naming_the_cell(sheet, cell, how):
+    p = only(run(ret(outside={(sheet, cell): "see my notes"})), "outside-table")
+    assert (p.sheet, p.cell, p.found) == (sheet, cell, '"see my notes"')
+    where = "outside the table" if sheet == A else "outside the form"
+    assert p.message.startswith(f'"see my notes" is {where}, so it would not be read. ') and how in p.message
+
+
+def test_a_ref_alone_below_the_table_is_outside_it():
+    below = L.assessment_rows(FW)[-1].row + 2
+    p = only(run(ret(cells={(A, f"A{below}"): "note"})), "outside-table")
+    assert (p.cell, p.found) == (f"A{below}", '"note"')
+
+
+def test_column_j_is_the_last_reviews_on_a_re_review_and_outside_on_a_first_round():
+    iss = issue(round="R2", prefill_round="R1", prefill={"9.9": {"rating": "2 Good"}})
+    assert run(ret(iss, outside={(A, "J7"): "2 Good (last year)"}), ledger(iss)).ok
+    assert codes(run(ret(outside={(A, "J7"): "2 Good (last year)"}))) == ["outside-table"]
+
+
+def test_many_cells_outside_are_named_then_counted():
+    outside = {(A, f"M{r}"): "x" for r in range(10, 40)}
+    result = run(ret(outside=outside))
+    assert codes(result) == ["outside-table"] * 11
+    last = result.problems[-1]
+    assert last.found == "20 more cells" and last.message.startswith("20 more cells outside the table or form hold")
+
+
+@pytest.mark.parametrize("sheet, cell, what, ref", [
+    (A, "D{r}", "the rating cell", "1.2"),
+    (A, "F{r}", "the evidence cell", "1.2"),
+    (L.CONTRACT, "C9", "the cell for contract owner", ""),
+    (ATT, "C6", "'Your name'", ""),
+])
+def test_a_formula_where_a_value_belongs_is_refused_whatever_it_shows(sheet, cell, what, ref):
+    """Readers see a formula's cached value, which Excel would recompute (or none at all): the rating below
+    shows a valid rating, and is refused all the same, with no other problem for that cell."""
+    cell = cell.format(r=L.activity_rows(FW)["1.2"])
+    raw = ret(formulas={(sheet, cell): 'IF(TODAY()>0,"4 Best","0 Not in place")'})
+    if cell.startswith("F"):
+        raw = ret(rows={"1.2": {"rating": "Not applicable", "evidence": ""}},
+                  formulas={(sheet, cell): "Notes!A1"})  # no cached value: N/A would say its reason is missing
+    p = only(run(raw), "formula")
+    assert (p.sheet, p.cell, p.ref) == (sheet, cell, ref)
+    assert p.message.startswith(f"{what} holds a formula (=") and p.message.endswith(
+        "), not a value: type the value, not a formula")
+
+
+def test_an_extra_sheet_is_noted_and_its_contents_not_read():
+    result = run(ret(sheets=("My notes",)))
+    assert result.ok
+    (note,) = result.notes
+    assert (note.code, note.sheet, note.found) == ("extra-sheet", "My notes", "'My notes'")
+    assert note.message == ("The workbook has a sheet we did not send ('My notes'): nothing on it is read. The answers "
+                            "counted are those on the Assessment sheet.")
+    assert run(ret(sheets=(L.FIXES,))).notes == []  # a corrections workbook's own first sheet
+
+
+def test_area_headings_moved_with_their_rows_are_not_outside_the_table():
+    """A row deleted above shifts every heading up one row: a heading is known by its number and name."""
+    raw = ret()
+    for r in raw.rows:
+        r.row -= 1
+    result = run(raw)
+    assert "outside-table" not in codes(result)
+    assert result.ok and [n.code for n in result.notes] == ["rows-moved"]

@@ -401,7 +401,20 @@ def test_a_macro_enabled_main_content_type_alone(main_type):
 def test_a_vba_project_content_type_alone():
     types = '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
     f = one(package(types=types), "macro-enabled")
-    assert (f.part, f.detail) == ("[Content_Types].xml", "macro-enabled content type ([Content_Types].xml)")
+    assert (f.part, f.detail) == ("[Content_Types].xml", "VBA project content type ([Content_Types].xml)")
+    assert f.message.startswith("The workbook contains macros (VBA code)")
+
+
+def test_a_macro_enabled_type_without_any_code_is_not_said_to_hold_macros():
+    """Saved as .xlsm with no VBA anywhere: refused (only the format we sent is accepted), in words that
+    do not accuse the owner of macros."""
+    f = one(package(main_type="application/vnd.ms-excel.sheet.macroEnabled.main+xml"), "macro-enabled")
+    assert f.message.startswith("The workbook was saved as a macro-enabled workbook (.xlsm). It holds no macros")
+    assert "contains macros" not in f.message
+    with_code = hostile.valid_xlsx(vba=b"\x01fake vba project")
+    found = preflight(with_code)
+    macro = next(x for x in found.findings if x.code == "macro-enabled")
+    assert macro.message.startswith("The workbook contains macros (VBA code)")
 
 
 @pytest.mark.parametrize("ctype, code, what", [
@@ -554,13 +567,15 @@ def test_implied_columns_are_counted(cells, ok):
 
 @pytest.mark.parametrize("rows, ok", [(20, True), (21, False)])
 def test_implied_rows_are_counted(rows, ok):
-    data = package(sheet=sheet_xml("<row/>" * rows, dimension=None))
+    """A cell in the last of ``rows`` implied rows (rows without r=); an empty row beyond the template
+    is only formatting (tests below), a row with a cell is not."""
+    data = package(sheet=sheet_xml("<row/>" * (rows - 1) + '<row><c s="1"/></row>', dimension=None))
     if ok:
         assert preflight(data, SMALL).ok
     else:
         f = one(data, "cell-out-of-bounds")
-        assert "has rows in use or formatted beyond the template, from row 21" in f.message
-        assert f.detail.startswith(f"row 21 in {SHEET}")
+        assert "has content in cell A21, far outside the template" in f.message
+        assert f.detail.startswith(f"A21 in {SHEET}")
 
 
 def test_too_many_tags_to_follow_are_refused_before_following_them():
@@ -828,3 +843,63 @@ def test_a_prefixed_tag_is_found_however_it_is_written():
 def test_sizes_in_human_terms_round_to_the_nearest():
     assert one(b"x" * 10753, "too-large", Limits(max_file_bytes=10000)).message.startswith(
         "The file is 11 KB, larger than the 10 KB we accept.")
+
+
+# --- LibreOffice's phantom row (issue 17.5) -----------------------------------------------------------
+
+LO_ROW = ('<row r="1048576" customFormat="false" ht="12.8" hidden="false" customHeight="false" outlineLevel="0" '
+          'collapsed="false"></row>')
+
+
+@pytest.mark.parametrize("far", [LO_ROW, '<row r="1048576" s="3" customFormat="1"/>', '<row r="21"></row>'])
+def test_a_formatting_only_row_far_below_is_accepted(far):
+    """Deleting any row in LibreOffice writes an empty, formatted row 1,048,576 and stretches the
+    dimension down to it: nothing there for a reader, so nothing to refuse."""
+    body = '<row r="1"><c r="A1"><v>1</v></c></row>' + far
+    data = package(sheet=sheet_xml(body, dimension="A1:E1048576"))
+    assert preflight(data, SMALL).ok, fatal(data)
+
+
+@pytest.mark.parametrize("far, dimension, first", [
+    ('<row r="1048576"><c r="A1048576" s="1"/></row>', "A1:E1048576", "A1048576"),   # a formatted cell, not a row
+    ('<row r="1048576"><c s="1"><v>1</v></c></row>', "A1:E1048576", "A1048576"),     # a cell with content
+    ('<row r="1048576"><c r="A5"><v>1</v></c></row>', "A1:E1048576", "row 1048576"),  # a cell in a far row
+    (LO_ROW, "A1:XFD1048576", "XFD1048576"),                                           # the dimension runs across
+])
+def test_a_far_row_with_a_cell_or_a_far_dimension_across_is_still_refused(far, dimension, first):
+    body = '<row r="1"><c r="A1"><v>1</v></c></row>' + far
+    f = one(package(sheet=sheet_xml(body, dimension=dimension)), "cell-out-of-bounds")
+    assert f.detail.startswith(first), f.detail
+
+
+def test_a_dimension_far_below_without_any_formatted_row_is_still_refused():
+    f = one(package(sheet=sheet_xml(dimension="A1:E1048576")), "cell-out-of-bounds")
+    assert "dimension A1:E1048576" in f.detail
+
+
+def test_thousands_of_formatted_rows_far_below_are_refused():
+    body = "".join(f'<row r="{21 + i}"/>' for i in range(101))
+    f = one(package(sheet=sheet_xml(body, dimension=None)), "cell-out-of-bounds")
+    assert "more than 100 rows beyond the template" in f.detail
+
+
+# --- formulas, found for the rules (issue 11.4) ---------------------------------------------------------
+
+@pytest.mark.parametrize("body, found", [
+    ('<row r="7"><c r="D7" t="str"><f>IF(A1="","2 Good","0")</f><v>2 Good</v></c></row>',
+     (("D7", 'IF(A1="","2 Good","0")'),)),
+    ('<row r="7"><c r="D7"><f>A1&amp;"x"</f></c><c r="E7"><f t="shared" si="0"/><v>1</v></c></row>',
+     (("D7", 'A1&"x"'), ("E7", ""))),
+    ('<row><c><v>1</v></c><c><f>1+1</f></c></row><row/><row><c/><c/><c><f>B1</f></c></row>',
+     (("B1", "1+1"), ("C3", "B1"))),
+    ('<row r="2"><c r="B2"><formula1>not a formula</formula1><v>1</v></c></row>', ()),
+])
+def test_every_formula_is_found_with_its_cell(body, found):
+    result = preflight(package(sheet=sheet_xml(body, dimension=None)), SMALL)
+    assert result.ok and result.formulas.get("Assessment", ()) == found
+
+
+def test_a_prefixed_formula_is_found():
+    body = (f'<x:worksheet xmlns:x="{MAIN_NS}"><x:sheetData><x:row r="3"><x:c r="C3"><x:f>NOW()</x:f></x:c></x:row>'
+            "</x:sheetData></x:worksheet>").encode()
+    assert preflight(package(sheet=body), SMALL).formulas == {"Assessment": (("C3", "NOW()"),)}

@@ -46,7 +46,7 @@ Which answers are required (the decision, also in the README)
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple
 
 from ..kit import layout as L
@@ -271,9 +271,17 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
                 f"for {issue.contract_id}, save it and send it back."), C.EMPTY_RETURN))
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
         return res
+    _extra_sheets(raw, issue, res)
     _contract_sheet(raw, res)
-    _assessment(raw, fw, issue, res)
+    re_review = issue is None or bool(issue.prefill)
+    # Column J holds the last review's answers in a re-review workbook; in a first-round one it is outside.
+    outside = [o for o in raw.outside
+               if not (re_review and o[0] == L.ASSESSMENT and o[1].rstrip("0123456789") == _PREVIOUS_LETTER)]
+    _assessment(raw, fw, issue, res, outside)
     _attestation(raw, issue, received, res)
+    _outside(outside, res)
+    if raw.formulas:
+        _formulas(raw, res)
     if issue is not None and ledger.current is not None:
         _upgrade(fw, ledger.current, res)
     if res.problems and issue is not None:
@@ -497,6 +505,90 @@ def _changed_detail(f, got: object, want: object, res: CheckResult) -> None:
         "correction for the review group."), C.CHANGED_DETAIL))
 
 
+def _norm(value: object) -> str:
+    return " ".join(text_of(value).split()).casefold()
+
+
+_TEXTS: dict[str, dict[str, str]] = {}
+
+
+def _texts(fw: Framework) -> dict[str, str]:
+    """An activity's statement (case and spacing ignored) -> its reference, worked out once per framework."""
+    got = _TEXTS.get(fw.content_hash)
+    if got is None:
+        got = _TEXTS[fw.content_hash] = {_norm(a.text): a.ref for a in fw.activities}
+    return got
+
+
+_PREVIOUS_LETTER = L.ASSESS_BY_KEY["previous"].letter
+_OUTSIDE_LISTED = 10  # cells named one by one; the rest are counted in one more problem
+
+
+def _extra_sheets(raw, issue, res: CheckResult) -> None:
+    """Sheets we did not send: nothing on them is read, and the review group hears of it."""
+    ours = set(L.SHEETS) | {L.FIXES}
+    extra = [name for name in raw.sheets if name not in ours]
+    if not extra:
+        return
+    names = ", ".join(f"'{visible(n)}'" for n in extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+    res.notes.append(Problem(extra[0], "", "", names, "the sheets we sent", (
+        f"The workbook has {'a sheet' if len(extra) == 1 else 'sheets'} we did not send ({names}): nothing on "
+        f"{'it' if len(extra) == 1 else 'them'} is read. The answers counted are those on the {L.ASSESSMENT} "
+        "sheet."), "extra-sheet"))
+
+
+def _outside(cells: list, res: CheckResult) -> None:
+    """Text written outside the cells that are read would be lost: refused, naming each cell."""
+    p = res.problems.append
+    how = {
+        L.ASSESSMENT: "Move it into the Evidence or Improvement action of the activity it belongs to, or clear it.",
+        L.CONTRACT: (f"If it corrects a contract detail, write it in column {L.CONTRACT_CORRECTION_COL} (Correction) "
+                     "beside that detail; otherwise clear it."),
+        L.ATTESTATION: "Clear it: only the sign-off cells are read.",
+    }
+    for sheet, cell, value in cells[:_OUTSIDE_LISTED]:
+        where = "outside the table" if sheet == L.ASSESSMENT else "outside the form"
+        p(Problem(sheet, cell, "", shown(value), "blank", (
+            f"{shown(value)} is {where}, so it would not be read. {how.get(sheet, 'Clear it.')}"), "outside-table"))
+    if len(cells) > _OUTSIDE_LISTED:
+        rest = cells[_OUTSIDE_LISTED:]
+        listed = ", ".join(f"{s}!{c}" for s, c, _ in rest[:20]) + (" ..." if len(rest) > 20 else "")
+        p(Problem(rest[0][0], "", "", f"{len(rest)} more cells", "blank", (
+            f"{len(rest)} more cells outside the table or form hold something that would not be read ({listed}). "
+            "Move what matters into the answer cells and clear the rest."), "outside-table"))
+
+
+def _formulas(raw, res: CheckResult) -> None:
+    """A formula where a value belongs: its cached value is not what Excel would calculate next time
+    (or is missing), so it is refused, whatever it shows. Other problems of those cells are dropped:
+    fixing the formula is the one thing to do."""
+    p = res.problems.append
+    refs = {r.row: text_of(r.ref) for r in raw.rows}
+    contract_rows = {L.CONTRACT_FIRST_ROW + i: f.label for i, f in enumerate(L.CONTRACT_FIELDS)}
+    attest = {f.cell: f.label for f in L.ATTEST_FIELDS}
+    headings = {c.letter: c.heading.split(":")[0] for c in L.ASSESS_COLUMNS}
+    cells = set()
+    for sheet, found in raw.formulas.items():
+        for cell, text in found.items():
+            letters = cell.rstrip("0123456789")
+            row = int(cell[len(letters):] or 0)
+            ref = refs.get(row, "") if sheet == L.ASSESSMENT else ""
+            if sheet == L.ASSESSMENT:
+                what = f"the {headings.get(letters, 'cell').lower()} cell" if letters in headings else "this cell"
+            elif sheet == L.CONTRACT:
+                what = f"the cell for {contract_rows.get(row, 'this detail').lower()}"
+            elif sheet == L.ATTESTATION:
+                what = f"'{attest[cell]}'" if cell in attest else "this cell"
+            else:
+                what = "the hidden identity sheet"
+            formula = visible("=" + text if text else "a formula shared with the cell above")
+            formula = formula if len(formula) <= 60 else formula[:57] + "..."
+            cells.add((sheet, cell))
+            p(Problem(sheet if sheet != L.META else L.META, cell, ref, formula, "a value", (
+                f"{what} holds a formula ({formula}), not a value: type the value, not a formula"), "formula"))
+    res.problems[:] = [q for q in res.problems if q.code == "formula" or (q.sheet, q.cell) not in cells]
+
+
 def _contract_sheet(raw, res: CheckResult) -> None:
     limit = L.MAX_TEXT["correction"]
     for f in L.CONTRACT_FIELDS:
@@ -534,25 +626,37 @@ def _prepared(fw: Framework) -> tuple:
     return got
 
 
-def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
+def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> None:
+    """The Assessment sheet's rows; cells found outside the table are added to ``outside``."""
     if L.ASSESSMENT not in raw.sheets:
         return
     p = res.problems.append
     scale = fw.scale
     choices, expected_rows, area_rows, fast = _prepared(fw)
     by = L.ASSESS_BY_KEY
+    # "Still accurate?" (column K) is part of the table only in a re-review workbook; in a first-round
+    # one anything there is outside the table (an unknown workbook is given the benefit of the doubt).
+    re_review = issue is None or bool(issue.prefill)
+    keys = L.INPUT_KEYS if re_review else L.ANSWER_KEYS  # "Still accurate?" only on re-review workbooks
+    headings = {str(a.number): _norm(a.name) for a in fw.areas}
     found: dict[str, list] = {}
     stray = []
     for row in raw.rows:
+        if not re_review and not _blank(row.values.get("confirm")):
+            outside.append((L.ASSESSMENT, f"{by['confirm'].letter}{row.row}", row.values["confirm"]))
+            row = replace(row, values={**row.values, "confirm": ""})
         ref = row.ref
         if ref.__class__ is not str or ref not in expected_rows:
             ref = text_of(ref)
         if ref in expected_rows:
             found.setdefault(ref, []).append(row)
-        elif any(not _blank(v) for v in row.values.values()):
+        elif any(not _blank(row.values.get(k)) for k in keys):
             stray.append(row)
+        elif row.row not in area_rows and not _blank(row.ref) and headings.get(ref) != _norm(row.activity):
+            # a Ref that is neither an activity's nor an area heading's (wherever rows were moved to)
+            outside.append((L.ASSESSMENT, f"{by['ref'].letter}{row.row}", row.ref))
     for row in stray:
-        key = next(k for k in L.INPUT_KEYS if not _blank(row.values.get(k)))
+        key = next(k for k in keys if not _blank(row.values.get(k)))
         cell = f"{by[key].letter}{row.row}"
         what = "a heading row" if row.row in area_rows else "a row that is not a key activity"
         p(Problem(L.ASSESSMENT, cell, text_of(row.ref), shown(row.values[key]), "blank", (
@@ -560,6 +664,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
             "to, or clear it."), C.STRAY_ANSWER))
     prefill = (issue.prefill or {}) if issue is not None else {}
     moved = []
+    texts = _texts(fw)
     for act in fw.activities:
         rows = found.get(act.ref, [])
         want_row = expected_rows[act.ref]
@@ -575,6 +680,16 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult) -> None:
                 C.DUPLICATE_ROW))
             continue
         row = rows[0]
+        if row.activity != act.text and _norm(row.activity) != _norm(act.text):
+            other = texts.get(_norm(row.activity))
+            why = (f"that is activity {other}'s, so the Ref column was re-ordered or sorted on its own" if other else
+                   "the activity's words were changed")
+            p(Problem(L.ASSESSMENT, f"{by['ref'].letter}{row.row}", act.ref, shown(row.activity), shown(act.text), (
+                f"Row {row.row} is marked {act.ref} but its key activity is not {act.ref}'s: it reads "
+                f"{shown(row.activity)}, where {act.ref} is {shown(act.text)}; {why}. The answers on this row cannot "
+                "be matched to an activity: copy your answers into a fresh copy of the workbook we sent you."),
+                "ref-mismatch"))
+            continue
         if row.row != want_row:
             moved.append((act.ref, row.row, want_row))
         answer = _activity(row, act, scale, choices, prefill.get(act.ref), res, fast)

@@ -77,6 +77,10 @@ MACRO_ENABLED = _define("macro-enabled", PREFLIGHT, REFUSED, (
     "macro-enabled workbook (.xlsm) and renamed. We cannot accept files with macros. Open "
     "it in Excel, use File > Save As, choose 'Excel Workbook (*.xlsx)' (Excel removes the "
     "macros) and send the new file."))
+SAVED_AS_XLSM = _define("saved-as-xlsm", PREFLIGHT, REFUSED, (
+    "The workbook was saved as a macro-enabled workbook (.xlsm). It holds no macros, but we accept "
+    "only the Excel Workbook format we sent. Open it in Excel, use File > Save As, choose 'Excel "
+    "Workbook (*.xlsx)' and send the new file."))
 ODS = _define("ods", PREFLIGHT, REFUSED, (
     "The file is an OpenDocument spreadsheet (.ods), not the Excel workbook we sent. In "
     "LibreOffice use File > Save As, choose 'Excel 2007-365 (.xlsx)', keep that format "

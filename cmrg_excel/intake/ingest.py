@@ -63,6 +63,7 @@ import re
 import signal
 import stat as stat_mod
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -422,7 +423,10 @@ def reconcile(ws: Workspace, conn) -> int:
             if hashlib.sha256(data).hexdigest() == sha:
                 if not dest.exists() or _file_sha(str(dest)) != sha:
                     write_atomic(dest, data)  # durable before the inbox copy goes
-                src.unlink()
+                try:
+                    src.unlink()
+                except OSError:  # still locked by another program: try again next run
+                    continue
                 fixed += 1
         done.append((sha, source))
     if done:
@@ -500,6 +504,7 @@ class _Run:
         self.rejected = str(ws.rejected)
         self.duplicates = str(ws.inbox / "duplicates")
         self.max_bytes = 10 * 1024 * 1024  # the size cap, set by the run
+        self.removing: _Removal | None = None  # the batch of inbox files being removed in the background
 
     def rel(self, path: str) -> str:
         if path.startswith(self.root):
@@ -860,36 +865,75 @@ class _Run:
         return self._done(out)
 
     def flush(self, clear: bool = True) -> None:
-        """Commit, make every copy durable, verify each, and only then remove the inbox files.
-        Without ``clear`` (a stopping run) the register is not written: the next run tidies up."""
+        """Commit, then hand the batch to a background thread that makes every copy durable,
+        verifies each, and only then removes the inbox files: removing a file frees its blocks,
+        which costs milliseconds on some disks, so it overlaps with filing the next files. The
+        previous batch is finished first (its removals then recorded in the register), so at most
+        one is in flight. Without ``clear`` (a stopping run) the register is not written: the next
+        run tidies up."""
         self.commit()
+        self.finish_removals(clear)
         if not self.pending:
             return
-        _flush([Path(p) for p in self.written])
-        removed = []
-        for out, src, sha, dest, st in self.pending:
-            if _file_sha(dest) != sha:  # the copy is not what was checked: keep the original for the next run
-                out.notes.append(Problem("", "", "", "", "", (
-                    f"the filed copy {self.rel(dest)} could not be verified after writing; the file was {LEFT} "
-                    "and the next run puts the copy right"), C.UNVERIFIED))
-                continue
-            try:
-                now = stat_key(os.lstat(src))
-            except FileNotFoundError:
-                now = None
-            if now is not None and now != st:  # saved again after it was read: the newer file stays for next run
-                out.notes.append(Problem("", "", "", "", "", (
-                    "the file was saved again after it was checked: the version checked was filed, and the newer "
-                    f"one was {LEFT} for the next run"), C.CHANGED_AFTER))
-            elif now is not None:
-                os.unlink(src)
-            removed.append((sha, self.rel(src)))
-            self.hook("removed", len(removed))
-        if clear:
-            reg.clear_pending(self.conn, removed)
+        batch, written = list(self.pending), [Path(p) for p in self.written]
         self.pending.clear()
         self.written.clear()
+        self.removing = _Removal(batch, written, self.hook, self.rel)
+        self.removing.start()
         self.last_flush = time.monotonic()
+
+    def finish_removals(self, clear: bool = True) -> None:
+        """Wait for the batch being removed, and record in the register which inbox files went."""
+        if self.removing is None:
+            return
+        removal, self.removing = self.removing, None
+        removal.join()
+        if clear:
+            reg.clear_pending(self.conn, removal.done)
+        if removal.error is not None:
+            raise removal.error
+
+
+class _Removal(threading.Thread):
+    """Durable, verified, then removed: one batch of filed files, in the background."""
+
+    def __init__(self, batch, written: list[Path], hook, rel):
+        super().__init__(name="cmrg-remove-inbox-copies", daemon=True)
+        self.batch, self.written, self.hook, self.rel = batch, written, hook, rel
+        self.done: list[tuple[str, str]] = []  # (sha, inbox path) whose pending row can go
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            _flush(self.written)
+            for out, src, sha, dest, st in self.batch:
+                if _file_sha(dest) != sha:  # the copy is not what was checked: keep the original for the next run
+                    out.notes.append(Problem("", "", "", "", "", (
+                        f"the filed copy {self.rel(dest)} could not be verified after writing; the file was {LEFT} "
+                        "and the next run puts the copy right"), C.UNVERIFIED))
+                    continue
+                try:
+                    now = stat_key(os.lstat(src))
+                except FileNotFoundError:
+                    now = None
+                if now is not None and now != st:  # saved again after it was read: the newer file stays
+                    out.notes.append(Problem("", "", "", "", "", (
+                        "the file was saved again after it was checked: the version checked was filed, and the "
+                        f"newer one was {LEFT} for the next run"), C.CHANGED_AFTER))
+                elif now is not None:
+                    try:
+                        os.unlink(src)
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:  # locked by another program, say: the next run removes it
+                        out.notes.append(Problem("", "", "", "", "", (
+                            f"it was filed, but could not be removed from inbox/ ({exc.strerror}); the next run "
+                            "recognises it and removes it"), "not-removed"))
+                        continue
+                self.done.append((sha, self.rel(src)))
+                self.hook("removed", len(self.done))
+        except BaseException as exc:  # reported by the main thread when it waits for this batch
+            self.error = exc
 
 
 def _current_framework(ws: Workspace):
@@ -987,10 +1031,12 @@ def _files(ws, conn, result: IngestResult, progress, on_start, settle_seconds: f
         run.drop_unregistered()
         try:
             run.flush(clear=False)  # what was registered is kept: its inbox copies go
+            run.finish_removals(clear=False)
         except (BusyError, OSError):
             pass
         raise
     run.flush()
+    run.finish_removals()
 
 
 def _stopped(ws, conn, result: IngestResult, exc: BaseException, write_report: bool) -> None:

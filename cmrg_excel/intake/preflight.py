@@ -20,7 +20,7 @@ import io
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..kit.zipfile_internals import read_member_capped as _inflate
 from . import codes as C
@@ -54,6 +54,9 @@ class Finding:
 class PreflightResult:
     findings: tuple[Finding, ...]
     sheet_parts: dict[str, str]  # sheet name -> zip part path (from workbook.xml + its rels)
+    # sheet name (or part path when it has none) -> ((cell, formula text), ...) of every cell
+    # holding a formula: readers see only a formula's cached value, which Excel would recompute
+    formulas: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -244,6 +247,7 @@ _BINARY_EXTS = {
 }
 _XML_EXTS = (".xml", ".rels", ".vml")
 
+_XLSM_TYPE = "macro-enabled content type"
 _HYPERLINK_TYPE = b"/hyperlink"
 _EXTERNAL_TYPES = (b"/externallink", b"/externallinkpath", b"/externallinklong", b"/xlexternallinkpath")
 _EMBED_TYPES = (b"/oleobject", b"/package")
@@ -268,6 +272,7 @@ class _Collector:
         self.merged: dict[str, list[tuple[str | None, str, str | None]]] = {}
         # <row>/<c> tags the slow sheet scan may still follow, for the whole workbook
         self.slow_budget = [600_000]
+        self.formulas: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def add(self, code: str, message: str, part: str | None = None, detail: str | None = None,
             fatal: bool = True) -> None:
@@ -304,10 +309,12 @@ class _Collector:
                 detail += f"; and {len(ev) - 8} more"
             if item == "external-link":
                 message = _MESSAGES[item].format(what=", ".join(whats[:3]))
+            elif item == "macro-enabled" and whats == [_XLSM_TYPE]:
+                message = _MESSAGES[C.SAVED_AS_XLSM]  # no code anywhere: only the file type says "macros"
             else:
                 message = _MESSAGES[item]
             out.append(Finding(item, message, True, ev[0][0], detail))
-        return PreflightResult(tuple(out), sheet_parts)
+        return PreflightResult(tuple(out), sheet_parts, self.formulas)
 
 
 # --------------------------------------------------------------------------------------
@@ -707,8 +714,10 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
     ct = xml.get("[content_types].xml", b"")
     ct_low = ct.lower()
     sheet_candidates: set[str] = set()
-    if b"macroenabled" in ct_low or b"vbaproject" in ct_low:
-        col.evidence(C.MACRO_ENABLED, "[Content_Types].xml", "macro-enabled content type")
+    if b"macroenabled" in ct_low:
+        col.evidence(C.MACRO_ENABLED, "[Content_Types].xml", _XLSM_TYPE)
+    if b"vbaproject" in ct_low:
+        col.evidence(C.MACRO_ENABLED, "[Content_Types].xml", "VBA project content type")
     # Overrides name specific parts; only read them when one may be of a kind we refuse.
     # (Worksheets are found through relationships and their folder: readers find them so.)
     if any(word in ct_low for word in (b"externallink", b"activex", b"oleobject")):
@@ -816,15 +825,25 @@ def _parse_ref(ref: bytes) -> tuple[int, int] | None:
 class _Scan:
     """Out-of-bounds and unreadable positions found in one sheet, in document order."""
 
-    __slots__ = ("cells", "rows", "dimension", "dimension_bad", "unreadable", "more")
+    __slots__ = ("cells", "rows", "dimension", "dimension_bad", "dimension_far_col", "empty_rows", "unreadable",
+                 "more")
 
     def __init__(self) -> None:
         self.cells: list[str] = []
-        self.rows: list[int] = []
+        self.rows: list[int] = []  # rows beyond the template holding cells
         self.dimension: str | None = None
         self.dimension_bad: str | None = None
+        self.dimension_far_col = False  # the dimension reaches beyond the template's last column
+        self.empty_rows: list[int] = []  # rows beyond the template holding no cell: formatting only
         self.unreadable: list[str] = []
         self.more = False  # stopped counting at _MAX_REPORTED
+
+    def formatting_only(self) -> bool:
+        """Nothing beyond the template but formatted rows with no cells, and a dimension that
+        reaches down to them (not across): LibreOffice writes row 1,048,576 so whenever a row
+        is deleted. Readers make nothing of a row without cells, so it is no danger."""
+        return (bool(self.empty_rows) and not (self.cells or self.rows or self.unreadable)
+                and not self.dimension_far_col)
 
 
 def _scan_sheet(data: bytes, part: str, sheet: str | None, limits: Limits, col: _Collector) -> None:
@@ -855,8 +874,12 @@ def _scan_sheet(data: bytes, part: str, sheet: str | None, limits: Limits, col: 
         scan = _Scan()
         _scan_dimension(data, max_row, max_col, scan)
         _slow_scan(data, max_row, max_col, scan, col.slow_budget)
-    if scan.cells or scan.rows or scan.dimension_bad or scan.unreadable:
+    if (scan.cells or scan.rows or scan.dimension_bad or scan.unreadable) and not scan.formatting_only():
         _report_scan(scan, part, sheet, limits, col)
+    if b"<f" in data or b":f" in data:
+        formulas = _formula_cells(data, col.slow_budget)
+        if formulas:
+            col.formulas[sheet if sheet is not None else part] = formulas
 
 
 def _report_scan(scan: _Scan, part: str, sheet: str | None, limits: Limits, col: _Collector) -> None:
@@ -926,8 +949,10 @@ def _dimension_tag(data: bytes, pos: int, max_row: int, max_col: int, scan: _Sca
             ref_pos = _parse_ref(piece)
             if ref_pos is None:
                 scan.unreadable.append(f"dimension {scan.dimension!r}")
-            elif (ref_pos[0] > max_col or ref_pos[1] > max_row) and scan.dimension_bad is None:
-                scan.dimension_bad = f"{column_letters(ref_pos[0])}{ref_pos[1]}"
+            elif ref_pos[0] > max_col or ref_pos[1] > max_row:
+                scan.dimension_far_col = scan.dimension_far_col or ref_pos[0] > max_col
+                if scan.dimension_bad is None:
+                    scan.dimension_bad = f"{column_letters(ref_pos[0])}{ref_pos[1]}"
     return lt, m.end()
 
 
@@ -967,12 +992,17 @@ def _slow_scan(data: bytes, max_row: int, max_col: int, scan: _Scan, budget: lis
     colno = 0
     n_tags = 0
     columns: dict[bytes, int] = {}
+    far = False  # the current row is beyond the template (and so far holds no cell)
     for m in _TAG_CR.finditer(data):
         n_tags += 1
         name, attrs = m.groups()
         refs = [dq or sq for key, dq, sq in _ATTR.findall(attrs) if key == b"r"] if b"r" in attrs else None
+        if name != b"row" and far:
+            far = False  # a cell in a row beyond the template: the row is in use, not only formatted
+            scan.rows.append(scan.empty_rows.pop())
         if name == b"row":
             colno = 0
+            far = False
             if refs:
                 for ref in refs:
                     if b"&" in ref:
@@ -985,7 +1015,12 @@ def _slow_scan(data: bytes, max_row: int, max_col: int, scan: _Scan, budget: lis
                 row += 1
             if row <= max_row:
                 continue
-            scan.rows.append(row)
+            scan.empty_rows.append(row)
+            far = True
+            if len(scan.empty_rows) > _MAX_REPORTED:  # formatted rows are fine; thousands of them are not
+                scan.unreadable.append(f"more than {_MAX_REPORTED} rows beyond the template")
+                return
+            continue
         elif refs:
             for ref in refs:
                 if b"&" in ref:
@@ -1010,3 +1045,78 @@ def _slow_scan(data: bytes, max_row: int, max_col: int, scan: _Scan, budget: lis
             return  # refused anyway; the owner is told there are more
     if n_tags != n_any:
         scan.unreadable.append("a <row> or <c> tag with malformed attributes")
+
+
+# --------------------------------------------------------------------------------------
+# Formulas: where they are, so that the rules can refuse one in a cell meant for a value
+# --------------------------------------------------------------------------------------
+
+# An <f> start tag, prefixed or not (<f>, <f t="shared" .../>, <x:f>); never <formula1> or <font>.
+_F_TAG = re.compile(rb"<(?:[^\s<>/!?:=\"']+:)?f(?=[\s/>])")
+# <row>, <c> and <f> start tags in order, to place formulas whose cell has no plain r=.
+_ROW_C_F = re.compile(rb"<" + _PFX + rb"(c|row|f)(?=[\s/>])" + _ATTRS + rb"\s*/?>")
+_MAX_FORMULAS = 2000  # per sheet; a template uses about a hundred
+_FORMULA_TEXT = 100   # characters of each formula kept, for the message
+
+
+def _formula_text(data: bytes, start: int) -> str:
+    """The text of the formula whose start tag begins at ``start`` ("" for a shared formula's
+    later cells, which only point at the first)."""
+    gt = data.find(b">", start)
+    if gt < 0 or data[gt - 1:gt] == b"/":
+        return ""
+    end = data.find(b"<", gt)
+    text = data[gt + 1:end if end >= 0 else gt + 1 + _FORMULA_TEXT * 4]
+    return _unescape(text[:_FORMULA_TEXT * 4]).decode("utf-8", "replace")[:_FORMULA_TEXT]
+
+
+def _formula_cells(data: bytes, budget: list[int]) -> tuple[tuple[str, str], ...]:
+    """(cell, formula) of every cell of a sheet holding a formula, in document order.
+
+    A formula is the first child of its cell, so the tag just before each <f> is its <c>, whose
+    r= names the cell (what every spreadsheet program writes). A cell without a plain r= (its
+    place implied by its position) sends the whole sheet through :func:`_formula_cells_slow`."""
+    out = []
+    for m in _F_TAG.finditer(data):
+        lt = data.rfind(b"<", 0, m.start())
+        tag = _TAG_CR.match(data, lt) if lt >= 0 else None
+        ref = None
+        if tag is not None and tag.group(1) == b"c":
+            refs = [dq or sq for key, dq, sq in _ATTR.findall(tag.group(2)) if key == b"r"]
+            if len(refs) == 1:
+                ref = _unescape(refs[0])
+        if ref is None or _PLAIN_CELL_REF.fullmatch(ref) is None:
+            return _formula_cells_slow(data, budget)
+        out.append((ref.decode("ascii").upper(), _formula_text(data, m.start())))
+        if len(out) >= _MAX_FORMULAS:
+            break
+    return tuple(out)
+
+
+def _formula_cells_slow(data: bytes, budget: list[int]) -> tuple[tuple[str, str], ...]:
+    """The same, following every <row> and <c> as a reader does (implied positions counted)."""
+    out = []
+    row = colno = 0
+    n = 0
+    for m in _ROW_C_F.finditer(data):
+        n += 1
+        if n > budget[0]:
+            out.append(("?", "too much markup to place every formula"))
+            break
+        name, attrs = m.groups()
+        refs = [dq or sq for key, dq, sq in _ATTR.findall(attrs) if key == b"r"] if b"r" in attrs else []
+        if name == b"row":
+            colno = 0
+            row = int(refs[0]) if refs and refs[0].isdigit() else row + 1
+        elif name == b"c":
+            cm = _PLAIN_CELL_REF.fullmatch(_unescape(refs[0])) if refs else None
+            if cm is not None:
+                colno, row = column_number(cm.group(1)), int(cm.group(2))
+            else:
+                colno += 1
+        else:
+            out.append((f"{column_letters(colno)}{max(row, 1)}" if colno else "?", _formula_text(data, m.start())))
+            if len(out) >= _MAX_FORMULAS:
+                break
+    budget[0] = max(0, budget[0] - n)
+    return tuple(out)

@@ -44,6 +44,7 @@ class RawRow:
     row: int  # 1-based
     ref: object
     values: dict[str, object]  # layout.INPUT_KEYS -> value
+    activity: object = ""  # column B: the key activity's statement (the area's name on an area row)
 
 
 @dataclass
@@ -57,6 +58,13 @@ class RawReturn:
     corrections: dict[str, object] = field(default_factory=dict)  # field key -> correction (column C), non-empty
     rows: list[RawRow] = field(default_factory=list)  # Assessment rows with a ref or any answer
     attestation: dict[str, object] = field(default_factory=dict)  # ATTEST key -> value
+    # (sheet, cell, value) of what is written outside the cells the layout reads: beyond the form's
+    # columns or rows on the Contract and Attestation sheets; on the Assessment sheet, in columns J and
+    # beyond, and in B, C or E of rows without a Ref (the overall row's own text left out)
+    outside: list[tuple[str, str, object]] = field(default_factory=list)
+    # sheet -> {cell: formula} of formulas where the template has none (a reader sees only their
+    # cached value, which Excel would recompute): from preflight
+    formulas: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,8 +118,33 @@ _CONTRACT_AT = tuple((f.key, L.rc(L.contract_cell(f.key)), L.rc(L.contract_cell(
                      for f in L.CONTRACT_FIELDS)
 _ATTEST_AT = tuple((f.key, L.rc(f.cell)) for f in L.ATTEST_FIELDS)
 _REF_COL = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
+_ACTIVITY_COL = L.col_index(L.ASSESS_BY_KEY["activity"].letter)
 _ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in L.INPUT_KEYS)
 _LAST_ANSWER_COL = max(c for _, c in _ANSWER_COLS)
+_PREVIOUS_COL = L.col_index(L.ASSESS_BY_KEY["previous"].letter)
+_CONFIRM_COL = L.col_index(L.ASSESS_BY_KEY["confirm"].letter)
+_FIRST_OUTSIDE_COL = _PREVIOUS_COL  # J: the last column of a first-round table is I
+_TEXT_COLS = tuple(L.col_index(L.ASSESS_BY_KEY[k].letter) for k in ("activity", "guidance", "score"))
+_FORM_LAST_COL = L.col_index(L.FORM_LAST_COL)
+
+
+def _blank(value: object) -> bool:
+    return value == "" or value is None or (value.__class__ is str and not value.strip())
+
+
+def _form_outside(raw: RawReturn, sheet: str, g: list[list[object]], last_row: int, first_col: int = 0) -> None:
+    """Cells written on a form sheet (Contract, Attestation) outside its columns and rows."""
+    last_col = _FORM_LAST_COL
+    for r0, row in enumerate(g):
+        if r0 >= last_row:
+            cols = range(len(row))
+        elif len(row) > last_col + 1 or first_col:
+            cols = [*range(first_col), *range(last_col + 1, len(row))]
+        else:
+            continue
+        for c in cols:
+            if c < len(row) and not _blank(row[c]):
+                raw.outside.append((sheet, f"{L.col_letter(c)}{r0 + 1}", row[c]))
 
 
 def extract(wb) -> RawReturn:
@@ -135,23 +168,51 @@ def extract(wb) -> RawReturn:
             corr = _at(g, *correction)
             if corr not in ("", None):
                 raw.corrections[key] = corr
+        _form_outside(raw, L.CONTRACT, g, L.CONTRACT_LAST_ROW)
     g = grid(L.ASSESSMENT)
     if g is not None:
         rows = raw.rows
-        for r0 in range(L.ASSESS_FIRST_ROW - 1, min(len(g), L.MAX_ROW)):
+        outside = raw.outside
+        for r0 in range(0, min(len(g), L.MAX_ROW)):
             row = g[r0]
             n = len(row)
+            if n > _FIRST_OUTSIDE_COL:  # columns J and beyond: outside the table (J is the template's on a re-review)
+                for c in range(_FIRST_OUTSIDE_COL, n):
+                    if c != _CONFIRM_COL and not _blank(row[c]) and (c != _PREVIOUS_COL or r0 >= L.ASSESS_HEADER_ROW):
+                        outside.append((L.ASSESSMENT, f"{L.col_letter(c)}{r0 + 1}", row[c]))
+            if r0 < L.ASSESS_FIRST_ROW - 1:
+                continue
             if n > _LAST_ANSWER_COL:
                 values = {k: row[c] for k, c in _ANSWER_COLS}
             else:
                 values = {k: (row[c] if c < n else "") for k, c in _ANSWER_COLS}
             ref = row[_REF_COL] if _REF_COL < n else ""
+            activity = row[_ACTIVITY_COL] if _ACTIVITY_COL < n else ""
             if ref not in ("", None) or any(v not in ("", None) for v in values.values()):
-                rows.append(RawRow(r0 + 1, ref, values))
+                rows.append(RawRow(r0 + 1, ref, values, activity))
+            elif activity != L.OVERALL_LABEL:  # a row without a Ref: anything in B, C or E is outside the table
+                for c in _TEXT_COLS:
+                    if c < n and not _blank(row[c]):
+                        outside.append((L.ASSESSMENT, f"{L.col_letter(c)}{r0 + 1}", row[c]))
     g = grid(L.ATTESTATION)
     if g is not None:
         raw.attestation = {key: _at(g, *at) for key, at in _ATTEST_AT}
+        _form_outside(raw, L.ATTESTATION, g, L.ATTEST_LAST_ROW, first_col=1)
     return raw
+
+
+def owners_formulas(found: dict[str, tuple[tuple[str, str], ...]]) -> dict[str, dict[str, str]]:
+    """The formulas preflight found on the sheets read, where the template has none."""
+    out: dict[str, dict[str, str]] = {}
+    for sheet in (L.CONTRACT, L.ASSESSMENT, L.ATTESTATION, L.META):
+        for cell, text in found.get(sheet, ()):
+            letters = cell.rstrip("0123456789")
+            if sheet == L.ASSESSMENT and letters in L.ASSESS_FORMULA_COLS:
+                continue
+            if sheet == L.ATTESTATION and cell in L.ATTEST_FORMULA_CELLS:
+                continue
+            out.setdefault(sheet, {})[cell] = text
+    return out
 
 
 def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
@@ -164,6 +225,7 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
     try:
         wb = calamine.open_workbook(data)
         res.raw = extract(wb)
+        res.raw.formulas = owners_formulas(pf.formulas)
     except calamine.PasswordError:
         res.error = ("The workbook is protected with a password to open. Open it, remove the password "
                      "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and send it again.")

@@ -92,7 +92,7 @@ def build_template(spec: TemplateSpec) -> bytes:
 
     sheets = {}
     if spec.fixes:
-        sheets["fixes"] = wb.add_worksheet("Fixes needed")
+        sheets["fixes"] = wb.add_worksheet(L.FIXES)
     for name in L.SHEETS:
         sheets[name] = wb.add_worksheet(name)
 
@@ -318,7 +318,7 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
         if r.kind == "overall":
             ranges = ",".join(f"{by['score'].letter}{lo}:{by['score'].letter}{hi}" for lo, hi in area_ranges.values())
             cached = _mean_score(all_scores)
-            ws.write_string(r0, ci["activity"], "Overall: mean score of all rated activities", st.area)
+            ws.write_string(r0, ci["activity"], L.OVERALL_LABEL, st.area)
             ws.write_formula(r0, ci["score"], f'=IFERROR(AVERAGE({ranges}),"")', st.area_score, cached)
             continue
         act = acts[r.ref]
@@ -509,7 +509,7 @@ def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     acts = [r for r in rows if r.kind == "activity"]
     overall = rows[-1]
     rating_col = by["rating"].letter
-    r = L.rc(L.ATTEST_FIELDS[-1].cell)[0] + 2
+    r = L.ATTEST_PROGRESS_ROW - 1
     answered = sum(1 for x in acts if spec.answers.get(x.ref, {}).get("rating"))
     first, last = acts[0].row, acts[-1].row
     ws.write_string(r, 1, "Key activities rated", st.locked_bold)

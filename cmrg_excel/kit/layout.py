@@ -20,6 +20,7 @@ ASSESSMENT = "Assessment"
 ATTESTATION = "Attestation"
 META = "_cmrg"
 SHEETS = (INSTRUCTIONS, CONTRACT, ASSESSMENT, ATTESTATION, META)
+FIXES = "Fixes needed"  # first sheet of a corrections workbook
 
 # The last row and column any sheet of a template may use: the reader refuses cells beyond.
 MAX_ROW = 5000
@@ -32,6 +33,16 @@ def col_index(letter: str) -> int:
     for ch in letter:
         n = n * 26 + (ord(ch) - 64)
     return n - 1
+
+
+def col_letter(index: int) -> str:
+    """The column letter of a 0-based column index (0 -> 'A', 26 -> 'AA')."""
+    out = ""
+    n = index + 1
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
 
 
 def rc(cell: str) -> tuple[int, int]:
@@ -69,6 +80,7 @@ CONTRACT_FIRST_ROW = 5
 CONTRACT_LABEL_COL = "A"
 CONTRACT_VALUE_COL = "B"
 CONTRACT_CORRECTION_COL = "C"
+CONTRACT_LAST_ROW = CONTRACT_FIRST_ROW + len(CONTRACT_FIELDS) - 1
 
 
 def contract_cell(key: str, col: str = CONTRACT_VALUE_COL) -> str:
@@ -112,6 +124,10 @@ ASSESS_TITLE_ROW = 1
 ASSESS_HEADER_ROW = 4
 ASSESS_FIRST_ROW = 5
 CONFIRM_YES = "Yes"
+OVERALL_LABEL = "Overall: mean score of all rated activities"  # column B of the overall row
+# Columns whose cells the template fills with formulas (area counts, scores): the only places on
+# the Assessment sheet where a formula belongs.
+ASSESS_FORMULA_COLS = ("C", "E")
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,12 @@ ATTEST_FIELDS: tuple[AttestField, ...] = (
 )
 ATTEST_BY_KEY = {f.key: f for f in ATTEST_FIELDS}
 ATTEST_YES = "Yes"
+# The read-out of progress below the sign-off: "Key activities rated" and the overall mean (formulas).
+ATTEST_PROGRESS_ROW = int(ATTEST_FIELDS[-1].cell[1:]) + 2
+ATTEST_FORMULA_CELLS = (f"C{ATTEST_PROGRESS_ROW}", f"C{ATTEST_PROGRESS_ROW + 1}")
+ATTEST_LAST_ROW = ATTEST_PROGRESS_ROW + 1
+# The columns the Contract and Attestation sheets use: anything beyond is outside the form.
+FORM_LAST_COL = "C"
 
 # --- Metadata sheet (very hidden) ------------------------------------------------------
 META_KEYS = (

@@ -98,12 +98,6 @@ def decisions(conn: sqlite3.Connection, contract_id: str | None = None, round: s
     return [Decision(**dict(r)) for r in conn.execute(sql + " ORDER BY id", args)]
 
 
-def submission(conn: sqlite3.Connection, submission_id: int) -> dict | None:
-    row = conn.execute("SELECT id, contract_id, round, outcome, status, original_name, received_at, token, problems "
-                       "FROM submissions WHERE id=?", (submission_id,)).fetchone()
-    return dict(row) if row else None
-
-
 def returns_of(conn: sqlite3.Connection, contract_id: str, round: str) -> list[dict]:
     """The accepted returns of a contract in a round, newest first."""
     return [dict(r) for r in conn.execute(
