@@ -45,6 +45,7 @@ from . import upgrade
 from ..core.contracts import Contract, safe_filename
 from ..core.errors import CmrgError
 from . import codes as C
+from ..kit.files import write_atomic
 
 DAYS_TO_FIX = 14
 # Problems the corrections workbook puts right by itself: listed as "done for you".
@@ -313,4 +314,4 @@ def _note_in_problems_file(ws, sub: dict, rel: str) -> None:
     text = listed.read_text(encoding="utf-8")
     line = f"A corrections workbook with these answers filled in and each cell to fix marked: {rel}"
     if line not in text:
-        listed.write_text(text.rstrip("\n") + "\n\n" + line + "\n", encoding="utf-8")
+        write_atomic(listed, (text.rstrip("\n") + "\n\n" + line + "\n").encode("utf-8"))
