@@ -37,8 +37,10 @@ def test_drafts_for_outstanding_and_rejected_only(mixed):
     assert outstanding["To"].addresses[0].display_name == "Jane Example"
     assert outstanding["From"] == "cmrg@test.gov.uk"
     assert outstanding["X-Unsent"] == "1"
-    assert outstanding["Subject"].strip() == "Reminder: contract self-assessment for C-0003, due 30/11/2026"
+    assert outstanding["Subject"].strip() == "Overdue: contract self-assessment for C-0003, due 30/11/2026"
     body = outstanding.get_body(("plain",)).get_content()
+    assert "We have not yet received your contract self-assessment for C-0003 (School meals)" in body
+    assert "It was due on 30/11/2026." in body and body.count("30/11/2026") == 1
     assert "Your return is now 5 days overdue" in body
     assert "School meals" in body and "Test Council" in body and "$" not in body
     attachments = list(outstanding.iter_attachments())
@@ -60,9 +62,13 @@ def test_drafts_for_outstanding_and_rejected_only(mixed):
 
 def test_not_yet_due_reminder(mixed):
     by = drafts_by_id(chase_round(mixed, today=BEFORE))
-    body = parse(by["C-0003"].eml).get_body(("plain",)).get_content()
-    assert "Your return is due in 10 days, on 30/11/2026." in body
-    assert "overdue" not in body
+    draft = parse(by["C-0003"].eml)
+    body = draft.get_body(("plain",)).get_content()
+    # before the deadline: a reminder, not a chaser, and the deadline said once
+    assert draft["Subject"].strip() == "Reminder: contract self-assessment for C-0003, due 30/11/2026"
+    assert "This is a reminder that your contract self-assessment for C-0003 (School meals)" in body
+    assert "is due in 10 days, on 30/11/2026." in body and body.count("30/11/2026") == 1
+    assert "overdue" not in body and "not yet received" not in body
     assert chase_round(mixed, today=BEFORE, overdue_only=True).drafts == []
 
 

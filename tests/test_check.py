@@ -133,7 +133,7 @@ def test_target_date_forms_accepted(issued, fw, value, expected):
 
 
 @pytest.mark.parametrize("value, words", [
-    ("31/03/27", "two-digit year"), ("next spring", "is not a date"), ("31/02/2027", "is not a real date"),
+    ("31/03/27", "two-digit year"), ("next spring", "is not a date"), ("31/02/2027", "there is no 31 February 2027"),
     ("1/1/1990", "not a plausible date"),
 ])
 def test_target_date_refused(issued, fw, value, words):
@@ -168,7 +168,10 @@ def test_returns_date_forms(value):
 
 @pytest.mark.parametrize("value, why", [
     ("31/03/27", "has a two-digit year; write the year in full"), ("31-03-27", "has a two-digit year; write the year in full"),
-    ("31/02/2027", "is not a real date"), ("2027-02-31", "is not a real date"), ("31 Febuary 2027", "is not a date"),
+    ("31/02/2027", "is not a real date: there is no 31 February 2027"),
+    ("2027-02-31", "is not a real date: there is no 31 February 2027"),
+    ("29 February 2027", "is not a real date: there is no 29 February 2027"),
+    ("12/13/2027", "is not a real date: there is no month 13 (months run from 1 to 12)"), ("31 Febuary 2027", "is not a date"),
     (True, "is not a date"), (float("nan"), "is not a date"), ("hello", "is not a date"), (0, "is not a date"),
     (None, "is not a date"),
 ])
@@ -472,4 +475,4 @@ def test_a_reference_column_reordered_on_its_own_is_refused(issued, fw):
     result = run(ws, out.getvalue())
     moved = [ref for ref, r in zip(refs, rows) if ref != sh[f"A{r}"].value]
     assert codes(result) == ["ref-mismatch"] * len(moved) and moved
-    assert all("Copy your answers into a fresh copy" in p.message for p in result.problems)
+    assert all("copy your answers into a fresh copy" in p.message for p in result.problems)

@@ -63,8 +63,8 @@ def test_bad_contract_list_lists_every_problem(small_workspace):
     write_contract_list(ws.contracts_path, rows + [make_contract("C-0001"), make_contract("C-9", risk="Severe")])
     res = run("generate", "--round", "R1", "-w", str(ws.root))
     assert res.exit_code == 1
-    assert "row 5, column contract_id: duplicate contract ID: row 2 already has it" in res.output
-    assert "row 6, column risk: risk must be Low, Medium or High" in res.output
+    assert "row 5, column Contract ID: duplicate contract ID: row 2 already has it" in res.output
+    assert "row 6, column Risk: risk must be Low, Medium or High" in res.output
     res = run("generate", "--round", "R1", "-w", str(ws.root), "--skip-invalid")
     assert res.exit_code == 0 and "Skipped 2 row(s)" in res.output
 

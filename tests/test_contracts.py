@@ -106,12 +106,13 @@ def test_every_bad_row_reported_with_row_and_column(tmp_path):
     )
     got = [str(p) for p in clist.problems]
     assert got == [
-        "row 3, column contract_id: Contract ID is missing",
-        "row 4, column contract_id: duplicate contract ID: row 2 already has it (found 'C-1')",
-        "row 5, column owner_email: not a valid email address (found 'owner at x')",
-        "row 6, column annual_value_gbp: not an amount in pounds (write e.g. 1200000, £1.2m or £850k) (found 'lots')",
-        "row 7, column start_date: not a date (write dd/mm/yyyy, e.g. 31/03/2027) (found '32/13/2024')",
-        "row 8, column risk: risk must be Low, Medium or High (found 'Severe')",
+        # columns named as the list's header row shows them
+        "row 3, column Contract ID: Contract ID is missing",
+        "row 4, column Contract ID: duplicate contract ID: row 2 already has it (found 'C-1')",
+        "row 5, column Owner email: not a valid email address (found 'owner at x')",
+        "row 6, column Annual value (£): not an amount in pounds (write e.g. 1200000, £1.2m or £850k) (found 'lots')",
+        "row 7, column Start date: there is no month 13 (months run from 1 to 12) (found '32/13/2024')",
+        "row 8, column Risk: risk must be Low, Medium or High (found 'Severe')",
     ]
     assert clist.bad_rows == (3, 4, 5, 6, 7, 8)
     assert [c.contract_id for c in clist.contracts] == ["C-1"]
@@ -130,7 +131,7 @@ def test_unreadable_lists(tmp_path):
     with pytest.raises(ContractListError, match="not found"):
         read_contracts(tmp_path / "missing.csv")
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ContractListError, match="no header row with a 'contract_id' column"):
+    with pytest.raises(ContractListError, match="no header row with a 'Contract ID' column"):
         read_contracts(tmp_path / "x.csv")
 
 
@@ -138,3 +139,11 @@ def test_sample_list_is_clean_and_spread():
     clist = read_contracts(SAMPLE_CSV)
     assert clist.ok and len(clist.contracts) == 28
     assert len({c.directorate for c in clist.contracts}) >= 4
+
+
+def test_an_impossible_date_is_named_as_a_person_would_say_it(tmp_path):
+    """Not 'write dd/mm/yyyy' (the user did) but which day does not exist, under the heading the
+    user sees."""
+    clist = csv_list(tmp_path, GOOD.replace("31/03/2027", "31/02/2027"))
+    assert [str(p) for p in clist.problems] == [
+        "row 2, column End date: there is no 31 February 2027 (found '31/02/2027')"]

@@ -69,8 +69,10 @@ def test_corrections_workbook_round_trip_ends_accepted_and_linked(issued):
     assert wb.sheetnames[0] == "Fixes needed"
     fixes = [c.value for c in wb["Fixes needed"]["B"] if c.value]
     row = L.activity_rows(fw)["1.7"]
-    assert any(x.startswith(f"Assessment!D{row} (activity 1.7)") and "Good-ish" in x for x in fixes)
-    assert any(x.startswith("Attestation!C9") for x in fixes)
+    # the place in words, as an owner finds it by eye, and the cell for those who use references
+    assert any(x.startswith(f"Assessment sheet, row for activity 1.7, Rating (cell D{row}): ") and "Good-ish" in x
+               for x in fixes), fixes
+    assert any(x.startswith("Attestation sheet, Confirmation (cell C9): ") for x in fixes), fixes
     # each fix's row is tall enough for its wrapped text, so a long fix does not run under the next one
     fx = wb["Fixes needed"]
     for cell in fx["B"][3:]:
@@ -321,7 +323,7 @@ def test_return_on_an_older_version_is_mapped_and_the_mapping_listed(small_works
         conn.close()
     assert src["1.4"] == "1.3"
     report = openpyxl.load_workbook(out.report)
-    rows = [[c.value for c in r] for r in report["Upgrades"].iter_rows(min_row=2)]
+    rows = [[c.value for c in r] for r in report["Upgrades"].iter_rows(min_row=5)]
     assert ["C-0001.xlsx", "C-0001", "1", "1.3", "1.4", "moved"] in rows
     assert ["C-0001.xlsx", "C-0001", "1", "2.2", "(dropped: no successor)", "dropped"] in rows
 

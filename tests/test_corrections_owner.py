@@ -39,7 +39,7 @@ def test_fixing_only_the_marked_cells_is_enough_when_the_signature_was_older(iss
     assert at[DATE_CELL].fill.fgColor.rgb == openpyxl.load_workbook(path)[L.ASSESSMENT][
         f"D{L.activity_rows(fw)['1.7']}"].fill.fgColor.rgb
     fixes = [c.value for c in openpyxl.load_workbook(path)["Fixes needed"]["B"] if c.value]
-    assert any(x.startswith(f"Attestation!{DATE_CELL}") for x in fixes)
+    assert any(x.startswith("Attestation sheet, Date signed") and f"(cell {DATE_CELL})" in x for x in fixes), fixes
     # the owner fixes the red cells only: the rating, and the date they sign again
     drop(ws, "fixed.xlsx", fill_return(path, {"1.7": {"rating": "2 Good"}}, {"date": TODAY}))
     done = ingest(ws, corrections=True)

@@ -77,15 +77,44 @@ def test_every_command_has_a_manual_with_examples_that_run_that_command(name):
     assert f"cmrg {name}" in README, f"README.md never shows cmrg {name}"
 
 
+def _named_sheets(text: str) -> tuple[list[str], list[str]]:
+    """(every sheet, the sheets only some runs have) as '(sheets A, B and C; B only when ...)' names them."""
+    named = re.search(r"\(sheets ([^;)]*);? ?([^)]*) only when", text)
+    assert named, "no '(sheets ...; ... only when ...)' list"
+    split = lambda words: [w.strip("*") for w in re.split(r", | and ", words)]  # noqa: E731
+    return split(named.group(1)), split(named.group(2))
+
+
+def _sheets(path: Path) -> list[str]:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return wb.sheetnames
+    finally:
+        wb.close()
+
+
 def test_the_ingest_report_has_the_sheets_its_help_and_docs_name(small_workspace):
+    """The report of a run with an upgrade, a corrections workbook and a detail to correct has
+    every sheet the help and docs/ingest.md name, in their order; a run with none of those has
+    every sheet but the ones they say come only when a run has any."""
+    from cmrg_excel.intake.corrections import Correction
+    from cmrg_excel.intake.ingest import FileOutcome
+    from cmrg_excel.register.details import DetailCorrection
+
     ws = small_workspace
-    path = write_ingest_report(ws, IngestResult([], None, "2026-11-20T10:00:00+00:00", 0.0))
-    sheets = openpyxl.load_workbook(path, read_only=True).sheetnames
-    named = re.search(r"\(sheets ([^)]*)\)", " ".join(_help("ingest").split()))
-    assert named, "cmrg ingest --help does not name the report's sheets"
-    assert re.split(r", | and ", named.group(1)) == sheets, "cmrg ingest --help names other sheets"
-    doc = re.search(r"`outbox/ingest-<time>\.xlsx` \(sheets ([^)]*)\)", " ".join(INGEST_DOC.split()))
-    assert doc and re.findall(r"\*([^*]+)\*", doc.group(1)) == sheets, "docs/ingest.md names other sheets"
+    started = "2026-11-20T10:00:00+00:00"
+    upgraded = FileOutcome("inbox/a.xlsx", "a.xlsx", "accepted", contract_id="C-001", round="2026-27",
+                           received_at=started, mapping={"1.1": "1.1", "1.2": "1.3"}, upgraded_from="1.0",
+                           details=[DetailCorrection("C-001", "2026-27", "owner_email", "Owner email", "a@x.gov.uk",
+                                                     "b@x.gov.uk")])
+    made = Correction("C-002", "2026-27", 7, ws.outbox / "c.xlsx", "outbox/c.xlsx", "t", ("a fix",), "1.1")
+    full = _sheets(write_ingest_report(ws, IngestResult([upgraded], None, started, 0.0, corrections=[made])))
+    plain = _sheets(write_ingest_report(ws, IngestResult([], None, "2026-11-20T10:01:00+00:00", 0.0)))
+    for source, text in [("cmrg ingest --help", " ".join(_help("ingest").split())),
+                         ("docs/ingest.md", " ".join(INGEST_DOC.split()))]:
+        every, sometimes = _named_sheets(text)
+        assert every == full, f"{source} names other sheets than a full run's report has"
+        assert [s for s in every if s not in sometimes] == plain, f"{source}: a plain run's report has other sheets"
 
 
 def test_the_summary_has_the_sheets_its_help_and_readme_name():

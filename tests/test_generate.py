@@ -146,9 +146,26 @@ def test_cached_scores_are_right_when_answers_are_prefilled():
     assert cached[f"E{rows[area1[2]]}"].value == "n/a"
     area_row = next(r.row for r in L.assessment_rows(fw) if r.kind == "area" and r.area == 1)
     assert cached[f"E{area_row}"].value == pytest.approx(2.5)
-    assert cached[f"C{area_row}"].value == "3 of 9 rated"
+    assert cached[f"C{area_row}"].value == "3 of 9 confirmed or re-rated"
     overall = L.assessment_rows(fw)[-1].row
     assert cached[f"E{overall}"].value == pytest.approx(2.5)
+
+
+def test_a_re_review_area_counts_the_owners_answers_not_those_carried_forward():
+    """'N of 9' on a re-review counts answers the owner confirmed or re-rated: carried-forward
+    ratings left as they came do not count, in the cached value or in the formula."""
+    fw = find("nao-cm-areas-1-8")
+    a1, a2, a3 = (a.ref for a in fw.area(1).activities[:3])
+    carried = {"rating": "2 Good", "previous": "R0: 2 Good"}
+    answers = {a1: dict(carried), a2: {**carried, "confirm": "Yes"}, a3: {**carried, "rating": "3 Better"}}
+    data = build_template(_spec(answers=answers, carried_from="R0"))
+    area_row = next(r.row for r in L.assessment_rows(fw) if r.kind == "area" and r.area == 1)
+    assert _open(data, data_only=True)[L.ASSESSMENT][f"C{area_row}"].value == "2 of 9 confirmed or re-rated"
+    formula = _open(data)[L.ASSESSMENT][f"C{area_row}"].value
+    rows = [L.activity_rows(fw)[a.ref] for a in fw.area(1).activities]
+    lo, hi = min(rows), max(rows)
+    assert formula == (f'=SUMPRODUCT((D{lo}:D{hi}<>"")*(((J{lo}:J{hi}="")+(K{lo}:K{hi}="Yes")'
+                       f'+(("R0: "&D{lo}:D{hi})<>J{lo}:J{hi}))>0))&" of 9 confirmed or re-rated"')
 
 
 def test_unanswered_and_invalid_ratings_are_highlighted(template):
@@ -196,19 +213,19 @@ def test_print_setup_and_frozen_headers(template):
     _, data = template
     wb = _open(data)
     ws = wb[L.ASSESSMENT]
-    assert ws.page_setup.orientation == "landscape"
-    # one page wide (1 is the default, so it may be omitted), any number of pages tall
-    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight == 0
-    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    # scaled to one page wide, no smaller than 11-point text needs to print at 8 points
+    assert 73 <= ws.page_setup.scale <= 100
     assert ws.print_title_rows == f"$1:${L.ASSESS_HEADER_ROW}"
     assert ws.freeze_panes == f"C{L.ASSESS_HEADER_ROW + 1}"
     assert "C-0001" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
 
 
 def test_footer_keeps_a_contract_id_that_starts_with_a_digit():
-    # "&8" in a footer takes every digit after it as the font size.
+    # "&8" in a footer takes every digit after it as the font size (11 on the Assessment sheet,
+    # which prints at 74%, so that the footer prints at 8 points).
     ws = _open(build_template(_spec(contract=make_contract("123-X"))))[L.ASSESSMENT]
-    assert ws.oddFooter.left.size == 8
+    assert ws.oddFooter.left.size == 11
     assert ws.oddFooter.left.text.strip().startswith("123-X | R1")
 
 
@@ -259,7 +276,7 @@ def test_bad_rows_stop_generation_unless_skip_invalid(small_workspace):
     ws = small_workspace
     good = list(read_contracts(ws.contracts_path).contracts)
     write_contract_list(ws.contracts_path, good + [make_contract("C-0009", owner_email="not-an-email")])
-    with pytest.raises(GenerateError, match=r"row 5, column owner_email: not a valid email address"):
+    with pytest.raises(GenerateError, match=r"row 5, column Owner email: not a valid email address"):
         generate_round(ws, "R1")
     assert not (ws.outbox / "R1").exists()
     result = generate_round(ws, "R1", skip_invalid=True)

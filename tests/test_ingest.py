@@ -88,19 +88,23 @@ def test_round_trip_register_matches_cells(issued):
     assert n_actions == sum(1 for a, _ in written.values() for v in a.values() if v.get("action"))
     # the report
     wb = openpyxl.load_workbook(result.report)
-    assert {"Files", "Reasons", "Summary"} <= set(wb.sheetnames)
-    assert wb["Files"].tables and wb["Files"]["C2"].value == "accepted"
-    # it prints: landscape, one page wide, header row on every page, file and sheet in the footer
+    # no sheet for what did not happen (no upgrades, no corrections workbooks)
+    assert wb.sheetnames == ["Files", "Reasons", "Summary"]
+    files = wb["Files"]
+    assert files["A1"].value.startswith("Ingest of ") and files.tables
+    assert [c.value for c in files[4]][:3] == ["File", "Outcome", "Contract"] and files["B5"].value == "accepted"
+    # it prints: landscape, scaled to its printed columns, title and header row on every page,
+    # file and sheet in the footer; the SHA-256 and where the file went are not printed
     for sheet in wb.worksheets:
-        assert sheet.page_setup.orientation == "landscape" and sheet.sheet_properties.pageSetUpPr.fitToPage
-        assert sheet.page_setup.fitToWidth in (None, 1) and sheet.page_setup.fitToHeight == 0
-        assert sheet.print_title_rows == "$1:$1" and sheet.print_area
+        assert sheet.page_setup.orientation == "landscape" and sheet.print_area
+        assert sheet.print_title_rows == "$1:$4"
         assert f"{result.report.name} | {sheet.title}" in sheet.oddFooter.left.text
+    assert files.print_area.startswith("'Files'!$A$1:$G$")
     # columns as wide as their text: the Summary's item names are not cut off
     summary = wb["Summary"]
-    items = [r[0].value for r in summary.iter_rows(min_row=2)]
+    items = [r[0].value for r in summary.iter_rows(min_row=5)]
     assert summary.column_dimensions["A"].width >= max(len(i) for i in items)
-    started = summary["B2"]
+    started = summary["B5"]
     assert isinstance(started.value, dt.datetime) and started.number_format == "dd/mm/yyyy hh:mm"
 
 
@@ -282,15 +286,16 @@ def test_register_export_xlsx_and_csv_keep_text_as_text(issued, tmp_path):
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out)
     sh = wb["Register"]
-    assert sh.freeze_panes == "A2" and sh.tables
-    header = [c.value for c in sh[1]]
+    assert sh.freeze_panes == "A5" and sh.tables["Register"].ref.startswith("A4:")
+    header = [c.value for c in sh[4]]
     assert header == reg.ANSWER_COLUMNS + ["details_to_correct"]
     ev = header.index("evidence") + 1
-    cell = sh.cell(2, ev)
+    cell = sh.cell(5, ev)
     assert cell.value == "=1+1" and cell.data_type == "s"
-    signed = sh.cell(2, header.index("attested_on") + 1)  # a date, shown the UK way
+    signed = sh.cell(5, header.index("attested_on") + 1)  # a date, shown the UK way
     assert isinstance(signed.value, dt.datetime) and signed.number_format == "dd/mm/yyyy"
-    assert sh.page_setup.orientation == "landscape" and sh.print_title_rows == "$1:$1"
+    # data, not a report: it says at its top that it is not set to print, and prints only that
+    assert "not set to print" in sh["A2"].value and sh.print_area == "'Register'!$A$1:$F$2"
     out_csv = tmp_path / "reg.csv"
     r = CliRunner().invoke(cli, ["register", "--out", str(out_csv), "--workspace", str(ws.root)])
     assert r.exit_code == 0, r.output

@@ -185,7 +185,17 @@ def test_plan_workbook(tmp_path):
     assert "=EVIL" in ids  # people's text is stored as text, not as a formula
     evil_row = 5 + ids.index("=EVIL")
     assert scores.cell(evil_row, 3).data_type == "s"
-    assert scores.cell(5, 5).number_format.startswith("£")
+    assert scores.cell(5, 4).number_format.startswith("£")
+    # risk and complexity centred, so a long amount does not run into them
+    assert scores.cell(5, 5).alignment.horizontal == "center"
+    # printed up to the planned month; the directorate, dates and reasons follow for the screen
+    assert scores.print_area.startswith("'Scores'!$A$1:$N$")
+    # a criterion's heading breaks before its weight, not inside it
+    assert all("\n(of " in heads[i] for i in crit)
+    # the first review of each month has a rule above it
+    months = [sched.cell(r, 1).value for r in range(5, 5 + len(plan.reviews))]
+    for r, (before, month) in enumerate(zip([None] + months, months), start=5):
+        assert (sched.cell(r, 2).border.top.style == "medium") == (month != before), r
     method = wb["Method"]
     assert method["A5"].value.startswith("Value")
     # a criterion whose explanation wraps has a row tall enough for it (not the default, overlapping the next)

@@ -39,20 +39,20 @@ MIN_POINTS = 8.0
 
 # Pages each kind may print on for the demo's data, and why.
 BUDGETS = {
-    # Instructions 1, Contract 1, Assessment (70 activities) 4-5, Attestation 1
-    "template": 8,
-    "re-review template": 9,       # the same, with the last review's answers beside each activity
-    "corrections": 10,             # the same, plus the "Fixes needed" sheet
-    # Dashboard 2 (figures and chart; findings in words), Heatmap 1, Findings 6 (26 activities
-    # rated very differently, each with its contracts), Progress 3, Directorates 1, Actions 23
+    # Instructions 1, Contract 1, Assessment 8 (70 activities, each row as tall as its statement
+    # and examples of evidence at 8 pt or more), Attestation 1: 11 with LibreOffice 7.4
+    "template": 11,
+    "re-review template": 12,      # the same with the last review beside each activity: 12
+    "corrections": 13,             # a re-issued template plus its "Fixes needed" page: 12
+    # Dashboard 2 (figures and chart; findings in words), Heatmap 1, Findings 5 (26 activities
+    # rated very differently, each with its contracts), Progress 3, Directorates 1, Actions 22
     # (412 actions, two lines each with the activity's statement), Activity heatmap 5 (one page
-    # per group of areas), Data 1 (its note: the data itself is not set to print): 42 with
-    # LibreOffice 7.4
+    # per group of areas), Data 1 (its note: the data itself is not set to print): 40
     "summary": 44,
-    "ingest report": 3,            # 27 files on one or two pages, problems on one
-    "plan": 4,                     # Scores 1, Schedule 1-2, About 1
-    "status": 2,                   # 28 contracts on one or two pages
-    "register export": 2,          # a note: the data is for filters and pivot tables, not for paper
+    "ingest report": 5,            # Files 2 (27 files), Reasons 1, Corrections 1, Summary 1
+    "plan": 5,                     # Schedule 2, Scores 2, Method 1
+    "status": 2,                   # 28 contracts: 2
+    "register export": 1,          # its note: 3,710 rows are for filters and pivot tables, not paper
 }
 
 
@@ -67,6 +67,8 @@ def workbooks(tmp_path_factory) -> dict[str, Path]:
     assert plan.exit_code == 0, plan.output
     export = runner.invoke(cli, ["register", "--out", str(root / "outbox" / "register.xlsx"), "--workspace", str(root)])
     assert export.exit_code == 0, export.output
+    findings = runner.invoke(cli, ["findings", "--from", "01/04/2026", "--to", "31/03/2028", "--workspace", str(root)])
+    assert findings.exit_code == 0, findings.output
     corrections = sorted(c.path for c in result.corrections)
     return {
         "template": ws.outbox / FIRST_ROUND / "GET-001.xlsx",
@@ -77,6 +79,10 @@ def workbooks(tmp_path_factory) -> dict[str, Path]:
         "plan": ws.outbox / "review-plan.xlsx",
         "status": ws.outbox / f"status-{FIRST_ROUND}.xlsx",
         "register export": ws.outbox / "register.xlsx",
+        # written by cmrg init and cmrg findings: validated, not printed
+        "contract list": ws.contracts_path,
+        "benefits log": root / "benefits.xlsx",
+        "findings": root / "findings.xlsx",
     }
 
 
@@ -96,7 +102,7 @@ def printed(workbooks, tmp_path_factory) -> dict[str, dict]:
             return kind, exc
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, workbooks.items()))
+        return dict(pool.map(one, [(kind, workbooks[kind]) for kind in BUDGETS]))
 
 
 def _get(printed, kind) -> dict:
@@ -215,6 +221,44 @@ def test_the_checks_catch_cut_text_and_small_print(tmp_path):
     assert smallest_fonts(tmp_path / "bad.pdf", MIN_POINTS)[0].startswith("page 1: 6.0 pt")
 
 
+# --- Office Open XML schemas ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(BUDGETS) + ["contract list", "benefits log", "findings"])
+def test_every_workbook_is_valid_office_open_xml(workbooks, kind):
+    """Each workbook the tool writes passes the Office Open XML schema and semantic checks of
+    openxml-audit (a pure-Python port of the Open XML SDK's validator), so Excel opens it
+    without offering to repair it."""
+    from openxml_audit import OpenXmlValidator
+
+    path = workbooks[kind]
+    assert path.exists(), path
+    result = OpenXmlValidator(max_errors=0).validate(str(path))
+    errors = [str(e) for e in result.errors]
+    assert result.is_valid and not errors, f"{kind} ({path.name}): {len(errors)} error(s):\n  " + "\n  ".join(errors[:20])
+
+
+def test_the_validator_catches_a_misplaced_element(workbooks, tmp_path):
+    """The schema check is real: moving pageMargins ahead of sheetData fails it."""
+    import zipfile
+
+    from openxml_audit import OpenXmlValidator
+
+    src = workbooks["status"]
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                xml = data.decode("utf-8")
+                margins = re.search(r"<pageMargins[^>]*/>", xml).group()
+                xml = xml.replace(margins, "").replace("<sheetData>", margins + "<sheetData>", 1)
+                data = xml.encode("utf-8")
+            zout.writestr(info, data)
+    result = OpenXmlValidator(max_errors=0).validate(str(bad))
+    assert not result.is_valid and any("sheetData" in str(e) for e in result.errors)
+
+
 # --- what each kind must say ------------------------------------------------------------------
 
 
@@ -233,3 +277,26 @@ def test_summary_prints_as_a_pack_in_order(printed):
     flat = _flat(got["text"])
     assert "not set to print" in flat
     assert "cmrg.toml" not in flat and "[summary]" not in flat
+
+
+@pytest.mark.parametrize("kind", ["template", "re-review template"])
+def test_templates_say_what_an_owner_needs_on_paper(printed, workbooks, kind):
+    from cmrg_excel.core.workspace import open_workspace
+
+    flat = _flat(_get(printed, kind)["text"])
+    fw = open_workspace(workbooks["template"].parents[2]).framework()
+    assert "Self-assessment: Highways maintenance term contract" in flat
+    for area in fw.areas:
+        assert area.name in flat, area.name
+    for heading in ("Attestation", "Contract details", "Key activity", "Examples of evidence"):
+        assert heading in flat
+    if kind == "re-review template":
+        assert "Still accurate?" in flat and "Last review" in flat and "confirmed or re-rated" in flat
+
+
+def test_ingest_report_has_a_title_and_rejected_files_first(printed):
+    flat = _flat(_get(printed, "ingest report")["text"])
+    assert re.search(r"Ingest of \d\d/\d\d/\d{4} \d\d:\d\d UTC: 27 file\(s\), 24 accepted, 3 rejected", flat), flat[:300]
+    files = next(s for s in _get(printed, "ingest report")["sheets"] if s["name"] == "Files")
+    outcomes = [text for _row, col, text in files["cells"] if col == 1 and text in ("accepted", "rejected")]
+    assert outcomes == sorted(outcomes, key=lambda o: o != "rejected") and outcomes[0] == "rejected"

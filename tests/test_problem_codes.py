@@ -107,7 +107,7 @@ def test_every_code_the_package_raises_or_matches_is_in_the_catalogue():
     for path, uses in USED.items():
         for _, line, expr in uses:
             value = _value(expr)
-            if value is not None and value not in C.CATALOGUE and value != C.ODD_STRUCTURE:
+            if value is not None and value not in C.CATALOGUE and value not in (C.ODD_STRUCTURE, C.SAVED_AS_XLSM):
                 unknown.append(f"{path}:{line}: {value!r}")
     assert not unknown, "codes not in cmrg_excel/intake/codes.py:\n" + "\n".join(unknown)
 

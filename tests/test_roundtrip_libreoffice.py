@@ -40,7 +40,7 @@ from cmrg_excel.programme.init import init_workspace
 from cmrg_excel.core.workspace import open_workspace
 
 from .conftest import make_contract
-from .libreoffice import convert_to_pdf, fill, pdf_pages, pdf_text, require_libreoffice, resave
+from .libreoffice import fill, require_libreoffice, resave
 from .registered import assert_register_holds, submission
 from .returns import complete_answers, drop, filled, framework_of, issue_of
 
@@ -388,75 +388,4 @@ def test_re_review_workbook_confirmed_and_changed_in_libreoffice(reviewed, tmp_p
     assert change == {ref: ("changed" if ref in changed else "re-confirmed") for ref in refs}
 
 
-# --- 5. printing ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pdfs(reviewed, tmp_path_factory):
-    """Every kind of workbook cmrg writes, printed to PDF by LibreOffice (two at a time)."""
-    require_libreoffice()
-    outdir = tmp_path_factory.mktemp("lo-pdf")
-    sources = {"template": reviewed["r1"]["C-0001"], "re-review template": reviewed["r2"]["C-0001"],
-               "ingest report": reviewed["report"], "summary": reviewed["summary"]}
-
-    def one(item):
-        kind, src = item
-        try:
-            return kind, convert_to_pdf(src, outdir / kind.replace(" ", "-"))
-        except Exception as exc:  # reported by the test for that kind
-            return kind, exc
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, sources.items()))
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _pdf(pdfs, kind):
-    pdf = pdfs.get(kind)
-    if pdf is None:
-        pytest.fail(f"no {kind} was built")
-    if isinstance(pdf, Exception):
-        raise pdf
-    return pdf, pdf_text(pdf), pdf_pages(pdf)
-
-
-@pytest.mark.parametrize("kind", ["template", "re-review template"])
-def test_templates_print_to_pdf(pdfs, reviewed, kind):
-    require_libreoffice()
-    pdf, text, pages = _pdf(pdfs, kind)
-    flat = _flat(text)
-    fw = reviewed["ws"].framework()
-    assert "Self-assessment: Highways maintenance" in flat
-    assert "C-0001" in flat and "Example Roads Ltd" in flat
-    for area in fw.areas:
-        assert area.name in flat, area.name
-    for heading in ("Attestation", "Contract details", "Key activity"):
-        assert heading in flat
-    assert fw.activities[0].text.split()[0] in flat
-    if kind == "re-review template":
-        assert "Still accurate?" in flat and "Last review" in flat
-    assert 3 <= pages <= 15, pages  # 9 and 8 pages with LibreOffice 7.4
-
-
-def test_ingest_report_prints_to_pdf(pdfs):
-    require_libreoffice()
-    pdf, text, pages = _pdf(pdfs, "ingest report")
-    flat = _flat(text)
-    for cid in TITLES:
-        assert f"{cid}.xlsx" in flat
-    assert "accepted" in flat
-    assert 1 <= pages <= 12, pages  # 9 pages: its wide columns spread across pages
-
-
-def test_summary_prints_to_pdf(pdfs, reviewed):
-    require_libreoffice()
-    pdf, text, pages = _pdf(pdfs, "summary")
-    flat = _flat(text)
-    for title in TITLES.values():
-        assert title in flat, title
-    for area in reviewed["ws"].framework().areas:
-        assert area.name in flat or area.name.replace(" ", "") in flat.replace(" ", ""), area.name
-    assert 3 <= pages <= 25, pages  # 14 pages with LibreOffice 7.4
+# Printing every kind of workbook is tested once, on the demo's data, in test_print.py.

@@ -411,7 +411,7 @@ def test_a_target_date_must_be_in_2000_to_2099(day, ok, form):
 
 @pytest.mark.parametrize("value, why", [
     ("31/03/27", "has a two-digit year; write the year in full"), ("next spring", "is not a date"),
-    ("31/02/2027", "is not a real date"), (True, "is not a date"),
+    ("31/02/2027", "is not a real date: there is no 31 February 2027"), (True, "is not a date"),
 ])
 def test_a_target_date_that_is_not_a_date(value, why):
     p = only(run(ret(rows={"1.1": {"rating": "1 Developing", "action": "Plan", "action_owner": "Sam",
@@ -785,6 +785,8 @@ def _r11(**values):
     return ret(rows={"1.1": values})
 
 
+_RE_REVIEW = issue(round="R2", prefill_round="R1", prefill={"9.9": {"rating": "2 Good"}})
+
 EXACT = {
     "missing-sheet": (lambda: ret(drop=(L.ATTESTATION,)), None, Problem(
         ATT, "", "", "", "a sheet named Attestation", "The Attestation sheet is missing (it may have been renamed or "
@@ -865,9 +867,13 @@ EXACT = {
     "missing-target-date": (lambda: _r11(rating="2 Good", action="b", action_owner="c"), None, Problem(
         A, "I6", "1.1", "(blank)", HELP, f"the improvement action needs a target date: enter {HELP}",
         "missing-target-date")),
-    "bad-confirm": (lambda: _r11(rating="2 Good", confirm="No"), None, Problem(
-        A, "K6", "1.1", '"No"', '"Yes" or blank', "'Still accurate?' must be Yes or left blank, not \"No\"",
-        "bad-confirm")),
+    # 'Still accurate?' exists on a re-review workbook; on a first-round one column K is outside the table
+    "bad-confirm": (lambda: ret(_RE_REVIEW, rows={"1.1": {"rating": "2 Good", "confirm": "No"}}), ledger(_RE_REVIEW),
+                    Problem(A, "K6", "1.1", '"No"', '"Yes" or blank',
+                            "'Still accurate?' must be Yes or left blank, not \"No\"", "bad-confirm")),
+    "outside-table": (lambda: _r11(rating="2 Good", confirm="No"), None, Problem(
+        A, "K6", "", '"No"', "blank", '"No" is outside the table, so it would not be read. Move it into the Evidence '
+        "or Improvement action of the activity it belongs to, or clear it.", "outside-table")),
     "attestation name": (lambda: ret(att={"name": ""}), None, Problem(
         ATT, "C6", "", "(blank)", "your name", "the attestation needs your name; fill in 'Your name'",
         "attestation-incomplete")),
@@ -1031,13 +1037,22 @@ def test_contract_ids_in_a_file_name(name, found):
 
 @pytest.mark.parametrize("key", ["rating", "evidence", "action", "action_owner", "target_date", "confirm"])
 def test_a_stray_answer_names_the_first_column_filled(key):
+    """On a re-review workbook every column from Rating to Still accurate? is part of the table:
+    a row below it with answers is one problem, naming the first column filled."""
     below = max(L.activity_rows(FW).values()) + 3
     col = L.ASSESS_BY_KEY[key].letter
     cells = {(A, f"{col}{below}"): "typed"}
     if key != "confirm":  # a later column filled too: the first one is named
         cells[(A, f"K{below}")] = "also"
-    p = only(run(ret(cells=cells)), "stray-answer")
+    p = only(run(ret(_RE_REVIEW, cells=cells), ledger(_RE_REVIEW)), "stray-answer")
     assert (p.cell, p.found) == (f"{col}{below}", '"typed"')
+
+
+def test_still_accurate_typed_on_a_first_round_workbook_is_outside_its_table():
+    below = max(L.activity_rows(FW).values()) + 3
+    result = run(ret(cells={(A, f"F{below}"): "typed", (A, f"K{below}"): "also"}))
+    assert sorted((p.code, p.cell) for p in result.problems) == [
+        ("outside-table", f"K{below}"), ("stray-answer", f"F{below}")]
 
 
 def test_a_ref_with_spaces_around_it_still_matches():

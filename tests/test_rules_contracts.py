@@ -58,7 +58,7 @@ def test_a_good_row_is_read_as_typed_values(tmp_path):
 def test_a_required_value_is_missing(tmp_path, column, heading):
     p = problem(tmp_path, **{column: "  "})
     assert (p.row, p.column, p.value, p.message) == (2, column, None, f"{heading} is missing")
-    assert str(p) == f"row 2, column {column}: {heading} is missing"
+    assert str(p) == f"row 2, column {heading}: {heading} is missing"
 
 
 @pytest.mark.parametrize("value, ok", [("C-0001", "C-0001"), ("a", "a"), ("1/2.3_4-5", "1/2.3_4-5"), ("x" * 40, None),
@@ -140,7 +140,7 @@ def test_dates_and_the_order_of_start_and_end(tmp_path):
     assert read(tmp_path, {"start_date": "31/03/2027", "end_date": "31/03/2027"}).ok
 
 
-@pytest.mark.parametrize("value, why", [("soon", "not a date"), ("31/02/2027", "not a real date"), (True, "not a date")])
+@pytest.mark.parametrize("value, why", [("soon", "not a date"), ("31/02/2027", "not a real date: there is no 31 February 2027"), (True, "not a date")])
 def test_parse_date_says_why(value, why):
     with pytest.raises(ValueError) as err:
         parse_date(value)
@@ -166,13 +166,13 @@ def test_yes_or_no(tmp_path, value, flag):
 def test_yes_or_no_that_is_neither(tmp_path):
     p = problem(tmp_path, audit_synergy="maybe")
     assert (p.column, p.message) == ("audit_synergy", "must be Yes or No")
-    assert str(p) == "row 2, column audit_synergy: must be Yes or No (found 'maybe')"
+    assert str(p) == "row 2, column Audit synergy: must be Yes or No (found 'maybe')"
 
 
 def test_a_duplicate_contract_id_names_the_first_row(tmp_path):
     result = read(tmp_path, {"contract_id": "C-1"}, {"contract_id": "c-1"}, {"contract_id": "C-2"})
     assert [str(p) for p in result.problems] == [
-        "row 3, column contract_id: duplicate contract ID: row 2 already has it (found 'c-1')"]
+        "row 3, column Contract ID: duplicate contract ID: row 2 already has it (found 'c-1')"]
     assert result.bad_rows == (3,) and [c.contract_id for c in result.contracts] == ["C-1", "C-2"]
     assert [c.row for c in result.contracts] == [2, 4]
 
@@ -219,15 +219,15 @@ def test_the_header_is_looked_for_in_the_first_20_rows(tmp_path, header_at, foun
         return
     with pytest.raises(ContractListError) as err:
         read(tmp_path, {}, before=before)
-    assert str(err.value) == f"{tmp_path / 'contracts.csv'}: no header row with a 'contract_id' column in the first 20 rows"
+    assert str(err.value) == f"{tmp_path / 'contracts.csv'}: no header row with a 'Contract ID' column in the first 20 rows"
 
 
 def test_a_header_without_the_required_columns(tmp_path):
     with pytest.raises(ContractListError) as err:
         read(tmp_path, {}, header=["contract_id", "title", "risk"])
     assert str(err.value) == (
-        f"{tmp_path / 'contracts.csv'}: header row 1 lacks required column(s): supplier, directorate, owner_name, "
-        "owner_email, annual_value_gbp, total_value_gbp, start_date, end_date, complexity")
+        f"{tmp_path / 'contracts.csv'}: header row 1 lacks required column(s): Supplier, Directorate, Contract owner, "
+        "Owner email, Annual value (£), Total value (£), Start date, End date, Complexity")
 
 
 def test_lists_that_cannot_be_read(tmp_path):
@@ -292,10 +292,10 @@ def test_safe_filename(cid, stem):
 
 
 def test_a_problem_in_words():
-    assert str(ContractProblem(3, "risk", "x", "bad")) == "row 3, column risk: bad (found 'x')"
+    assert str(ContractProblem(3, "risk", "x", "bad")) == "row 3, column Risk: bad (found 'x')"
     assert str(ContractProblem(3, "", None, "bad")) == "row 3: bad"
-    assert str(ContractProblem(3, "risk", "", "bad")) == "row 3, column risk: bad"
-    assert str(ContractProblem(3, "risk", 0, "bad")) == "row 3, column risk: bad (found 0)"
+    assert str(ContractProblem(3, "risk", "", "bad")) == "row 3, column Risk: bad"
+    assert str(ContractProblem(3, "risk", 0, "bad")) == "row 3, column Risk: bad (found 0)"
 
 
 # --- IDs that would be confused (issue 11.8, 17.3, 17.12) --------------------------------------------
@@ -387,5 +387,5 @@ def test_text_that_cannot_be_told_apart_is_refused_with_the_fix(tmp_path):
 def test_a_utf16_list_without_its_header_is_named_as_utf16(tmp_path):
     path = tmp_path / "contracts.csv"
     path.write_bytes("some text\nwithout a header\n".encode("utf-16"))
-    with pytest.raises(ContractListError, match="no header row with a 'contract_id' column"):
+    with pytest.raises(ContractListError, match="no header row with a 'Contract ID' column"):
         read_contracts(path)

@@ -222,7 +222,8 @@ def test_a_footer_that_a_real_value_pushes_past_255_characters_is_built():
     # The base and its check probe fit within 255 characters; a 40-character ID does not.
     check_id = len(_text_placeholder("contract_id", 1))
     assert check_id < 40
-    council = "C" * (255 - len("&L&8  | R1 | &R&8 Page &P of &N") - check_id)
+    # the widest footer: the Assessment sheet prints scaled down, its footer at 11 points to print at 8
+    council = "C" * (255 - len("&L&11  | R1 | &R&11 Page &P of &N") - check_id)
     stamper = Stamper()
     short, longest = (_spec(council=council, contract=make_contract(cid)) for cid in ("C-1", "I" * 40))
     assert stamper.build(short) == build_template(short)

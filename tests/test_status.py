@@ -168,15 +168,20 @@ def test_status_workbook(mixed, tmp_path):
     sh = wb["Status"]
     assert list(sh.tables) == ["Status"]
     assert [sh.cell(4, c).value for c in (1, 3, 5, 7, 9)] == [3, 1, 1, 1, 2]
-    header = [c.value for c in sh[7]]
-    assert header[:7] == ["Contract ID", "Contract", "Directorate", "Owner", "Owner email", "Deadline", "Status"]
-    rows = {r[0]: r for r in sh.iter_rows(min_row=8, max_row=10, values_only=True)}
-    assert rows["C-0003"][6] == "Overdue" and rows["C-0003"][7] == 5
-    assert rows["C-0003"][5] == dt.datetime(2026, 11, 30)
-    assert sh.cell(8, 6).number_format == "dd/mm/yyyy"
-    assert "Assessment!E12" in rows["C-0002"][10]
-    assert rows["C-0001"][8] == dt.datetime(2026, 11, 12)
-    assert sh.page_setup.orientation == "landscape"
+    top = next(c.row for c in sh["A"] if c.value == "Contract ID")
+    assert top == 7 + (1 if status.unmatched_rejections else 0)  # below the note, not over it
+    header = [c.value for c in sh[top]]
+    assert header[:5] == ["Contract ID", "Contract", "Directorate", "Deadline", "Status"]
+    assert header[-2:] == ["Owner", "Owner email"]  # after the printed columns, for a mail merge
+    rows = {r[0]: dict(zip(header, r)) for r in sh.iter_rows(min_row=top + 1, max_row=top + 3, values_only=True)}
+    assert rows["C-0003"]["Status"] == "Overdue" and rows["C-0003"]["Days overdue"] == 5
+    assert rows["C-0003"]["Deadline"] == dt.datetime(2026, 11, 30)
+    assert sh.cell(top + 1, header.index("Deadline") + 1).number_format == "dd/mm/yyyy"
+    assert "Assessment!E12" in rows["C-0002"]["Problems to fix (latest rejected return)"]
+    assert rows["C-0001"]["Received"] == dt.datetime(2026, 11, 12)
+    assert rows["C-0001"]["Owner email"]
+    assert sh.cell(top + 1, header.index("Days overdue") + 1).alignment.horizontal == "center"  # days overdue: not against the received date
+    assert sh.page_setup.orientation == "landscape" and sh.print_area == f"'Status'!$A$1:$J${top + 3}"
 
 
 # --- command line ----------------------------------------------------------------------

@@ -31,8 +31,10 @@ def _grid(path, sheet: str) -> list[list]:
 
 
 def _column(grid: list[list], heading: str) -> list:
-    i = grid[0].index(heading)
-    return [row[i] for row in grid[1:]]
+    """The values under ``heading`` in the first row that has it (a table may sit below a title)."""
+    top = next(r for r, row in enumerate(grid) if heading in row)
+    i = grid[top].index(heading)
+    return [row[i] for row in grid[top + 1:]]
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ registered below, explicitly, in the order of a review cycle.
 from __future__ import annotations
 
 from . import (
-    chase, corrections, decide, demo, generate, ingest, meeting, plan, register, report, status, summary,
+    chase, corrections, decide, demo, generate, ingest, meeting, plan, register, report, simulate, status, summary,
     workspace_cmds,
 )
 from .base import cli
 
 for _command in (
-    workspace_cmds.init_cmd, plan.plan_cmd, generate.generate_cmd, ingest.ingest_cmd,
+    workspace_cmds.init_cmd, plan.plan_cmd, generate.generate_cmd, simulate.simulate_cmd, ingest.ingest_cmd,
     corrections.corrections_cmd, status.status_cmd, chase.chase_cmd, decide.decide_cmd, summary.summary_cmd,
     register.register_cmd, meeting.meeting_group, report.findings_cmd, report.report_cmd, demo.demo_cmd,
 ):

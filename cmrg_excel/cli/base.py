@@ -20,7 +20,7 @@ from .. import __version__
 from ..core.errors import EXIT_INPUT, CmrgError
 from ..core.terminal import table  # noqa: F401  (re-exported for the command modules)
 from ..core.textsafe import visible
-from ..core.workspace import ENV_VAR, Workspace, open_workspace
+from ..core.workspace import CONFIG_NAME, ENV_VAR, Workspace, is_placeholder_email, open_workspace
 
 HELP = f"""\
 Run a council's contract management review programme through Excel workbooks.
@@ -30,6 +30,7 @@ A review cycle, in commands:
   cmrg init DIR             make a workspace: settings, contract list, folders
   cmrg plan                 propose which contracts to review, month by month
   cmrg generate --round R   one locked self-assessment workbook per contract
+  cmrg simulate --round R   practice returns, filled as owners would, in inbox/
   cmrg ingest               check the returns in inbox/ and file each one
   cmrg corrections          rejected returns sent back with the fixes marked
   cmrg status               where each contract's return stands in a round
@@ -44,8 +45,10 @@ A review cycle, in commands:
   cmrg demo                 two review rounds on built-in sample data
 
 Every command after init works on a workspace folder: the one named with
---workspace DIR after the command (for example 'cmrg status --workspace
-~/cmrg'), else the folder in ${ENV_VAR}, else the current folder. Dates are
+--workspace DIR, before or after the command name ('cmrg -w ~/cmrg status'
+or 'cmrg status -w ~/cmrg'), else the folder in ${ENV_VAR}, else the
+current folder or the nearest folder above it holding a cmrg.toml (so a
+command run inside outbox/ finds its workspace, as git does). Dates are
 written dd/mm/yyyy. Run 'cmrg COMMAND --help' for each command's manual.
 
 \b
@@ -90,8 +93,8 @@ class CmrgGroup(click.Group):
 
     context_class = CmrgContext
     command_class = CmrgCommand
-    ORDER = ["init", "plan", "generate", "ingest", "corrections", "status", "chase", "decide", "summary", "register",
-             "meeting", "findings", "report", "demo"]
+    ORDER = ["init", "plan", "generate", "simulate", "ingest", "corrections", "status", "chase", "decide", "summary",
+             "register", "meeting", "findings", "report", "demo"]
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)
@@ -117,16 +120,34 @@ def group(name: str):
 
 @click.group(cls=CmrgGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="cmrg")
-def cli() -> None:
+@click.option("--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The workspace folder, for any command: 'cmrg -w DIR status' is 'cmrg status -w DIR'.")
+def cli(workspace: Path | None) -> None:
     pass
 
 
+def _workspace_or_the_groups(ctx: click.Context, param: click.Parameter, value):
+    """The command's --workspace, else the one given before the command name ('cmrg -w DIR
+    status'), else $CMRG_WORKSPACE, else the current folder or the nearest above it."""
+    # Worked out here rather than by click's envvar: which source a value came from is not yet
+    # known to a callback in every click release (8.4 records it only after the callback).
+    if value is not None:
+        return value
+    given = ctx.parent.params.get("workspace") if ctx.parent is not None else None
+    if given is not None:
+        return given
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env) if env else None
+
+
 def workspace_option(func):
-    """Adds --workspace/-w (default: $CMRG_WORKSPACE, else the current folder)."""
+    """Adds --workspace/-w (default: the group's --workspace, $CMRG_WORKSPACE, else the current
+    folder or the nearest folder above it that is a workspace, as git finds a repository)."""
     return click.option(
         "--workspace", "-w", "workspace", type=click.Path(file_okay=False, path_type=Path),
-        envvar=ENV_VAR, default=None, show_envvar=True,
-        help="The workspace folder made by 'cmrg init'. Default: the current folder.",
+        default=None, callback=_workspace_or_the_groups,
+        help=f"The workspace folder made by 'cmrg init'. Default: the one given before the command name, else "
+             f"${ENV_VAR}, else the current folder, or the nearest folder above it holding a cmrg.toml.",
     )(func)
 
 
@@ -174,6 +195,19 @@ def file_error(exc: BaseException, target: Path | None = None, action: str = "re
 
 def load(workspace: Path | None) -> Workspace:
     return open_workspace(workspace)
+
+
+def warn_placeholder_email(ws: Workspace) -> None:
+    """Say loudly, on stderr, when the return address is still cmrg init's placeholder: every
+    workbook and email tells owners to send their returns there, and none would arrive."""
+    address = ws.config.return_email
+    if address and not is_placeholder_email(address):
+        return
+    click.secho(f"\nWarning: the return address is {address or 'not set'!s}, a placeholder: the workbooks and "
+                "emails tell owners to send their returns there, and none would reach you.", fg="red", bold=True,
+                err=True)
+    click.secho(f"Set return_email under [council] in {ws.rel(ws.root / CONFIG_NAME)}, then issue them again "
+                "with --force before sending.", fg="red", err=True)
 
 
 def out_target(ws: Workspace, out: Path, force: bool) -> Path:

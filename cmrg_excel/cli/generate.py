@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from ..issue.generate import GenerateError, generate_round
-from .base import EXIT_INPUT, Progress, command, fail, friendly_errors, load, only_ids, rel, workspace_option
+from .base import (EXIT_INPUT, Progress, command, fail, friendly_errors, load, only_ids, rel, warn_placeholder_email,
+                   workspace_option)
 from ..issue.plan import PlanError
 from ..issue.planned import plan_workbook_path, planned_contracts
 from .plan import date_option, month_option
@@ -143,6 +144,17 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
         click.echo(f"  {f.path.name}{extra}")
     if len(result.files) > 5:
         click.echo(f"  ... and {len(result.files) - 5} more")
+    if prefill_from:
+        click.echo(f"Pre-filled with {prefill_from}'s accepted answers: {result.prefilled} of {len(result.files)} "
+                   f"workbook(s); the other {len(result.files) - result.prefilled} had no accepted return in "
+                   f"{prefill_from} and start blank." if result.prefilled < len(result.files) else
+                   f"Pre-filled with {prefill_from}'s accepted answers: all {result.prefilled} workbook(s).")
+        if result.prefill_open:
+            n = len(result.prefill_open)
+            shown = ", ".join(result.prefill_open[:8]) + (f" and {n - 8} more" if n > 8 else "")
+            click.secho(f"Warning: {n} contract(s) still have an open return in {prefill_from} (not yet accepted), "
+                        f"so their workbooks carry nothing forward from it: {shown}. Ingest or chase those returns "
+                        f"first, then issue again with --force if you want them pre-filled.", fg="yellow", err=True)
     click.echo(f"Deadline for returns: {result.deadline:%d/%m/%Y}")
     if ws.config.deadline and (why := ws.config.not_a_working_day(result.deadline)):
         click.secho(f"Warning: that is {why}; the deadline set in cmrg.toml is kept as written.", fg="yellow")
@@ -162,4 +174,5 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
         click.secho(f"Skipped {len(rows)} row(s) of the contract list with problems:", fg="yellow")
         for p in result.skipped:
             click.echo(f"  {p}")
+    warn_placeholder_email(ws)
     click.echo("\nNext: email the workbooks (see mailmerge.csv), then drop returns into inbox/ and run: cmrg ingest")

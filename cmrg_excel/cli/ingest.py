@@ -86,13 +86,15 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     rejected with "please use the current template", and its corrections workbook is on
     the current version.
 
-    Every run writes a report workbook, outbox/ingest-<time>.xlsx, listing each file,
-    its outcome and every reason (sheets Files, Reasons, Upgrades, Corrections,
-    Details to correct and Summary), and is recorded in the register (who ran it, on which machine, when,
-    its counts and its report). Running ingest again is always safe: a run that was
-    interrupted is finished off, and files already registered are recognised. A run
-    that has to stop part way (the register busy with another program, a folder
-    that cannot be written) lists the files it had already filed, then says why.
+    Every run that finds a file writes a report workbook, outbox/ingest-<time>.xlsx,
+    listing each file, its outcome and every reason (sheets Files, Reasons, Upgrades,
+    Corrections, Details to correct and Summary; Upgrades, Corrections and Details to
+    correct only when a run has any), and is recorded in the register (who ran it, on
+    which machine, when, its counts and its report); a run that finds inbox/ empty
+    writes no report. Running ingest again is always safe: a run that was interrupted
+    is finished off, and files already registered are recognised. A run that has to
+    stop part way (the register busy with another program, a folder that cannot be
+    written) lists the files it had already filed, then says why.
 
     \b
     Settings ([ingest] in cmrg.toml): max_file_mb, workers, worker_memory_mb,

@@ -57,12 +57,15 @@ def month_option(ctx, param, value):
 @click.option("--per-month", type=click.IntRange(1, 100), metavar="K",
               help="Reviews each month. Default: per_month under [plan] in cmrg.toml (3 unless "
                    "changed).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Plan the good rows of the contract list and list the bad ones, instead of stopping (as "
+                   "'cmrg generate --skip-invalid').")
 @click.option("--replace", is_flag=True,
               help="Write a new plan even though the plan workbook has been changed since cmrg wrote it; "
                    "the changed one is kept beside it under a dated name.")
 @workspace_option
 @friendly_errors
-def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, replace: bool,
+def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, skip_invalid: bool, replace: bool,
              workspace: Path | None) -> None:
     """Propose which contracts to review, month by month.
 
@@ -74,7 +77,9 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
 
     Writes outbox/review-plan.xlsx: the Schedule with a reason for each choice, every
     contract's Scores with each criterion's points in its own column, and the Method.
-    Rows of the contract list with problems are left out and listed. Nothing else
+    The contract list is checked first, as by 'cmrg generate': if any row has a
+    problem, every problem is listed with its row and column and nothing is planned
+    (unless --skip-invalid, which plans the good rows and lists the bad). Nothing else
     changes, so run it as often as you like to try other settings.
 
     Move reviews between months on the Schedule sheet as the group decides, then issue
@@ -94,7 +99,8 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
     """
     ws = load(workspace)
     try:
-        proposed = propose_plan(ws, start, months=months, per_month=per_month, replace=replace)
+        proposed = propose_plan(ws, start, months=months, per_month=per_month, replace=replace,
+                                skip_invalid=skip_invalid)
     except PlanError as exc:
         fail(str(exc), EXIT_INPUT)
         return
@@ -116,11 +122,9 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, r
         click.echo(f"Previous workbook kept as: {rel(ws, saved.kept)}")
     click.echo(f"Written: {rel(ws, path)}")
     if proposed.problems:
-        click.secho(f"Left out {proposed.bad_rows} row(s) of the contract list with problems:", fg="yellow")
-        for p in proposed.problems[:5]:
+        click.secho(f"Skipped {proposed.bad_rows} row(s) of the contract list with problems:", fg="yellow")
+        for p in proposed.problems:
             click.echo(f"  {p}")
-        if len(proposed.problems) > 5:
-            click.echo(f"  ... and {len(proposed.problems) - 5} more")
     first = plan.reviews[0].month
     click.echo(f"\nNext: check {rel(ws, path)} (move reviews between months if need be), then run: "
                f"cmrg generate --round {financial_year(first)} --planned {first:%m/%Y}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..core.workspace import PLACEHOLDER_EMAIL, is_placeholder_email
 from ..programme.init import init_workspace
 from .base import command, friendly_errors
 
@@ -14,7 +15,7 @@ from .base import command, friendly_errors
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--council", default="Example Council", show_default=True,
               help="Council name shown on every workbook and report.")
-@click.option("--return-email", default="cmrg@example.gov.uk", show_default=True,
+@click.option("--return-email", default=PLACEHOLDER_EMAIL, show_default=True,
               help="Where contract owners send their completed workbooks; also the sender of the email drafts.")
 @click.option("--sample", is_flag=True,
               help="Fill a new contract list with the 28 fictional sample contracts, to practise on.")
@@ -54,4 +55,8 @@ def init_cmd(directory: Path, council: str, return_email: str, sample: bool) -> 
         click.echo(f"{ws.root} is already a workspace; nothing changed.")
     if sample and ws.contracts_path in made:
         click.echo("  contracts.xlsx holds the 28 fictional sample contracts")
+    if is_placeholder_email(ws.config.return_email):
+        click.secho(f"\nWarning: the return address is the placeholder {ws.config.return_email}: set return_email "
+                    "under [council] in cmrg.toml (or run init with --return-email) before generating workbooks.",
+                    fg="red", bold=True, err=True)
     click.echo("\nNext: fill in contracts.xlsx, check cmrg.toml, then run: cmrg generate --round 2026-27")

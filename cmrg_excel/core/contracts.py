@@ -88,8 +88,14 @@ class ContractProblem:
 
     def __str__(self) -> str:
         shown = "" if self.value in (None, "") else f" (found {self.value!r})"
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        where = f"row {self.row}" + (f", column {self.heading}" if self.column else "")
         return f"{where}: {self.message}{shown}"
+
+    @property
+    def heading(self) -> str:
+        """The column as the contract list's header row shows it ("End date", not end_date)."""
+        col = _BY_NAME.get(self.column)
+        return col.heading if col else self.column
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,13 @@ class ContractList:
 
     def by_id(self) -> dict[str, Contract]:
         return {c.contract_id: c for c in self.contracts}
+
+    def problems_message(self, nothing_done: str) -> str:
+        """Every problem, one a line, after a sentence saying what was not done: the same words
+        for every command that reads the list ('nothing was generated', 'nothing was planned')."""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return (f"{self.source} has {len(self.problems)} problem(s) in {len(self.bad_rows)} row(s); nothing was "
+                f"{nothing_done}. Fix them, or use --skip-invalid to go ahead with the good rows only:\n{lines}")
 
 
 class ContractListError(CmrgError):
@@ -181,10 +194,12 @@ def read_date(value: object, *, two_digit_year: bool = False) -> tuple[dt.date |
     if not isinstance(value, str):
         return None, "is not a date"
     text = value.strip()
+    ymd = None
     try:
         m = _ISO.match(text)
         if m:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))), ""
+            ymd = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            return dt.date(*ymd), ""
         m = _UK.match(text)
         if m:
             year = m.group(4)
@@ -192,14 +207,30 @@ def read_date(value: object, *, two_digit_year: bool = False) -> tuple[dt.date |
                 if not two_digit_year:
                     return None, TWO_DIGIT_YEAR
                 yy = int(year)
-                return dt.date(yy + (2000 if yy <= 68 else 1900), int(m.group(3)), int(m.group(1))), ""
-            return dt.date(int(year), int(m.group(3)), int(m.group(1))), ""
+                ymd = yy + (2000 if yy <= 68 else 1900), int(m.group(3)), int(m.group(1))
+                return dt.date(*ymd), ""
+            ymd = int(year), int(m.group(3)), int(m.group(1))
+            return dt.date(*ymd), ""
         m = _WORDS.match(text)
         if m and m.group(2).casefold() in MONTH_NUMBERS:
-            return dt.date(int(m.group(3)), MONTH_NUMBERS[m.group(2).casefold()], int(m.group(1))), ""
+            ymd = int(m.group(3)), MONTH_NUMBERS[m.group(2).casefold()], int(m.group(1))
+            return dt.date(*ymd), ""
     except ValueError:
-        return None, "is not a real date"
+        return None, f"is not a real date: {no_such_day(*ymd)}" if ymd else "is not a real date"
     return None, "is not a date"
+
+
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+
+
+def no_such_day(year: int, month: int, day: int) -> str:
+    """Why a day-month-year is not a date, as a person would say it: "there is no 31 February 2027"."""
+    if not 1 <= month <= 12:
+        return f"there is no month {month} (months run from 1 to 12)"
+    if day < 1:
+        return f"there is no day {day}"
+    return f"there is no {day} {MONTH_NAMES[month - 1]} {year}"
 
 
 def parse_date(value: object) -> dt.date:
@@ -254,10 +285,11 @@ def read_contracts(path: str | Path) -> ContractList:
         None,
     )
     if header_at is None:
-        raise ContractListError(f"{path}: no header row with a 'contract_id' column in the first 20 rows")
+        raise ContractListError(f"{path}: no header row with a '{_BY_NAME['contract_id'].heading}' column in the first "
+                                "20 rows")
     header_row, header = rows[header_at]
     keys = [_header_key(v) for v in header]
-    missing = [c.name for c in COLUMNS if c.required and c.name not in keys]
+    missing = [c.heading for c in COLUMNS if c.required and c.name not in keys]
     if missing:
         raise ContractListError(f"{path}: header row {header_row} lacks required column(s): {', '.join(missing)}")
     index = {k: i for i, k in reversed(list(enumerate(keys))) if k in _BY_NAME}
@@ -346,10 +378,12 @@ def _parse_cell(col: Column, raw: object) -> object:
             raise ValueError("amount must not be negative")
         return round(amount, 2)
     if col.kind == "date":
-        try:
-            return parse_date(raw)
-        except ValueError:
-            raise ValueError("not a date (write dd/mm/yyyy, e.g. 31/03/2027)") from None
+        day, why = read_date(raw, two_digit_year=True)
+        if day is not None:
+            return day
+        if why.startswith("is not a real date: "):
+            raise ValueError(why.removeprefix("is not a real date: "))  # "there is no 31 February 2027"
+        raise ValueError("not a date (write dd/mm/yyyy, e.g. 31/03/2027)")
     if col.kind == "level":
         text = str(raw).strip().capitalize()
         if text not in LEVELS:

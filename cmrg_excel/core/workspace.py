@@ -315,9 +315,24 @@ class Workspace:
             lock.release()
 
 
+PLACEHOLDER_EMAIL = "cmrg@example.gov.uk"
+
+
+def is_placeholder_email(address: str) -> bool:
+    """Whether a return address is cmrg init's placeholder (or any example.* address), where
+    owners' returns would never arrive."""
+    domain = address.strip().lower().rpartition("@")[2]
+    return address.strip().lower() == PLACEHOLDER_EMAIL or domain.split(".")[0] == "example"
+
+
 def resolve(path: str | Path | None) -> Path:
-    """The workspace folder: the option, else $CMRG_WORKSPACE, else the current folder."""
-    return Path(path or os.environ.get(ENV_VAR) or ".").expanduser().resolve()
+    """The workspace folder: the option, else $CMRG_WORKSPACE, else the current folder or the
+    nearest folder above it holding a cmrg.toml (as git finds its repository), so a command
+    run inside outbox/ works on the workspace it is in."""
+    if path or os.environ.get(ENV_VAR):
+        return Path(path or os.environ[ENV_VAR]).expanduser().resolve()
+    here = Path.cwd().resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / CONFIG_NAME).is_file()), here)
 
 
 def open_workspace(path: str | Path | None = None) -> Workspace:

@@ -534,7 +534,7 @@ def _extra_sheets(raw, issue, res: CheckResult) -> None:
     res.notes.append(Problem(extra[0], "", "", names, "the sheets we sent", (
         f"The workbook has {'a sheet' if len(extra) == 1 else 'sheets'} we did not send ({names}): nothing on "
         f"{'it' if len(extra) == 1 else 'them'} is read. The answers counted are those on the {L.ASSESSMENT} "
-        "sheet."), "extra-sheet"))
+        "sheet."), C.EXTRA_SHEET))
 
 
 def _outside(cells: list, res: CheckResult) -> None:
@@ -549,13 +549,13 @@ def _outside(cells: list, res: CheckResult) -> None:
     for sheet, cell, value in cells[:_OUTSIDE_LISTED]:
         where = "outside the table" if sheet == L.ASSESSMENT else "outside the form"
         p(Problem(sheet, cell, "", shown(value), "blank", (
-            f"{shown(value)} is {where}, so it would not be read. {how.get(sheet, 'Clear it.')}"), "outside-table"))
+            f"{shown(value)} is {where}, so it would not be read. {how.get(sheet, 'Clear it.')}"), C.OUTSIDE_TABLE))
     if len(cells) > _OUTSIDE_LISTED:
         rest = cells[_OUTSIDE_LISTED:]
         listed = ", ".join(f"{s}!{c}" for s, c, _ in rest[:20]) + (" ..." if len(rest) > 20 else "")
         p(Problem(rest[0][0], "", "", f"{len(rest)} more cells", "blank", (
             f"{len(rest)} more cells outside the table or form hold something that would not be read ({listed}). "
-            "Move what matters into the answer cells and clear the rest."), "outside-table"))
+            "Move what matters into the answer cells and clear the rest."), C.OUTSIDE_TABLE))
 
 
 def _formulas(raw, res: CheckResult) -> None:
@@ -585,8 +585,8 @@ def _formulas(raw, res: CheckResult) -> None:
             formula = formula if len(formula) <= 60 else formula[:57] + "..."
             cells.add((sheet, cell))
             p(Problem(sheet if sheet != L.META else L.META, cell, ref, formula, "a value", (
-                f"{what} holds a formula ({formula}), not a value: type the value, not a formula"), "formula"))
-    res.problems[:] = [q for q in res.problems if q.code == "formula" or (q.sheet, q.cell) not in cells]
+                f"{what} holds a formula ({formula}), not a value: type the value, not a formula"), C.FORMULA))
+    res.problems[:] = [q for q in res.problems if q.code == C.FORMULA or (q.sheet, q.cell) not in cells]
 
 
 def _contract_sheet(raw, res: CheckResult) -> None:
@@ -688,7 +688,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
                 f"Row {row.row} is marked {act.ref} but its key activity is not {act.ref}'s: it reads "
                 f"{shown(row.activity)}, where {act.ref} is {shown(act.text)}; {why}. The answers on this row cannot "
                 "be matched to an activity: copy your answers into a fresh copy of the workbook we sent you."),
-                "ref-mismatch"))
+                C.REF_MISMATCH))
             continue
         if row.row != want_row:
             moved.append((act.ref, row.row, want_row))

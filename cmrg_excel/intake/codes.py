@@ -77,10 +77,6 @@ MACRO_ENABLED = _define("macro-enabled", PREFLIGHT, REFUSED, (
     "macro-enabled workbook (.xlsm) and renamed. We cannot accept files with macros. Open "
     "it in Excel, use File > Save As, choose 'Excel Workbook (*.xlsx)' (Excel removes the "
     "macros) and send the new file."))
-SAVED_AS_XLSM = _define("saved-as-xlsm", PREFLIGHT, REFUSED, (
-    "The workbook was saved as a macro-enabled workbook (.xlsm). It holds no macros, but we accept "
-    "only the Excel Workbook format we sent. Open it in Excel, use File > Save As, choose 'Excel "
-    "Workbook (*.xlsx)' and send the new file."))
 ODS = _define("ods", PREFLIGHT, REFUSED, (
     "The file is an OpenDocument spreadsheet (.ods), not the Excel workbook we sent. In "
     "LibreOffice use File > Save As, choose 'Excel 2007-365 (.xlsx)', keep that format "
@@ -131,6 +127,12 @@ ACTIVEX = _define("activex", PREFLIGHT, REFUSED, (
     "Design Mode helps to select them), save and send it again."))
 CELL_OUT_OF_BOUNDS = _define("cell-out-of-bounds", PREFLIGHT, REFUSED)
 
+# A second message of macro-enabled: the macro-enabled file type with no macro code anywhere.
+SAVED_AS_XLSM_MESSAGE = (
+    "The workbook was saved as a macro-enabled workbook (.xlsm). It holds no macros, but we accept "
+    "only the Excel Workbook format we sent. Open it in Excel, use File > Save As, choose 'Excel "
+    "Workbook (*.xlsx)' and send the new file.")
+
 # A second message of not-xlsx-package: a zip package of an unusual structure.
 ODD_STRUCTURE_MESSAGE = (
     "The workbook's internal structure is unusual ({what}), so it cannot be checked "
@@ -152,6 +154,7 @@ PROBLEMS_NOTE = _define("problems-note", FILING, LEFT)
 DUPLICATE_RESTORED = _define("duplicate", FILING, DUPLICATE)
 REPLACES = _define("replaces", FILING, NOTE)
 UNVERIFIED = _define("unverified", FILING, NOTE)
+NOT_REMOVED = _define("not-removed", FILING, NOTE)
 
 # --- identity: a workbook we issued, and the one to answer ------------------------------------
 MISSING_SHEET = _define("missing-sheet", IDENTITY, REFUSED)
@@ -168,6 +171,7 @@ SUPERSEDED = _define("superseded", IDENTITY, REFUSED)
 OLD_ROUND = _define("old-round", IDENTITY, REFUSED)
 OLD_TEMPLATE = _define("old-template", IDENTITY, REFUSED)
 UPGRADED = _define("upgraded", IDENTITY, NOTE)
+EXTRA_SHEET = _define("extra-sheet", IDENTITY, NOTE)
 
 # --- answers --------------------------------------------------------------------------------------
 EMPTY_RETURN = _define("empty-return", ANSWERS, REFUSED)
@@ -186,12 +190,18 @@ STRAY_ANSWER = _define("stray-answer", ANSWERS, REFUSED)
 MISSING_ROW = _define("missing-row", ANSWERS, REFUSED)
 DUPLICATE_ROW = _define("duplicate-row", ANSWERS, REFUSED)
 ROWS_MOVED = _define("rows-moved", ANSWERS, NOTE)
+REF_MISMATCH = _define("ref-mismatch", ANSWERS, REFUSED)
+OUTSIDE_TABLE = _define("outside-table", ANSWERS, REFUSED)
+FORMULA = _define("formula", ANSWERS, REFUSED)
 
 # --- attestation ------------------------------------------------------------------------------
 ATTESTATION_INCOMPLETE = _define("attestation-incomplete", ATTESTATION, REFUSED)
 ATTESTATION_DATE = _define("attestation-date", ATTESTATION, REFUSED)
 
-# Templates by code, as the preflight looks its messages up (the unusual-structure message too).
+# Templates by code, as the preflight looks its messages up (the second messages too, under
+# names that are not codes: the problem keeps its code, macro-enabled or not-xlsx-package).
 ODD_STRUCTURE = "odd-structure"
+SAVED_AS_XLSM = "saved-as-xlsm"
 TEMPLATES: dict[str, str] = {c.code: c.template for c in CATALOGUE.values() if c.template}
 TEMPLATES[ODD_STRUCTURE] = ODD_STRUCTURE_MESSAGE
+TEMPLATES[SAVED_AS_XLSM] = SAVED_AS_XLSM_MESSAGE

@@ -161,13 +161,13 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
                 continue
             letters = "".join(ch for ch in cell if ch.isalpha()) or L.ASSESS_BY_KEY["rating"].letter
             cell = f"{letters}{new_rows[new]}"
-            place = f"{sheet}!{cell} (activity {new})"
+            place = L.place_in_words(sheet, cell, new)
             note(sheet, cell, message)
         elif sheet in (L.CONTRACT, L.ATTESTATION) and cell:
-            place = f"{sheet}!{cell}"
+            place = L.place_in_words(sheet, cell)
             note(sheet, cell, message)
         elif sheet == L.ASSESSMENT and cell:
-            place = f"{sheet}!{cell}"
+            place = L.place_in_words(sheet, cell)
         plan.fixes.append(f"{place}: {message}" if place else message)
     if up is not None:
         sources: dict[str, list[str]] = {}
@@ -189,7 +189,7 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
                 continue
             cell = f"{rating}{new_rows[ref.ref]}"
             note(L.ASSESSMENT, cell, msg)
-            plan.fixes.append(f"{L.ASSESSMENT}!{cell} (activity {ref.ref}): {msg}")
+            plan.fixes.append(f"{L.place_in_words(L.ASSESSMENT, cell, ref.ref)}: {msg}")
     _sign_again(plan, note)
     plan.fixes += [f"Done for you: {line}" for line in done]
     if not plan.fixes:

@@ -75,7 +75,7 @@ from ..core.contracts import safe_filename
 from ..core.errors import BusyError, CmrgError
 from ..core.workspace import Workspace
 from ..kit.files import write_atomic
-from ..kit.tables import write_table_workbook
+from ..kit.tables import TableSheet, write_table_workbook
 from ..register import audit
 from .check import Ledger, Problem, check
 from .read import ReaderPool, ReadResult, limits_for, stat_key
@@ -928,7 +928,7 @@ class _Removal(threading.Thread):
                     except OSError as exc:  # locked by another program, say: the next run removes it
                         out.notes.append(Problem("", "", "", "", "", (
                             f"it was filed, but could not be removed from inbox/ ({exc.strerror}); the next run "
-                            "recognises it and removes it"), "not-removed"))
+                            "recognises it and removes it"), C.NOT_REMOVED))
                         continue
                 self.done.append((sha, self.rel(src)))
                 self.hook("removed", len(self.done))
@@ -985,7 +985,7 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
                         f.submission_id for f in result.rejected if f.submission_id is not None])
                 except (CorrectionsError, OSError) as exc:
                     result.corrections_error = str(exc)
-            if write_report:
+            if write_report and (result.files or result.recovered):  # an empty inbox gets no report
                 result.report = write_ingest_report(ws, result)
             audit.finish_run(conn, run_id, state="finished", counts=result.counts,
                              report_path=_rel(ws, result.report) if result.report else None)
@@ -1073,14 +1073,19 @@ def _setting(cfg: dict, key: str, default: float, low: float, high: float, what:
 
 # --- the report ---------------------------------------------------------------------------
 
-FILE_COLUMNS = ["File", "Found in", "Outcome", "Contract", "Round", "Now at", "Problems file", "Submission",
-                "Supersedes", "Problems", "First reason", "Received (UTC)", "SHA-256", "Needs a look",
-                "Named for"]
-PROBLEM_COLUMNS = ["File", "Contract", "Outcome", "Sheet", "Cell", "Activity", "Found", "Expected", "Reason", "Code"]
+# The printed columns first (across one A4 landscape page); where each file went, and its
+# SHA-256, follow for the screen.
+FILE_COLUMNS = ["File", "Outcome", "Contract", "Round", "Problems", "First reason", "Received (UTC)", "Needs a look",
+                "Named for", "Found in", "Now at", "Problems file", "Submission", "Supersedes", "SHA-256"]
+FILES_PRINTED = 7
+PROBLEM_COLUMNS = ["File", "Contract", "Outcome", "Sheet", "Cell", "Activity", "Reason", "Found", "Expected", "Code"]
+PROBLEMS_PRINTED = 7
+_OUTCOME_ORDER = {"rejected": 0, "duplicate": 1, "accepted": 2}
 
 
 def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
-    """outbox/ingest-<time>.xlsx: one row per file, and one row per reason."""
+    """outbox/ingest-<time>.xlsx: one row per file (rejected first), one per reason, the
+    upgrades and corrections workbooks when there are any, and a summary of the run."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     ws.outbox.mkdir(parents=True, exist_ok=True)
     path = ws.outbox / f"ingest-{stamp}.xlsx"
@@ -1088,18 +1093,20 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
     while path.exists():
         path = ws.outbox / f"ingest-{stamp}-{n}.xlsx"
         n += 1
+    started = dt.datetime.fromisoformat(result.started_at)
+    files = sorted(result.files, key=lambda f: (_OUTCOME_ORDER.get(f.outcome, 3), f.name.casefold(), f.name))
     rows = []
     reasons = []
-    for f in result.files:
+    for f in files:
         received = dt.datetime.fromisoformat(f.received_at) if f.received_at else None
-        rows.append([f.name, f.source, f.outcome, f.contract_id, f.round, f.stored, f.problems_file, f.submission_id,
-                     f.supersedes, len(f.problems), f.first_reason, received, f.sha256,
-                     "Yes" if f.needs_a_look else "", ", ".join(f.named_for)])
+        rows.append([f.name, f.outcome, f.contract_id, f.round, len(f.problems), f.first_reason, received,
+                     "Yes" if f.needs_a_look else "", ", ".join(f.named_for), f.source, f.stored, f.problems_file,
+                     f.submission_id, f.supersedes, f.sha256])
         for p in f.problems + f.notes:
-            reasons.append([f.name, f.contract_id, f.outcome, p.sheet, p.cell, p.ref, p.found, p.expected, p.message,
+            reasons.append([f.name, f.contract_id, f.outcome, p.sheet, p.cell, p.ref, p.message, p.found, p.expected,
                             p.code])
     upgrades = []
-    for f in result.accepted:
+    for f in sorted(result.accepted, key=lambda f: f.name):
         if not f.mapping:
             continue
         moved = {o: n for o, n in f.mapping.items() if o != n}
@@ -1109,12 +1116,12 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         upgrades.append([f.name, f.contract_id, f.upgraded_from, f"the other {len(f.mapping) - len(moved)}",
                          "(same reference)", "same"])
     made = [[c.contract_id, c.round, c.submission_id, c.path_rel, len(c.fixes), c.framework_version]
-            for c in result.corrections]
+            for c in sorted(result.corrections, key=lambda c: c.contract_id)]
     details = [[d.contract_id, d.round, d.label, d.held, d.corrected, f.submission_id, f.outcome,
                 dt.datetime.fromisoformat(f.received_at) if f.received_at else None]
-               for f in result.files for d in f.details]
+               for f in files for d in f.details]
     summary = [
-        ["Started (UTC)", dt.datetime.fromisoformat(result.started_at)],  # shown dd/mm/yyyy hh:mm
+        ["Started (UTC)", started],  # shown dd/mm/yyyy hh:mm
         ["Files", len(result.files)],
         *[[o.capitalize(), result.count(o)] for o in OUTCOMES],
         ["Left in inbox/: still being saved", sum(1 for f in result.files if f.problems
@@ -1126,16 +1133,29 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         ["Returns mapped from an older framework version", sum(1 for f in result.accepted if f.mapping)],
         ["Corrections workbooks made", len(result.corrections)],
     ]
-    return write_table_workbook(
-        path, "Files", FILE_COLUMNS, rows,
-        widths={"First reason": 80, "Now at": 45, "SHA-256": 20},
-        extra=[("Reasons", PROBLEM_COLUMNS, reasons),
-               ("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"], upgrades),
-               ("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook", "Fixes",
-                                "Framework version"], made),
-               ("Details to correct", DETAIL_COLUMNS, details),
-               ("Summary", ["Item", "Value"], summary)],
-    )
+    when = f"{started:%d/%m/%Y %H:%M} UTC"
+    counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
+    sheets = [
+        TableSheet("Files", FILE_COLUMNS, rows, widths={"First reason": 60, "Now at": 39},
+                   title=f"Ingest of {when}: {len(result.files)} file(s), {counts}",
+                   note="Rejected files first. What each owner must fix is in inbox/rejected/<file>.problems.txt "
+                        "and on the Reasons sheet; where each file went and its SHA-256 are in the columns after "
+                        "First reason.", printed=FILES_PRINTED),
+        TableSheet("Reasons", PROBLEM_COLUMNS, reasons, widths={"Reason": 70},
+                   title=f"Ingest of {when}: every reason, file by file", printed=PROBLEMS_PRINTED),
+    ]
+    if upgrades:
+        sheets.append(TableSheet("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"],
+                                 upgrades, title=f"Ingest of {when}: returns mapped from an older framework"))
+    if made:
+        sheets.append(TableSheet("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook",
+                                                 "Fixes", "Framework version"], made,
+                                 title=f"Ingest of {when}: corrections workbooks made"))
+    if details:
+        sheets.append(TableSheet("Details to correct", DETAIL_COLUMNS, details,
+                                 title=f"Ingest of {when}: contract details the owners correct"))
+    sheets.append(TableSheet("Summary", ["Item", "Value"], summary, title=f"Ingest of {when}: the run"))
+    return write_table_workbook(path, sheets[0], extra=sheets[1:])
 
 
 def summary_json(result: IngestResult) -> str:

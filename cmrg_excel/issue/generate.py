@@ -101,16 +101,14 @@ class GenerateResult:
     already_issued: list[str] = field(default_factory=list)  # left out with skip_issued
     open_in_round: int = 0  # open workbooks of the round after this run (rows of mailmerge.csv)
     close_to: str | None = None  # a new round whose name is close to this issued one: perhaps a slip
+    prefilled: int = 0  # workbooks filled with the answers of --prefill-from's round
+    prefill_open: list[str] = field(default_factory=list)  # contracts generated whose return in that round is still open
 
 
 def select_contracts(clist: ContractList, only: Iterable[str] | None, skip_invalid: bool) -> list[Contract]:
     """The contracts to generate for, after the list's checks and --only."""
     if clist.problems and not skip_invalid:
-        lines = "\n".join(f"  {p}" for p in clist.problems)
-        raise GenerateError(
-            f"{clist.source} has {len(clist.problems)} problem(s) in {len(clist.bad_rows)} row(s); nothing was "
-            f"generated. Fix them, or use --skip-invalid to generate the good rows only:\n{lines}"
-        )
+        raise GenerateError(clist.problems_message("generated"))
     contracts = list(clist.contracts)
     if only:
         wanted = {o.casefold(): o for o in only}
@@ -292,13 +290,19 @@ def generate_round(
             _record(conn, pending)
         mailmerge = write_mailmerge(ws, conn, round)
         open_in_round = len(reg.list_issues(conn, round, open_only=True))
+        prefill_open = []
+        if prefill_from:
+            # issued in that round (and not replaced) but with no accepted return to carry forward
+            made = {f.contract_id for f in files} - set(carried)
+            prefill_open = sorted({i.contract_id for i in reg.list_issues(conn, prefill_from, open_only=True)} & made)
         if eml:
             by_id = {c.contract_id: c for c in contracts}
             files = [write_issue_eml(ws, f, by_id[f.contract_id], deadline, round, letter_template) for f in files]
     finally:
         conn.close()
     return GenerateResult(round, folder, files, list(clist.problems) if skip_invalid else [],
-                          len(clash), deadline, mailmerge, already, open_in_round, close_to)
+                          len(clash), deadline, mailmerge, already, open_in_round, close_to,
+                          prefilled=sum(1 for spec in specs if spec.carried_from), prefill_open=prefill_open)
 
 
 def _carried_answers(conn, from_round: str, fw: Framework) -> dict[str, dict[str, dict]]:

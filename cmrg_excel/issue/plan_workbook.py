@@ -24,6 +24,7 @@ from ..kit.files import write_atomic
 from ..kit.styles import Styles, new_workbook, print_setup, row_height
 from .plan import CRITERIA, CRITERION_KEYS, Plan, PlanError, add_months, directorate_cap, month_start
 
+
 # --- the workbook ----------------------------------------------------------------------
 def write_plan_workbook(plan: Plan, path: Path, council: str = "", review_group: str = "") -> Path:
     """``review-plan.xlsx``: Schedule, Scores (an Excel Table) and Method sheets.
@@ -41,6 +42,8 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     """The plan workbook's file contents (see :func:`write_plan_workbook`)."""
     wb, buffer = new_workbook()
     st = Styles(wb)
+    # not printed, so on one line: the row stays as tall as the printed text needs
+    top_fmt = wb.add_format({"font_name": "Calibri", "valign": "top", "border": 1, "border_color": "#BFBFBF"})
     month_fmt = wb.add_format({"font_name": "Calibri", "num_format": "mmmm yyyy", "align": "left", "valign": "top",
                                "border": 1, "border_color": "#BFBFBF"})
     points_fmt = wb.add_format({"font_name": "Calibri", "num_format": "0.0", "align": "center", "valign": "top",
@@ -54,8 +57,16 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     method = wb.add_worksheet("Method")
 
     # Schedule
-    cols = [("Month", 15), ("Contract ID", 13), ("Contract", 40), ("Directorate", 30), ("Score", 8),
-            ("Why", 80)]
+    cols = [("Month", 15), ("Contract ID", 11), ("Contract", 34), ("Directorate", 26), ("Score", 7),
+            ("Why", 62)]
+    # the first row of each month has a rule above it, so the months stand apart
+    rule = {"top": 2, "top_color": "#1F3864"}
+    month_first = wb.add_format({"font_name": "Calibri", "num_format": "mmmm yyyy", "align": "left", "valign": "top",
+                                 "border": 1, "border_color": "#BFBFBF", "bold": True, **rule})
+    cell_first = wb.add_format({"font_name": "Calibri", "valign": "top", "text_wrap": True, "border": 1,
+                                "border_color": "#BFBFBF", **rule})
+    points_first = wb.add_format({"font_name": "Calibri", "num_format": "0.0", "align": "center", "valign": "top",
+                                  "border": 1, "border_color": "#BFBFBF", **rule})
     for i, (_, width) in enumerate(cols):
         sched.set_column(i, i, width)
     sched.set_row(0, 28)
@@ -66,19 +77,24 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     hr = 3
     for i, (name, _) in enumerate(cols):
         sched.write_string(hr, i, name, st.header)
+    previous = None
     for r, review in enumerate(plan.reviews, start=hr + 1):
-        sched.write_datetime(r, 0, dt.datetime.combine(review.month, dt.time()), month_fmt)
-        sched.write_string(r, 1, review.contract_id, st.cell)
-        sched.write_string(r, 2, review.title, st.cell)
-        sched.write_string(r, 3, review.directorate, st.cell)
-        sched.write_number(r, 4, review.score, points_fmt)
-        sched.write_string(r, 5, review.reason, st.cell)
-        sched.set_row(r, row_height((review.title, 40), (review.directorate, 30), (review.reason, 80)))
+        new_month = review.month != previous
+        previous = review.month
+        text_fmt = cell_first if new_month else st.cell
+        sched.write_datetime(r, 0, dt.datetime.combine(review.month, dt.time()), month_first if new_month else month_fmt)
+        sched.write_string(r, 1, review.contract_id, text_fmt)
+        sched.write_string(r, 2, review.title, text_fmt)
+        sched.write_string(r, 3, review.directorate, text_fmt)
+        sched.write_number(r, 4, review.score, points_first if new_month else points_fmt)
+        sched.write_string(r, 5, review.reason, text_fmt)
+        sched.set_row(r, row_height(*[(text, cols[i][1]) for i, text in ((2, review.title), (3, review.directorate),
+                                                                         (5, review.reason))]))
     last = hr + len(plan.reviews)
     if plan.unscheduled:
         r = last + 2
-        sched.write_string(r, 0, f"Not scheduled in these {s.months} months: {len(plan.unscheduled)} contract(s), "
-                           "listed on the Scores sheet without a month.", st.note)
+        sched.merge_range(r, 0, r, len(cols) - 1, f"Not scheduled in these {s.months} months: "
+                          f"{len(plan.unscheduled)} contract(s), listed on the Scores sheet without a month.", st.note)
     sched.autofilter(hr, 0, max(last, hr + 1), len(cols) - 1)
     sched.freeze_panes(hr + 1, 0)
     print_setup(sched, landscape=True, repeat_to_row=hr, left_footer=footer, header=council)
@@ -86,11 +102,13 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     # Scores: one row per contract, each criterion's points in its own column.
     planned = {r.contract_id: r for r in plan.reviews}
     weights = s.scaled_weights
-    headers = (["Rank", "Contract ID", "Contract", "Directorate", "Annual value", "Total value", "Risk",
-                "Complexity", "Key date", "Key date is", "Last review"]
-               + [f"{heading} (of {weights[key]:.0f})" for key, heading, _, _ in CRITERIA]
-               + ["Total (of 100)", "Planned month", "Why"])
-    widths = [6, 13, 36, 28, 14, 14, 9, 11, 12, 16, 12] + [12] * len(CRITERIA) + [10, 14, 70]
+    # Printed: Rank to Planned month, across A4 landscape; the rest follow for the screen.
+    headers = (["Rank", "Contract ID", "Contract", "Annual value", "Risk", "Complexity"]
+               + [f"{heading}\n(of {weights[key]:.0f})" for key, heading, _, _ in CRITERIA]
+               + ["Total (of 100)", "Planned month", "Directorate", "Total value", "Key date", "Key date is",
+                  "Last review", "Why"])
+    widths = [5, 10, 28, 14, 8, 11] + [10.5] * len(CRITERIA) + [9, 13, 30, 15, 12, 16, 12, 70]
+    printed = headers.index("Planned month") + 1
     for i, w in enumerate(widths):
         scores_ws.set_column(i, i, w)
     scores_ws.set_row(0, 28)
@@ -99,25 +117,27 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
                            "Weights are on the Method sheet.", st.subtitle)
     th = 3
     n = len(plan.scores)
-    scores_ws.set_row(th, 32)
+    scores_ws.set_row(th, 48)
     scores_ws.add_table(th, 0, th + max(n, 1), len(headers) - 1, {
         "name": "Scores", "style": "Table Style Light 9", "autofilter": True,
         "columns": [{"header": h, "header_format": st.header} for h in headers],
     })
+    centred = wb.add_format({"font_name": "Calibri", "align": "center", "valign": "top", "border": 1,
+                             "border_color": "#BFBFBF"})
     for r, sc in enumerate(plan.scores, start=th + 1):
         c = sc.contract
-        scores_ws.set_row(r, row_height((c.title, widths[2]), (c.directorate, widths[3]), (sc.reason, widths[-1])))
+        scores_ws.set_row(r, row_height((c.title, widths[2])))
         row = [
             ("n", r - th, st.cell), ("s", c.contract_id, st.cell), ("s", c.title, st.cell),
-            ("s", c.directorate, st.cell), ("n", c.annual_value_gbp, st.cell_money),
-            ("n", c.total_value_gbp, st.cell_money), ("s", c.risk, st.cell), ("s", c.complexity, st.cell),
-            ("d", sc.key_date, st.cell_date),
-            ("s", {"re-commissioning": "Re-commissioning", "end": "End date"}.get(sc.key_date_kind or "", ""), st.cell),
-            ("d", sc.last_review, st.cell_date),
+            ("n", c.annual_value_gbp, st.cell_money), ("s", c.risk, centred), ("s", c.complexity, centred),
             *[("n", sc.contributions[k], points_fmt) for k in CRITERION_KEYS],
             ("n", sc.total, total_fmt),
             ("d", planned[c.contract_id].month if c.contract_id in planned else None, month_fmt),
-            ("s", sc.reason, st.cell),
+            ("s", c.directorate, top_fmt), ("n", c.total_value_gbp, st.cell_money),
+            ("d", sc.key_date, st.cell_date),
+            ("s", {"re-commissioning": "Re-commissioning", "end": "End date"}.get(sc.key_date_kind or "", ""), top_fmt),
+            ("d", sc.last_review, st.cell_date),
+            ("s", sc.reason, top_fmt),
         ]
         for i, (kind, value, fmt) in enumerate(row):
             if value is None or value == "":
@@ -128,14 +148,16 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
                 scores_ws.write_datetime(r, i, dt.datetime.combine(value, dt.time()), fmt)
             else:
                 scores_ws.write_number(r, i, value, fmt)
+    scores_ws.print_area(0, 0, th + max(n, 1), printed - 1)
     scores_ws.freeze_panes(th + 1, 2)
-    print_setup(scores_ws, landscape=True, repeat_to_row=th, left_footer=footer, header=council)
+    print_setup(scores_ws, landscape=True, repeat_to_row=th, left_footer=footer, header=council,
+                last_col=printed - 1)
 
     # Method
     method.set_column(0, 0, 26)
     method.set_column(1, 1, 14)
     method.set_column(2, 2, 14)
-    method.set_column(3, 3, 90)
+    method.set_column(3, 3, 62)
     method.set_row(0, 28)
     method.write_string(0, 0, "How contracts are scored and scheduled", st.title)
     method.write_string(1, 0, "Weights come from the [plan] section of cmrg.toml and are scaled to add up to 100.",
@@ -148,7 +170,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
         method.write_number(r, 1, s.weights[key], points_fmt)
         method.write_number(r, 2, weights[key], points_fmt)
         method.write_string(r, 3, how, st.cell)
-        method.set_row(r, row_height((f"{heading} ({setting})", 26), (how, 90)))
+        method.set_row(r, row_height((f"{heading} ({setting})", 26), (how, 62)))
         r += 1
     r += 1
     method.write_string(r, 0, "Scheduling", st.heading)
@@ -168,7 +190,7 @@ def plan_workbook_bytes(plan: Plan, council: str = "", review_group: str = "") -
     ]
     for note in notes:  # each a bullet point across the sheet's width
         method.merge_range(r, 0, r, 3, f"\u2022 {note}", st.text)
-        method.set_row(r, row_height((f"\u2022 {note}", 26 + 14 + 14 + 90)) + 4)
+        method.set_row(r, row_height((f"\u2022 {note}", 26 + 14 + 14 + 62)))
         r += 1
     print_setup(method, landscape=False, left_footer=footer, header=council)
 

@@ -15,6 +15,7 @@ from ..core.contracts import ContractProblem, read_contracts
 from .plan import Plan, PlanError, PlanSettings, default_start, make_plan, month_start
 from .plan_workbook import PLAN_WORKBOOK, SavedPlan, planned_ids, read_plan_schedule, save_plan_workbook, schedule_entries
 
+
 def register_last_reviews(ws) -> dict[str, dt.date]:
     """Contract -> date of its latest accepted return in the register (empty without a register)."""
     if not ws.register_path.exists():
@@ -120,20 +121,25 @@ class ProposedPlan:
     plan: Plan
     saved: SavedPlan
     start: dt.date
-    problems: list[ContractProblem]  # rows of the contract list left out
+    problems: list[ContractProblem]  # rows of the contract list left out (with skip_invalid)
     bad_rows: int
 
 
 def propose_plan(ws, start: dt.date | None = None, *, months: int | None = None, per_month: int | None = None,
-                 replace: bool = False, today: dt.date | None = None) -> ProposedPlan:
+                 replace: bool = False, skip_invalid: bool = False, today: dt.date | None = None) -> ProposedPlan:
     """Score the workspace's contracts, schedule them from ``start`` (default: the first day of
     next month) and save outbox/review-plan.xlsx without losing the group's edits
     (:func:`~.plan_workbook.save_plan_workbook`). ``months`` and ``per_month`` override the
-    [plan] settings. Raises :class:`PlanError` (bad settings, no contracts, a changed workbook)."""
+    [plan] settings. The contract list is checked first, as for generating: a row with a
+    problem stops the plan with every problem listed, unless ``skip_invalid`` (then the good
+    rows are planned and the bad ones returned in ``problems``). Raises :class:`PlanError`
+    (bad settings, a bad contract list, no contracts, a changed workbook)."""
     settings = PlanSettings.from_section(ws.config.section("plan"), months=months, per_month=per_month)
     today = today or dt.date.today()
     start = start or default_start(today)
     clist = read_contracts(ws.contracts_path)
+    if clist.problems and not skip_invalid:
+        raise PlanError(clist.problems_message("planned"))
     try:
         plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws), today=today)
     except PlanError as exc:

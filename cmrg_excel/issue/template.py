@@ -46,6 +46,16 @@ def _mean_score(cached_scores: Iterable[object]) -> object:
     return round(sum(nums) / len(nums), 10) if nums else ""
 
 
+def _owner_answered(answer: dict, prefix: str) -> bool:
+    """Whether a re-review answer is the owner's own: rated, and either not carried forward,
+    confirmed, or re-rated since the last review (what the area row's formula counts)."""
+    rating = answer.get("rating")
+    previous = answer.get("previous") or ""
+    if not rating:
+        return False
+    return not previous or answer.get("confirm") == L.CONFIRM_YES or f"{prefix}{rating}" != previous
+
+
 def _input_message(fw: Framework) -> str:
     lines = ["Pick from the list."] + [f"{lv.label}: {lv.descriptor}" for lv in fw.scale.levels]
     lines.append(f"{fw.scale.not_applicable}: give the reason in Evidence.")
@@ -118,20 +128,17 @@ def build_template(spec: TemplateSpec) -> bytes:
 
 def _fixes_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     ws.set_column("A:A", 4)
-    ws.set_column("B:B", 110)
+    ws.set_column("B:B", 86)  # A4 portrait at full size
     ws.set_row(0, 28)
     ws.write_string(0, 0, "Please fix these and send the workbook back", st.title)
-    ws.write_string(
-        1, 0,
-        f"Your return for {spec.contract.contract_id} could not be accepted. Your answers have been copied into "
-        "this workbook; the cells to fix are shaded red and carry a note.",
-        st.subtitle,
-    )
+    intro = (f"Your return for {spec.contract.contract_id} could not be accepted. Your answers have been copied into "
+             "this workbook; the cells to fix are shaded red and carry a note.")
+    ws.merge_range(1, 0, 1, 1, intro, st.text)
+    ws.set_row(1, row_height((intro, 90)))
     for i, fix in enumerate(spec.fixes):
         ws.write_number(3 + i, 0, i + 1, st.bold)
         ws.write_string(3 + i, 1, fix, st.text)
-        # tall enough for every line, so a long fix does not run under the next (estimated on the narrow side)
-        ws.set_row(3 + i, row_height((fix, 110 * 0.85)))
+        ws.set_row(3 + i, row_height((fix, 86)))
     print_setup(ws, landscape=False, left_footer=footer, header=spec.council)
     ws.set_tab_color("#C00000")
 
@@ -202,7 +209,8 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
     ws.write_string(r, 1, "Good to know", st.heading)
     r += 1
     tips = [
-        "Only the white cells with a blue border can be edited; everything else is locked.",
+        "Only the cells you fill in can be edited, each with a blue border: the Rating cells, amber until you rate "
+        "the activity, and white cells for evidence, actions, dates and the sign-off. Everything else is locked.",
         "Pasting from another document? Paste values only (Ctrl+Shift+V, or Paste Special > Values) so the dropdowns "
         "keep working. Every answer is checked again when the workbook comes back.",
         "Ratings still to give are shaded amber; a rating that is not on the list is shaded red.",
@@ -210,9 +218,9 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
         "Do not add password protection to open the file, and do not save it as .xlsm, .xls or .ods: such files cannot be accepted.",
     ]
     for tip in tips:
-        ws.set_row(r, row_height((tip, 95)))
-        ws.write_string(r, 1, "\u2022", st.text)
-        ws.write_string(r, 2, tip, st.text)
+        text = f"\u2022  {tip}"
+        ws.set_row(r, row_height((text, 22 + 95)))
+        ws.merge_range(r, 1, r, 2, text, st.text)
         r += 1
     print_setup(ws, landscape=False, left_footer=footer, header=spec.council)
 
@@ -271,14 +279,16 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     c = spec.contract
     carried = spec.carried_from is not None
     cols = [col for col in L.ASSESS_COLUMNS if carried or not col.prefill_only]
+    width = {col.key: col.width if carried else L.FIRST_ROUND_WIDTHS.get(col.key, col.width) for col in cols}
     for col in cols:
         ci = L.col_index(col.letter)
-        ws.set_column(ci, ci, col.width)
+        ws.set_column(ci, ci, width[col.key])
     ws.set_row(0, 28)
     ws.write_string(0, 0, f"Self-assessment: {c.title}", st.title)
     ws.write_string(1, 0, f"{c.contract_id} | {c.supplier} | {c.directorate} | round {spec.round}", st.subtitle)
     ws.write_string(2, 0, "Rate every key activity, give your evidence, and note any improvement action. "
-                    "Amber = still to rate; red = not a rating from the list.", st.subtitle)
+                    "Amber = still to rate" + ("; or, in 'Still accurate?', to confirm or update" if carried else "")
+                    + "; red = not a rating from the list.", st.subtitle)
     hr = L.ASSESS_HEADER_ROW - 1
     ws.set_row(hr, 45)
     for col in cols:
@@ -303,10 +313,23 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             ws.set_row(r0, 22)
             ws.write_string(r0, ci["ref"], str(area.number), st.area)
             ws.write_string(r0, ci["activity"], area.name, st.area)
-            answered = sum(1 for ref in (x.ref for x in area.activities) if spec.answers.get(ref, {}).get("rating"))
+            n = hi - lo + 1
             rating_rng = f"{by['rating'].letter}{lo}:{by['rating'].letter}{hi}"
-            ws.write_formula(r0, ci["guidance"], f'=COUNTA({rating_rng})&" of {hi - lo + 1} rated"', st.area,
-                             f"{answered} of {hi - lo + 1} rated")
+            if carried:
+                # the owner's answers: a carried rating counts once confirmed or changed, not before
+                prev_rng = f"{by['previous'].letter}{lo}:{by['previous'].letter}{hi}"
+                conf_rng = f"{by['confirm'].letter}{lo}:{by['confirm'].letter}{hi}"
+                prefix = f"{spec.carried_from}: "
+                answered = sum(1 for x in area.activities if _owner_answered(spec.answers.get(x.ref, {}), prefix))
+                ws.write_formula(
+                    r0, ci["guidance"],
+                    f'=SUMPRODUCT(({rating_rng}<>"")*((({prev_rng}="")+({conf_rng}="{L.CONFIRM_YES}")'
+                    f'+(("{prefix}"&{rating_rng})<>{prev_rng}))>0))&" of {n} confirmed or re-rated"',
+                    st.area, f"{answered} of {n} confirmed or re-rated")
+            else:
+                answered = sum(1 for x in area.activities if spec.answers.get(x.ref, {}).get("rating"))
+                ws.write_formula(r0, ci["guidance"], f'=COUNTA({rating_rng})&" of {n} rated"', st.area,
+                                 f"{answered} of {n} rated")
             ws.write_blank(r0, ci["rating"], None, st.area)
             cached = _mean_score(_cached_score(spec.answers.get(x.ref, {}).get("rating"), fw)
                                  for x in area.activities)
@@ -323,10 +346,11 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             continue
         act = acts[r.ref]
         ans = spec.answers.get(r.ref, {})
+        # as tall as the longest text in the row, no taller (blank input cells need no extra room)
         ws.set_row(r0, row_height(
-            (act.text, by["activity"].width), (act.guidance, by["guidance"].width * 1.1),
-            (ans.get("evidence", ""), by["evidence"].width), (ans.get("action", ""), by["action"].width),
-            minimum=45.0,
+            (act.text, width["activity"]), (act.guidance, width["guidance"]),
+            (ans.get("evidence", ""), width["evidence"]), (ans.get("action", ""), width["action"]),
+            (ans.get("previous", "") if carried else "", width.get("previous", 0) or 1),
         ))
         ws.write_string(r0, ci["ref"], act.ref, st.locked_center)
         ws.write_string(r0, ci["activity"], act.text, st.locked)
@@ -419,6 +443,12 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     if amber_rating:
         ws.conditional_format(amber_rating[0].split(":")[0],
                               {"type": "blanks", "format": st.cf_blank, "multi_range": " ".join(amber_rating)})
+    if carried:
+        # a carried answer still to confirm or update: its 'Still accurate?' is amber, like a rating still to give
+        confirm0 = f"{by['confirm'].letter}{first_lo}"
+        ws.conditional_format(confirm0, {
+            "type": "formula", "format": st.cf_blank, "multi_range": multi("confirm"),
+            "criteria": f'=AND(LEN(${by["previous"].letter}{first_lo})>0,LEN(${by["confirm"].letter}{first_lo})=0)'})
     ws.conditional_format(rating0, {"type": "formula", "criteria": f'=${by["score"].letter}{first_lo}="?"',
                                     "format": st.cf_bad, "multi_range": multi("rating")})
     amber_evidence = _unflagged(spec, by["evidence"].letter, area_ranges.values())

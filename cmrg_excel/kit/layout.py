@@ -101,19 +101,23 @@ class AssessColumn:
     prefill_only: bool = False  # shown and used only on re-review templates
 
 
+# Widths are chosen so that the sheet prints across one A4 landscape page with 11-point text
+# at 8 points or more (re-review templates, with two more columns, just as well).
 ASSESS_COLUMNS: tuple[AssessColumn, ...] = (
-    AssessColumn("ref", "A", "Ref", 6, False),
-    AssessColumn("activity", "B", "Key activity", 48, False),
-    AssessColumn("guidance", "C", "Examples of evidence", 28, False),
-    AssessColumn("rating", "D", "Rating", 17, True),
-    AssessColumn("score", "E", "Score", 7, False),
-    AssessColumn("evidence", "F", "Evidence: what exists and where it is held (if Not applicable, why)", 44, True),
-    AssessColumn("action", "G", "Improvement action", 36, True),
-    AssessColumn("action_owner", "H", "Action owner", 18, True),
-    AssessColumn("target_date", "I", "Target date", 12, True),
-    AssessColumn("previous", "J", "Last review", 16, False, prefill_only=True),
-    AssessColumn("confirm", "K", "Still accurate?", 11, True, prefill_only=True),
+    AssessColumn("ref", "A", "Ref", 5, False),
+    AssessColumn("activity", "B", "Key activity", 33, False),
+    AssessColumn("guidance", "C", "Examples of evidence", 19, False),
+    AssessColumn("rating", "D", "Rating", 14, True),
+    AssessColumn("score", "E", "Score", 6, False),
+    AssessColumn("evidence", "F", "Evidence: what exists and where it is held (if Not applicable, why)", 32, True),
+    AssessColumn("action", "G", "Improvement action", 24, True),
+    AssessColumn("action_owner", "H", "Action owner", 12, True),
+    AssessColumn("target_date", "I", "Target date", 11, True),
+    AssessColumn("previous", "J", "Last review", 11, False, prefill_only=True),
+    AssessColumn("confirm", "K", "Still accurate?", 10, True, prefill_only=True),
 )
+# A first-round template has no Last review or Still accurate? columns: its own columns are wider.
+FIRST_ROUND_WIDTHS = {"activity": 38, "guidance": 24, "evidence": 38, "action": 28, "action_owner": 13}
 ASSESS_BY_KEY = {c.key: c for c in ASSESS_COLUMNS}
 # What the owner fills in on an activity row, in column order: every input column. The
 # writer lays out ANSWER_KEYS on every template (confirm only on re-review templates); the
@@ -223,6 +227,38 @@ def meta_cell(key: str, col: str = META_VALUE_COL) -> str:
 # Target dates and the date signed: the writer's validation and the reader's check. The one
 # range of dates a review programme uses (core/settings.py), also for settings and options.
 DATE_MIN, DATE_MAX = _DATE_MIN, _DATE_MAX
+
+# --- Places in words ----------------------------------------------------------------
+ASSESS_SHORT_NAMES = {"ref": "Ref", "activity": "Key activity", "guidance": "Examples of evidence", "rating": "Rating",
+                      "score": "Score", "evidence": "Evidence", "action": "Improvement action",
+                      "action_owner": "Action owner", "target_date": "Target date", "previous": "Last review",
+                      "confirm": "Still accurate?"}
+ATTEST_SHORT_NAMES = {"name": "Your name", "role": "Your role", "date": "Date signed", "confirm": "Confirmation"}
+
+
+def place_in_words(sheet: str, cell: str, ref: str = "") -> str:
+    """Where a cell is, as an owner finds it by eye, with its reference for those who use it:
+    "Assessment sheet, row for activity 1.4, Target date (cell I12)"."""
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    row = int(cell[len(letters):]) if cell[len(letters):].isdigit() else 0
+    parts = [f"{sheet} sheet"]
+    if sheet == ASSESSMENT:
+        if ref:
+            parts.append(f"row for activity {ref}")
+        column = next((c for c in ASSESS_COLUMNS if c.letter == letters), None)
+        if column is not None:
+            parts.append(ASSESS_SHORT_NAMES.get(column.key, column.heading))
+    elif sheet == ATTESTATION:
+        field = next((f for f in ATTEST_FIELDS if f.cell == cell), None)
+        if field is not None:
+            parts.append(ATTEST_SHORT_NAMES.get(field.key, field.label))
+    elif sheet == CONTRACT and row >= CONTRACT_FIRST_ROW:
+        i = row - CONTRACT_FIRST_ROW
+        if i < len(CONTRACT_FIELDS):
+            label = CONTRACT_FIELDS[i].label
+            parts.append(f"Correction for {label}" if letters == CONTRACT_CORRECTION_COL else label)
+    return ", ".join(parts) + (f" (cell {cell})" if cell else "")
+
 
 # --- Lengths the reader accepts --------------------------------------------------------
 MAX_TEXT = {"evidence": 4000, "action": 2000, "action_owner": 120, "name": 120, "role": 120, "correction": 500}

@@ -105,7 +105,7 @@ FORMATS: dict[str, dict] = {
     "locked_money": {"bg_color": GREY, "num_format": MONEY_FORMAT, "align": "left", **_BORDER},
     "locked_date": {"bg_color": GREY, "num_format": DATE_FORMAT, "align": "left", **_BORDER},
     "locked_score": {"bg_color": GREY, "num_format": SCORE_FORMAT, "align": "center", **_BORDER},
-    "guidance": {"bg_color": GREY, "italic": True, "font_color": DARK_GREY, "font_size": 10, "text_wrap": True, **_BORDER},
+    "guidance": {"bg_color": GREY, "font_color": DARK_GREY, "text_wrap": True, **_BORDER},
     "area": {"bold": True, "font_color": NAVY, "bg_color": PALE_BLUE, "text_wrap": True, "valign": "vcenter", **_BORDER},
     "area_score": {"bold": True, "font_color": NAVY, "bg_color": PALE_BLUE, "num_format": SCORE_FORMAT,
                    "align": "center", "valign": "vcenter", **_BORDER},
@@ -240,10 +240,16 @@ def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None,
 # more for prose; the estimate leans to a line too many, never one too few).
 LINE_POINTS = 15.0  # one line of 11-point text
 
+# Characters of ordinary 11-point Calibri (or Carlito) text a line holds per unit of column
+# width, allowing for a line broken between words: a unit is one digit's width, and the
+# average letter, with its spaces, is narrower. The print tests (every printed word on
+# paper) hold it to account.
+CHARS_PER_UNIT = 1.18
+
 
 def line_capacity(width: float, font_size: float = 11) -> float:
     """Characters of ``font_size``-point text that one line of a column ``width`` units wide holds."""
-    return max(1.0, (width - 1) * (11 / font_size) * 1.05)
+    return max(1.0, (width - 1) * (11 / font_size) * CHARS_PER_UNIT)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,8 +3,9 @@
 For every contract whose return is outstanding or was rejected, :func:`chase_round`
 writes a ready-to-send ``.eml`` draft into ``outbox/ROUND/chase-YYYY-MM-DD/`` and one row
 of ``mailmerge-chase.csv`` beside them. The letter is ``email-chase.txt`` (a workspace
-copy wins over the built-in one); ``$status_text`` says whether the return is overdue, or
-that it was rejected and what to fix.
+copy wins over the built-in one): before the deadline it is a reminder (``$subject``,
+``$opening``), after it a chaser; ``$status_text`` says whether the return is overdue, or
+that it was rejected and what to fix. The deadline is said once.
 
 Attachments: an outstanding return gets its issued workbook again. A rejected return
 gets its corrections workbook when one exists: the hook is the file
@@ -78,13 +79,32 @@ def status_text(c: ContractStatus, today: dt.date, *, corrections: bool = False,
         if c.overdue:
             lines.append(f"The return is now {_days(c.days_overdue)} overdue.")
         return "\n".join(lines)
-    attached = " The workbook is attached again in case you need it." if workbook_attached else ""
+    attached = "The workbook is attached again in case you need it." if workbook_attached else ""
     came = _what_came(c)
     if c.overdue:
-        return f"{came}Your return is now {_days(c.days_overdue)} overdue.{attached}"
+        return f"{came}Your return is now {_days(c.days_overdue)} overdue. {attached}".strip()
+    return f"{came}{attached}".strip()  # the opening says when it is due: once is enough
+
+
+def subject(c: ContractStatus) -> str:
+    """A reminder before the deadline; overdue after it."""
+    return (f"{'Overdue' if c.overdue else 'Reminder'}: contract self-assessment for {c.contract_id}, "
+            f"due {c.deadline:%d/%m/%Y}")
+
+
+def opening(c: ContractStatus, today: dt.date, round: str, review_group: str) -> str:
+    """The letter's first paragraph: a reminder of the date before the deadline, a chaser after
+    it; the deadline said once."""
+    which = f"your contract self-assessment for {c.contract_id} ({c.title}), for the {round} round of the " \
+            f"{review_group}'s reviews,"
+    if c.state == REJECTED:
+        due = "" if c.overdue else f" It is due on {c.deadline:%d/%m/%Y}."
+        return f"Thank you for {which.rstrip(',')}.{due}"
+    if c.overdue:
+        return f"We have not yet received {which.rstrip(',')}. It was due on {c.deadline:%d/%m/%Y}."
     left = (c.deadline - today).days
     when = "today" if left == 0 else f"in {_days(left)}"
-    return f"{came}Your return is due {when}, on {c.deadline:%d/%m/%Y}.{attached}"
+    return f"This is a reminder that {which} is due {when}, on {c.deadline:%d/%m/%Y}."
 
 
 def _what_came(c: ContractStatus) -> str:
@@ -150,6 +170,7 @@ def chase_round(ws, round: str | None = None, *, today: dt.date | None = None, d
         text = status_text(c, today, corrections=corrections, workbook_attached=bool(files) and c.state == OUTSTANDING,
                            problems_attached=bool(files) and c.state == REJECTED and not corrections)
         letter = render(template, {
+            "subject": subject(c), "opening": opening(c, today, status.round, cfg.review_group),
             "owner_name": c.owner_name, "contract_id": c.contract_id, "title": c.title, "round": status.round,
             "deadline": f"{c.deadline:%d/%m/%Y}", "status_text": text, "return_email": cfg.return_email,
             "review_group": cfg.review_group, "council": cfg.council_name,

@@ -1,4 +1,4 @@
-"""Filling issued workbooks as contract owners would (openpyxl), for tests and the demo.
+"""Filling issued workbooks as contract owners would (openpyxl), for practice, tests and the demo.
 
 :func:`fill_return` takes an issued template and plain data and returns the bytes of the
 filled workbook. :func:`simulate_returns` drops a realistic mix of returns for a round into
@@ -119,28 +119,36 @@ def realistic_answers(fw, rng: random.Random, issued_on: dt.date) -> dict[str, d
     return out
 
 
-def realistic_attestation(snapshot: dict, rng: random.Random, signed: dt.date) -> dict:
-    return {"name": snapshot.get("owner_name") or "A. Owner", "role": rng.choice(ROLES), "date": signed,
-            "confirm": L.ATTEST_YES}
+PRACTICE_ROLE = "Practice return made by cmrg simulate"
+PRACTICE_PREFIX = "PRACTICE "
+
+
+def realistic_attestation(snapshot: dict, rng: random.Random, signed: dt.date, practice: bool = False) -> dict:
+    role = rng.choice(ROLES)
+    return {"name": snapshot.get("owner_name") or "A. Owner", "role": PRACTICE_ROLE if practice else role,
+            "date": signed, "confirm": L.ATTEST_YES}
+
+
+def _practice_name(name: str, practice: bool) -> str:
+    """A practice return's file name says so: 'PRACTICE GET-001.xlsx'."""
+    return PRACTICE_PREFIX + name if practice else name
 
 
 def simulate_returns(ws, round: str, rng_seed: int = 0, today: dt.date | None = None,
-                     mistakes: bool = True) -> list[Path]:
+                     mistakes: bool = True, practice: bool = False) -> list[Path]:
     """Fill every open workbook of ``round`` and drop the returns into ``inbox/``.
 
     With ``mistakes`` (and at least four workbooks), three returns carry typical mistakes:
     a pasted rating that is not on the list, a missing attestation (no date, no Yes), and one
     contract's workbook sent under another contract's file name (that contract's own return
-    is then missing). Returns the files written.
+    is then missing). With ``practice``, each file is named 'PRACTICE <contract>.xlsx' and
+    signed off in the role "Practice return made by cmrg simulate", so the register shows
+    it for what it is. Returns the files written.
     """
     rng = random.Random(rng_seed)
     today = today or dt.date.today()
-    conn = reg.open_register(ws)
-    try:
-        issues = reg.list_issues(conn, round, open_only=True)
-        fws = {h: reg.load_framework(conn, h) for h in {i.framework_hash for i in issues}}
-    finally:
-        conn.close()
+    issues = waiting_issues(ws, round)
+    fws = _frameworks(ws, issues)
     ws.inbox.mkdir(parents=True, exist_ok=True)
     issues = sorted(issues, key=lambda i: i.contract_id)
     bad_rating = wrong_template = no_attest = None
@@ -153,7 +161,7 @@ def simulate_returns(ws, round: str, rng_seed: int = 0, today: dt.date | None = 
         issued_on = dt.date.fromisoformat(issue.generated_at[:10])
         signed = max(issued_on, min(today, issued_on + dt.timedelta(days=rng.randint(1, 20))))
         answers = realistic_answers(fw, rng, issued_on)
-        attestation = realistic_attestation(issue.contract_snapshot, rng, signed)
+        attestation = realistic_attestation(issue.contract_snapshot, rng, signed, practice)
         if n == bad_rating:
             ref = rng.choice(list(answers))
             answers[ref] = dict(answers[ref], rating="Good-ish")
@@ -161,10 +169,10 @@ def simulate_returns(ws, round: str, rng_seed: int = 0, today: dt.date | None = 
             attestation = {"name": attestation["name"], "role": attestation["role"]}
         template = ws.root / issue.file_path
         data = fill_return(template, answers, attestation)
-        name = f"{safe_filename(issue.contract_id)}.xlsx"
+        name = _practice_name(f"{safe_filename(issue.contract_id)}.xlsx", practice)
         if n == wrong_template:
             other = issues[(n + 1) % len(issues)]
-            name = f"{safe_filename(other.contract_id)}.xlsx"
+            name = _practice_name(f"{safe_filename(other.contract_id)}.xlsx", practice)
             target = ws.inbox / "misfiled" / name
         else:
             target = ws.inbox / name
@@ -232,7 +240,7 @@ def fix_corrections(ws, round: str, rng_seed: int = 0, today: dt.date | None = N
 
 
 def simulate_re_reviews(ws, round: str, rng_seed: int = 0, today: dt.date | None = None, change_share: float = 0.15,
-                        mistakes: bool = True) -> tuple[list[Path], dict[str, int]]:
+                        mistakes: bool = True, practice: bool = False) -> tuple[list[Path], dict[str, int]]:
     """Fill every open workbook of a re-review ``round``: most carried-forward answers
     confirmed with Yes, about ``change_share`` changed (a level up or down, with new
     evidence). With ``mistakes``, one return raises a rating by two levels without new
@@ -240,12 +248,8 @@ def simulate_re_reviews(ws, round: str, rng_seed: int = 0, today: dt.date | None
     and the count of answers {"changed", "re-confirmed", "new"} written."""
     rng = random.Random(rng_seed)
     today = today or dt.date.today()
-    conn = reg.open_register(ws)
-    try:
-        issues = sorted(reg.list_issues(conn, round, open_only=True), key=lambda i: i.contract_id)
-        fws = {h: reg.load_framework(conn, h) for h in {i.framework_hash for i in issues}}
-    finally:
-        conn.close()
+    issues = sorted(waiting_issues(ws, round), key=lambda i: i.contract_id)
+    fws = _frameworks(ws, issues)
     counts = {"changed": 0, "re-confirmed": 0, "new": 0}
     carried_issues = [n for n, i in enumerate(issues) if i.prefill]
     jumper = rng.choice(carried_issues) if mistakes and carried_issues else None
@@ -275,9 +279,40 @@ def simulate_re_reviews(ws, round: str, rng_seed: int = 0, today: dt.date | None
                     answers[ref] = {"confirm": L.CONFIRM_YES}
                     counts["re-confirmed"] += 1
         data = fill_return(ws.root / issue.file_path, answers,
-                           realistic_attestation(issue.contract_snapshot, rng, signed))
-        target = ws.inbox / f"{safe_filename(issue.contract_id)}.xlsx"
+                           realistic_attestation(issue.contract_snapshot, rng, signed, practice))
+        target = ws.inbox / _practice_name(f"{safe_filename(issue.contract_id)}.xlsx", practice)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         written.append(target)
     return written, counts
+
+
+def waiting_issues(ws, round: str) -> list:
+    """The workbooks of ``round`` still waiting for a return: issued, not replaced, and their
+    contract has no accepted return in the round (so a second run fills nothing twice). A round
+    never issued, or withdrawn, stops with :class:`~cmrg_excel.register.RoundError`."""
+    conn = reg.open_register(ws)
+    try:
+        reg.check_round(conn, round)
+        answered = {cid for cid, rnd in reg.current_submissions(conn) if rnd == round}
+        return [i for i in reg.list_issues(conn, round, open_only=True) if i.contract_id not in answered]
+    finally:
+        conn.close()
+
+
+def _frameworks(ws, issues) -> dict:
+    conn = reg.open_register(ws)
+    try:
+        return {h: reg.load_framework(conn, h) for h in {i.framework_hash for i in issues}}
+    finally:
+        conn.close()
+
+
+def is_re_review(ws, round: str) -> bool:
+    """Whether the workbooks of ``round`` waiting for a return carry answers forward (a re-review)."""
+    return any(i.prefill for i in waiting_issues(ws, round))
+
+
+def open_workbooks(ws, round: str) -> int:
+    """How many workbooks of ``round`` are waiting for a return."""
+    return len(waiting_issues(ws, round))

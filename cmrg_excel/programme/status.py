@@ -26,6 +26,7 @@ LABELS = {ACCEPTED: "Accepted", REJECTED: "Rejected, awaiting correction", OUTST
 # round is current); kept under this name for status, chase and their callers.
 StatusError = RoundError
 
+
 @dataclass(frozen=True)
 class Arrival:
     """A file that came in under a contract's name but is not that contract's return."""
@@ -378,6 +379,15 @@ def received_date(text: str | None) -> dt.date | None:
         return None
 
 
+# Printed: Contract ID to Notes, across A4 landscape at 74% or more; the owner's name and email
+# follow (for filtering and mail merge on screen; mailmerge.csv has them too).
+NOTES = "Notes (needs a look, withdrawn, files that could not be used)"
+STATUS_COLUMNS = [("Contract ID", 9), ("Contract", 24), ("Directorate", 20), ("Deadline", 11), ("Status", 16),
+                  ("Days overdue", 8), ("Received", 11), ("Rejected returns", 8),
+                  ("Problems to fix (latest rejected return)", 34), (NOTES, 28), ("Owner", 18), ("Owner email", 36)]
+PRINTED_COLUMNS = 10  # up to Notes; the owner's name and email follow, for mail merge on screen
+
+
 def write_status_workbook(status: RoundStatus, path: Path, council: str = "") -> Path:
     """``status-ROUND.xlsx``: the totals and one row per contract, as an Excel Table."""
     from ..kit.files import write_atomic
@@ -385,13 +395,15 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
 
     wb, buffer = new_workbook()
     st = Styles(wb)
+    centred = wb.add_format({"font_name": "Calibri", "font_size": 11, "valign": "top", "align": "center",
+                             "border": 1, "border_color": "#BFBFBF"})
     wb.set_properties({"title": f"Return status, round {status.round}", "company": council})
     sh = wb.add_worksheet("Status")
     footer = f"Status of round {status.round} on {status.today:%d/%m/%Y}" + (f" | {council}" if council else "")
-    headers = ["Contract ID", "Contract", "Directorate", "Owner", "Owner email", "Deadline", "Status",
-               "Days overdue", "Received", "Rejected returns", "Problems to fix (latest rejected return)",
-               "Notes (needs a look, withdrawn, files that could not be used)"]
-    widths = [13, 36, 30, 20, 36, 12, 24, 9, 12, 9, 70, 60]
+    headers = [h for h, _ in STATUS_COLUMNS]
+    widths = [w for _, w in STATUS_COLUMNS]
+    col = {h: i for i, h in enumerate(headers)}
+    last_printed = PRINTED_COLUMNS - 1
     for i, w in enumerate(widths):
         sh.set_column(i, i, w)
     sh.set_row(0, 28)
@@ -402,13 +414,18 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
     t = status.totals
     figures = [("Issued", t["issued"]), ("Accepted", t["accepted"]), ("Rejected, awaiting correction", t["rejected"]),
                ("Outstanding", t["outstanding"]), ("Overdue", t["overdue"])]
+    sh.set_row(3, 30)  # the big figures: their row is tall enough that they do not touch their labels
+    sh.set_row(4, 30)
     for i, (label, n) in enumerate(figures):
         sh.write_number(3, i * 2, n, st.big_number)
-        sh.write_string(4, i * 2, label, st.big_label)
+        sh.merge_range(4, i * 2, 4, i * 2 + 1, label, st.big_label)
     r0 = 6
     if status.unmatched_rejections:
-        sh.write_string(5, 0, f"{status.unmatched_rejections} rejected file(s) of this round count for no contract "
-                        "(another contract's workbook, or not one we issued); see inbox/rejected/.", st.note)
+        note = (f"{status.unmatched_rejections} rejected file(s) of this round count for no contract (another "
+                "contract's workbook, or not one we issued); see inbox/rejected/.")
+        sh.merge_range(5, 0, 5, last_printed, note, st.note)
+        sh.set_row(5, row_height((note, sum(widths[:PRINTED_COLUMNS]))))
+        r0 = 7
     n = len(status.contracts)
     sh.set_row(r0, 30)
     sh.add_table(r0, 0, r0 + max(n, 1), len(headers) - 1, {
@@ -417,32 +434,35 @@ def write_status_workbook(status: RoundStatus, path: Path, council: str = "") ->
     })
     for r, c in enumerate(status.contracts, start=r0 + 1):
         received = received_date(c.received_at)
-        sh.write_string(r, 0, c.contract_id, st.cell)
-        sh.write_string(r, 1, c.title, st.cell)
-        sh.write_string(r, 2, c.directorate, st.cell)
-        sh.write_string(r, 3, c.owner_name, st.cell)
-        sh.write_string(r, 4, c.owner_email, st.cell)
-        sh.write_datetime(r, 5, dt.datetime.combine(c.deadline, dt.time()), st.cell_date)
-        sh.write_string(r, 6, c.label, st.cell)
-        sh.write_number(r, 7, c.days_overdue, st.cell)
+        sh.write_string(r, col["Contract ID"], c.contract_id, st.cell)
+        sh.write_string(r, col["Contract"], c.title, st.cell)
+        sh.write_string(r, col["Directorate"], c.directorate, st.cell)
+        sh.write_string(r, col["Owner"], c.owner_name, st.cell)
+        sh.write_string(r, col["Owner email"], c.owner_email, st.cell)
+        sh.write_datetime(r, col["Deadline"], dt.datetime.combine(c.deadline, dt.time()), st.cell_date)
+        sh.write_string(r, col["Status"], c.label, st.cell)
+        # centred, so a 0 does not run into the received date beside it
+        sh.write_number(r, col["Days overdue"], c.days_overdue, centred)
         if received:
-            sh.write_datetime(r, 8, dt.datetime.combine(received, dt.time()), st.cell_date)
+            sh.write_datetime(r, col["Received"], dt.datetime.combine(received, dt.time()), st.cell_date)
         else:
-            sh.write_blank(r, 8, None, st.cell)
-        sh.write_number(r, 9, c.rejected_count, st.cell)
+            sh.write_blank(r, col["Received"], None, st.cell)
+        sh.write_number(r, col["Rejected returns"], c.rejected_count, centred)
         problems = "\n".join(c.problems[:5]) + (f"\n... and {len(c.problems) - 5} more" if len(c.problems) > 5 else "")
-        sh.write_string(r, 10, problems, st.cell)
+        sh.write_string(r, col["Problems to fix (latest rejected return)"], problems, st.cell)
         notes = "\n".join(f"{n[0].upper()}{n[1:]}." for n in c.notes)
-        sh.write_string(r, 11, notes, st.cell)
-        sh.set_row(r, row_height((c.title, widths[1]), (c.directorate, widths[2]), (c.owner_email, widths[4]),
-                                 (problems, widths[10]), (notes, widths[11])))
+        sh.write_string(r, col[NOTES], notes, st.cell)
+        sh.set_row(r, row_height(*[(text, widths[col[h]]) for text, h in (
+            (c.title, "Contract"), (c.directorate, "Directorate"), (c.label, "Status"),
+            (problems, "Problems to fix (latest rejected return)"), (notes, NOTES))]))
     if n:
-        rng = (r0 + 1, 6, r0 + n, 6)
+        rng = (r0 + 1, col["Status"], r0 + n, col["Status"])
         sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Accepted", "format": st.cf_good})
         sh.conditional_format(*rng, {"type": "text", "criteria": "containing", "value": "verdue", "format": st.cf_bad})
         sh.conditional_format(*rng, {"type": "text", "criteria": "begins with", "value": "Rejected", "format": st.cf_blank})
     sh.freeze_panes(r0 + 1, 1)
-    print_setup(sh, landscape=True, repeat_to_row=r0, left_footer=footer, header=council)
+    sh.print_area(0, 0, r0 + max(n, 1), last_printed)
+    print_setup(sh, landscape=True, repeat_to_row=r0, left_footer=footer, header=council, last_col=last_printed)
     if status.details:
         _details_sheet(wb, st, status, footer, council)
     wb.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..kit.layout import ASSESS_BY_KEY
-from ..kit.tables import write_table_workbook
+from ..kit.tables import TableSheet, write_table_workbook
 from .db import open_register
 from .ledger import check_round, list_issues, load_framework
 
@@ -209,11 +209,19 @@ def export_answers(workspace, out: str | Path, round: str | None = None, include
         for rec in df.to_dict("records"):
             rows.append({k: _export_value(v, csv=True) for k, v in rec.items()})
         return write_csv(out, list(df.columns), rows)
-    write_table_workbook(out, "Register", list(df.columns), [[_export_value(v) for v in r] for r in df.itertuples(index=False)],
-                     widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28,
-                             "details_to_correct": 50},
-                     extra=[("Details to correct", DETAIL_COLUMNS,
-                             [d.row() for d in latest_corrections(records, issues, round)])])
+    rows = [[_export_value(v) for v in r] for r in df.itertuples(index=False)]
+    which = f"round {round}" if round else "every round"
+    write_table_workbook(out, TableSheet(
+        "Register", list(df.columns), rows,
+        widths={"evidence": 60, "action": 40, "activity": 60, "title": 30, "area_name": 28, "details_to_correct": 50},
+        title=f"The register of accepted answers, {which}, exported {dt.date.today():%d/%m/%Y}",
+        note=(f"This sheet is not set to print: its {len(rows):,} rows (one per contract, round and key activity) "
+              "are for filters, sorting and pivot tables (the table is named Register), and on paper would run to "
+              "hundreds of pages. To print it anyway, clear the print area first (Excel: Page Layout > Print Area > "
+              "Clear Print Area; LibreOffice Calc: Format > Print Ranges > Clear)."),
+        printed=0),
+        extra=[TableSheet("Details to correct", DETAIL_COLUMNS, [d.row() for d in latest_corrections(records, issues, round)],
+                          title="Contract details the owners correct: put them right on the contract list")])
     return out
 
 

@@ -15,8 +15,8 @@ from ..rules import good_score, level_name, pct, plural
 
 NAME = "Dashboard"
 
-# A 4, B 27, C 9, then one column per rating label: fits A4 portrait at 100%.
-AREA_W, NAME_W, AVG_W, COUNT_W = 4, 27, 9, 7.5
+# A 4, B 23, C 9, then one column per rating label wide enough for "Developing" in bold: A4 portrait at 93%.
+AREA_W, NAME_W, AVG_W, COUNT_W = 4, 22, 9, 9.5
 CHART_PX = (660, 330)
 
 
@@ -25,8 +25,10 @@ def write(ws, s: Summary) -> None:
     fm, wb, data, settings = s.fm, s.wb, s.data, s.settings
     area_scores, overall, counts, findings, actions = s.area_scores, s.overall, s.counts, s.findings, s.actions
     labels = data.scale.labels
-    last_col = 2 + len(labels)
-    widths = [AREA_W, NAME_W, AVG_W] + [COUNT_W] * len(labels)
+    # At least nine columns: the four headline figures take columns A to I whatever the scale
+    # (a three-level scale's table alone is seven columns wide, and the last figure lost its place).
+    last_col = max(2 + len(labels), 8)
+    widths = [AREA_W, NAME_W, AVG_W] + [COUNT_W] * (last_col - 2)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     width_chars = sum(widths)
