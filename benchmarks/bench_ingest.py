@@ -165,7 +165,7 @@ def baseline(ws, paths: list[Path]) -> float:
                         ("rating", "evidence", "action", "action_owner", "target_date", "confirm")}
                 ref = cell(g, f"A{r}")
                 if ref != "" or any(v != "" for v in vals.values()):
-                    raw.rows.append(RawRow(r, ref, vals))
+                    raw.rows.append(RawRow(r, ref, vals, cell(g, f"{L.ASSESS_BY_KEY['activity'].letter}{r}")))
         g = frames.get(L.ATTESTATION)
         if g is not None:
             raw.attestation = {f.key: cell(g, f.cell) for f in L.ATTEST_FIELDS}

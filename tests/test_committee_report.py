@@ -250,6 +250,28 @@ def test_marking_and_cover_come_from_the_settings(reviewed):
     assert "The Policy and Resources Cabinet Committee is asked to NOTE the report." in body
 
 
+def test_the_marking_heads_every_page_of_the_workbooks_for_members(reviewed):
+    """The summary and the findings workbook print the marking at the top right of every sheet,
+    beside the council's name; without a marking the header holds the council's name alone."""
+    import openpyxl
+
+    ws = reviewed
+    assert run("summary", "--round", "R1", ws=ws).exit_code == 0
+    summary = next(ws.outbox.glob("summary-*.xlsx"))
+    assert all("EXEMPT" not in (sh.oddHeader.right.text or "") for sh in openpyxl.load_workbook(summary).worksheets)
+    toml = ws.root / "cmrg.toml"
+    toml.write_text(toml.read_text().replace('marking = ""', 'marking = "Exempt - not for  publication & internal"'))
+    for args in (("summary", "--round", "R1", "--force"), ("findings", *PERIOD)):
+        result = run(*args, ws=ws)
+        assert result.exit_code == 0, result.output
+    for path in (summary, ws.root / "findings.xlsx"):
+        for sheet in openpyxl.load_workbook(path).worksheets:
+            right = sheet.oddHeader.right
+            # "&&" is how a header writes "&" (openpyxl shows the code as it is)
+            assert right.text.replace("&&", "&") == "EXEMPT - NOT FOR PUBLICATION & INTERNAL", (path.name, sheet.title)
+            assert right.font == "Calibri,Bold" and int(right.size) >= 8
+
+
 @pytest.mark.parametrize("setting, message", [
     ('[report]\ncolour = "blue"\n', "[report] colour is not a known setting"),
     ('[report]\nbenefit_threshold_gbp = "lots"\n', "[report] benefit_threshold_gbp must be a number of pounds from 0 to 1000000000000, e.g. 100000, written without quotes (found \"lots\")"),

@@ -83,3 +83,15 @@ def test_every_row_names_tests_that_exist_and_assert_its_codes():
             assert here, f"{ref} asserts none of {sorted(codes)}"
             mentioned |= here
         assert mentioned == codes, f"no test named for {sorted(codes - mentioned)}"
+
+
+def test_every_test_the_docs_name_exists():
+    """docs/*.md name tests (the rule table, the changes issue 18 listed in testing.md): each exists."""
+    named = set()
+    for doc in (ROOT / "docs").glob("*.md"):
+        named |= {(doc.name, ref) for ref in re.findall(r"`(tests/[\w/]+\.py::\w+)`", doc.read_text(encoding="utf-8"))}
+    assert len(named) > 40
+    for doc, ref in sorted(named):
+        path, name = ref.split("::")
+        text = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", text, re.M), f"{doc} names {ref}, which does not exist"

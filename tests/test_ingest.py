@@ -243,8 +243,8 @@ def test_a_return_named_for_another_contract_is_filed_by_its_token_and_needs_a_l
     assert json.loads(sub["named_for"]) == ["C-0002"]
     assert [p["code"] for p in json.loads(sub["problems"])] == ["name-mismatch"]
     report = openpyxl.load_workbook(next(ws.outbox.glob("ingest-*.xlsx")))["Files"]
-    header = [c.value for c in report[1]]
-    row = [c.value for c in report[2]]
+    table = [[c.value for c in row] for row in report[report.tables["Files"].ref]]  # below the title
+    header, row = table[0], table[1]
     assert row[header.index("Needs a look")] == "Yes" and row[header.index("Named for")] == "C-0002"
 
 

@@ -908,3 +908,36 @@ def test_a_prefixed_formula_is_found():
     body = (f'<x:worksheet xmlns:x="{MAIN_NS}"><x:sheetData><x:row r="3"><x:c r="C3"><x:f>NOW()</x:f></x:c></x:row>'
             "</x:sheetData></x:worksheet>").encode()
     assert preflight(package(sheet=body), SMALL).formulas == {"Assessment": (("C3", "NOW()"),)}
+
+
+def _sizes(data: bytes) -> dict[str, int]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {i.filename: i.file_size for i in zf.infolist()}
+
+
+def test_the_part_and_total_caps_are_exact():
+    data = package()
+    sizes = _sizes(data)
+    biggest, total = max(sizes, key=sizes.get), sum(sizes.values())
+    assert preflight(data, Limits(max_member_bytes=sizes[biggest], max_total_bytes=total, max_row=20, max_col=5)).ok
+    f = one(data, "zip-bomb", Limits(max_total_bytes=total - 1, max_row=20, max_col=5))
+    assert f.part == SHEET and f.detail.startswith("the parts add up to over ")  # the last part tips it over
+    f = one(data, "zip-bomb", Limits(max_member_bytes=sizes[biggest] - 1, max_row=20, max_col=5))
+    assert f.part == biggest and f.detail.startswith(f"{biggest} is over ")
+
+
+def test_a_damaged_part_does_not_hide_what_the_parts_before_it_show():
+    """Inflation stops at the first damaged part; the parts read before it are still checked."""
+    data = package(parts={"xl/custom.xml": b'<?xml version="1.0"?><!DOCTYPE x><x/>', "xl/last.xml": b"<last/>"})
+    bad = _set_central(data, "xl/last.xml", 16, "<I", _crc(data, "xl/last.xml") ^ 1)
+    result = preflight(bad, SMALL)
+    assert [(f.code, f.part) for f in result.findings] == [("truncated", "xl/last.xml"), ("doctype", "xl/custom.xml")]
+    assert result.sheet_parts == {"Assessment": SHEET}
+
+
+def test_a_long_error_is_cut_to_300_characters():
+    name = "xl/" + "n" * 400 + ".xml"
+    data = package(parts={name: b"<x/>"})
+    bad = _set_central(data, name, 16, "<I", _crc(data, name) ^ 1)
+    f = one(bad, "truncated")
+    assert f.part == name and len(f.detail) == 300 and f.detail.startswith("BadZipFile: Bad CRC-32 for file 'xl/nnn")

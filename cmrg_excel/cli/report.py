@@ -115,7 +115,7 @@ def findings_cmd(start: dt.date, end: dt.date, workspace: Path | None) -> None:
     path = ws.root / FINDINGS_FILE
     try:
         kept, new = write_findings_workbook(path, generated, ws.config.council_name,
-                                            f"{start:%d/%m/%Y} to {end:%d/%m/%Y}")
+                                            f"{start:%d/%m/%Y} to {end:%d/%m/%Y}", marking=ws.config.marking)
     except OSError as exc:
         fail(file_error(exc, path, "written"), EXIT_INPUT)
         return

@@ -45,6 +45,16 @@ class Scale:
     def max_score(self) -> int:
         return max(lv.score for lv in self.levels)
 
+    @property
+    def min_score(self) -> int:
+        return min(lv.score for lv in self.levels)
+
+    @property
+    def step(self) -> float:
+        """The mean gap between neighbouring levels' scores (1 on a 0-4 scale, 25 on 0-100):
+        thresholds set "in levels" are multiplied by it to be measured in points."""
+        return (self.max_score - self.min_score) / (len(self.levels) - 1)
+
     def score_of(self, label: str) -> int | None:
         """The score of a canonical label; None for Not applicable."""
         for lv in self.levels:
@@ -52,6 +62,33 @@ class Scale:
                 return lv.score
         if label == self.not_applicable:
             return None
+        raise KeyError(label)
+
+    @property
+    def good_score(self) -> int:
+        """The benchmark level's score: the level called Good (its label's words include "good"),
+        else the middle level (the upper one of two middles)."""
+        for lv in self.levels:
+            if re.search(r"\bgood\b", lv.label, re.I) and not re.search(r"\bnot\b", lv.label, re.I):
+                return lv.score
+        return self.levels[len(self.levels) // 2].score
+
+    def name_of(self, score: int) -> str:
+        """A level's name without the score its label may start with ("2 Good" is "Good")."""
+        label = self.label_of(score)
+        return re.sub(r"^[+-]?\d+\s+", "", label) or label
+
+    def above_good(self) -> str:
+        """The levels above Good in words: "Better or Best", else "Ratings above Good"."""
+        names = [self.name_of(lv.score) for lv in self.levels if lv.score > self.good_score]
+        return " or ".join(names) if 0 < len(names) <= 2 else f"Ratings above {self.name_of(self.good_score)}"
+
+    def rank_of(self, label: str) -> int:
+        """The position of a level's label on the scale, lowest 0 (scores may have gaps or
+        any range: "two levels up" is counted in levels, not points)."""
+        for i, lv in enumerate(self.levels):
+            if lv.label == label:
+                return i
         raise KeyError(label)
 
     def label_of(self, score: int) -> str:
@@ -172,6 +209,30 @@ DEFAULT_NA_DESCRIPTOR = "The activity does not apply to this contract; give the 
 MAX_TEXT = 400
 
 
+MAX_SCORE = 1_000_000
+_MONTHS = ("jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
+           "september|october|november|december")
+_NOT_TEXT = (
+    (re.compile(r"[=+\-@].*", re.S), "as a formula"),
+    (re.compile(r"[£$€]?\s*\(?[+-]?(\d[\d,]*(\.\d*)?|\.\d+)(e[+-]?\d+)?\)?\s*%?", re.I), "as a number"),
+    (re.compile(r"\d+\s*[/.-]\s*\d+(\s*[/.-]\s*\d+)?|\d+\s+\d+/\d+", re.I), "as a date or fraction"),
+    (re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[ap]m?)?", re.I), "as a time"),
+    (re.compile(rf"(\d{{1,2}}[\s/-]*({_MONTHS})\.?([\s/-]*\d{{2,4}})?|({_MONTHS})\.?[\s/-]*\d{{1,4}})", re.I),
+     "as a date"),
+    (re.compile(r"true|false|#(n/a|value!|ref!|div/0!|num!|name\?|null!)", re.I), "as a logical or error value"),
+)
+
+
+def not_text_in_excel(label: str) -> str | None:
+    """How Excel would take ``label`` if it is not plain text (a dropdown pick is entered as if
+    typed: "1" becomes a number, "1-2" a date, "TRUE" a logical, "-2 Weak" a formula), else None."""
+    t = label.strip()
+    for pattern, how in _NOT_TEXT:
+        if pattern.fullmatch(t):
+            return how
+    return None
+
+
 def _canonical(fw: Framework) -> dict:
     return {
         "id": fw.id,
@@ -270,6 +331,10 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
     scores = [lv.score for lv in levels]
     if scores != sorted(set(scores)):
         raise c.fail("scale.levels", f"scores must be distinct and ascending, found {scores}")
+    for i, lv in enumerate(levels):
+        if not -MAX_SCORE <= lv.score <= MAX_SCORE:
+            raise c.fail(f"scale.levels[{i}].score", f"{lv.score} is too large: keep scores between -{MAX_SCORE:,} and "
+                                                      f"{MAX_SCORE:,} (they are averaged, shown and charted)")
     na = c.text(sd, "not_applicable", "scale.not_applicable", MAX_LABEL)
     labels = [lv.label for lv in levels] + [na]
     folded = [lb.casefold() for lb in labels]
@@ -279,6 +344,12 @@ def parse(data: dict, where: str = "<framework>") -> Framework:
         raise c.fail("scale", "labels may not contain commas or double quotes (they feed a dropdown list)")
     if len(",".join(labels)) > 255:
         raise c.fail("scale", "all labels together must fit Excel's 255-character dropdown limit")
+    for i, lb in enumerate(labels):
+        why = not_text_in_excel(lb)
+        if why:
+            key = f"scale.levels[{i}].label" if i < len(levels) else "scale.not_applicable"
+            raise c.fail(key, f"{lb!r} would not stay text: picked from the dropdown, Excel enters it {why}, and "
+                              "the return could not be read; use words, e.g. \"2 Good\" or \"Good (2)\"")
     scale = Scale(
         levels=tuple(levels),
         not_applicable=na,

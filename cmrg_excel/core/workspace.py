@@ -122,7 +122,8 @@ review_full_months = 36
 strength_share = 0.75
 # An issue to address: at least this share of contracts rate it Developing or lower.
 issue_share = 0.5
-# Inconsistency: the spread (standard deviation) of scores across contracts is at least this.
+# Inconsistency: the spread (standard deviation) of scores across contracts is at least this
+# many levels of the scale (points on the NAO 0-4 scale).
 inconsistency_sd = 1.2
 # Ratings of Better or Best need evidence of at least this many characters.
 evidence_min_chars = 20
@@ -167,6 +168,12 @@ class Config:
         if name not in self.checked:
             return settings.check_section(name, {}) if name in settings.SCHEMA else {}
         return dict(self.checked[name])
+
+    @property
+    def marking(self) -> str:
+        """The protective marking (``[council] marking``) for what the committee and members read."""
+        value = self.section("council").get("marking", "")
+        return value if isinstance(value, str) else ""
 
     def deadline_from(self, issued_on: dt.date) -> dt.date:
         """The deadline set in the settings, as written; else ``deadline_days`` after

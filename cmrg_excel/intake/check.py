@@ -811,7 +811,7 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
         )
         before = scale.normalise(carried.get("rating"))
         if (label and before and label != scale.not_applicable and before != scale.not_applicable
-                and scale.score_of(label) - scale.score_of(before) >= 2
+                and scale.rank_of(label) - scale.rank_of(before) >= 2
                 and texts["evidence"] in ("", text_of(carried.get("evidence")))):
             p(Problem(L.ASSESSMENT, cell("evidence"), act.ref, shown(texts["evidence"]), "what has changed", (
                 f"the rating rose from {before} to {label} (two levels or more) without new evidence; say in "

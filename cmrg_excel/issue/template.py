@@ -178,7 +178,8 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
         "Check the Contract sheet. If a detail is wrong, write the correct value in the Correction column; do not change anything else.",
         "On the Assessment sheet, rate every key activity with the dropdown in the Rating column. The scale is below.",
         "For each rating, say in Evidence what exists and where it is held (a document, system or meeting record). "
-        "Ratings of Better or Best need evidence. If you choose Not applicable, say why in Evidence.",
+        f"Ratings of {fw.scale.above_good()} need evidence. If you choose {fw.scale.not_applicable}, say why in "
+        "Evidence.",
         "Where something should improve, write the Improvement action, who owns it and a Target date (dd/mm/yyyy).",
         "On the Attestation sheet, give your name, role and the date, and confirm the return is accurate.",
         f"Save the workbook as .xlsx (keep this file name) and email it to {spec.return_email or 'the review group'} by "

@@ -5,6 +5,7 @@ Its columns are :data:`cmrg_excel.core.benefits.COLUMNS`, the same definition th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..core.benefits import COLUMNS, SHEET, TYPES
@@ -16,8 +17,9 @@ EXAMPLE = ("EXAMPLE", "31/03/2027", "Re-procured the service on a standard form 
 ROWS = 500
 
 
-def write_benefits_log(path: Path, council: str = "") -> Path:
-    """A blank log with headings, a guide, dropdowns and an example row (ignored on reading)."""
+def write_benefits_log(path: Path, council: str = "", rows: Sequence[Sequence[str]] = ()) -> Path:
+    """A log with headings, a guide, dropdowns and an example row (ignored on reading), and
+    ``rows`` (text in COLUMNS order) below the example: blank for a new workspace."""
     wb, buffer = new_workbook()
     st = Styles(wb)
     sh = wb.add_worksheet(SHEET)
@@ -37,6 +39,10 @@ def write_benefits_log(path: Path, council: str = "") -> Path:
         sh.data_validation(1, i, ROWS, i, opts)
     for i, value in enumerate(EXAMPLE):
         sh.write_string(1, i, value, st.note)
+    for r, row in enumerate(rows, start=2):
+        for i, value in enumerate(row):
+            if value:
+                sh.write_string(r, i, str(value))
     sh.freeze_panes(1, 1)
     sh.set_row(0, 30)
     print_setup(sh, landscape=True, repeat_to_row=0, left_footer="Benefits log", header=council)

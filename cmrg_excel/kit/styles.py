@@ -163,6 +163,7 @@ A4 = 9
 A4_INCHES = (8.27, 11.69)
 SIDE_MARGIN = 0.5
 MIN_PRINT_POINTS = 8
+HEADER_FOOTER_MAX = 255  # characters Excel allows in a header or footer, codes included
 DEFAULT_WIDTH = 8.43
 _WIDTH_SLACK = 0.98
 
@@ -197,10 +198,11 @@ def smallest_font_scale(font_size: float) -> int:
 
 def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None, left_footer: str = "",
                 header: str = "", fit_width: bool = True, widths=None, last_col: int | None = None,
-                scale: int | None = None) -> int:
+                scale: int | None = None, marking: str = "") -> int:
     """A4, scaled to fit the columns across one page, repeated header rows, a header and a
-    footer with page numbers that print at 8 points or more whatever the scale. Returns the
-    print scale.
+    footer with page numbers that print at 8 points or more whatever the scale, and the
+    protective ``marking`` (``[council] marking``), in bold capitals at the top right of every
+    page of a workbook for the committee or members. Returns the print scale.
 
     The scale is worked out here from the column widths (``widths``, or those the sheet was
     given, up to ``last_col``) rather than left to "fit to page", so that the header and
@@ -227,8 +229,13 @@ def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None,
     size = max(8, math.ceil(MIN_PRINT_POINTS * 100 / scale))
     # "&8" sets the font size and takes every digit after it: without the space, a contract
     # ID such as 123-X would be read as font size 8123 followed by "-X".
-    if header:
-        ws.set_header(f"&L&{size} {footer_text(header)}")
+    mark = (f'&R&"Calibri,Bold"&{size} {footer_text(" ".join(marking.split()).upper())}'
+            if marking and marking.strip() else "")
+    left = f"&L&{size} {footer_text(header)}" if header else ""
+    if len(left + mark) > HEADER_FOOTER_MAX:  # Excel's limit (xlsxwriter drops a longer one): the marking stays
+        left = ""
+    if left or mark:
+        ws.set_header(left + mark)
     ws.set_footer(f"&L&{size} {footer_text(left_footer)}&R&{size} Page &P of &N")
     return scale
 

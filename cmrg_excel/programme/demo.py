@@ -166,7 +166,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
         "re-confirmed answers).")
     start = today - dt.timedelta(days=182)
     log = ws.root / "benefits.xlsx"
-    _demo_benefits(log, today)
+    _demo_benefits(log, today, ws.config.council_name)
     paper = ws.outbox / f"committee-report-{start:%Y-%m-%d}-to-{today:%Y-%m-%d}.docx"
     doc, _ = write_report(ws, start, today, paper, today=today)
     out.report = paper
@@ -178,21 +178,16 @@ def run_demo(folder: Path, say: Callable[[str], None] = print, today: dt.date | 
     return out
 
 
-def _demo_benefits(path: Path, today: dt.date) -> None:
+def _demo_benefits(path: Path, today: dt.date, council: str) -> None:
     """Two fictional benefits in the demo's benefits log, as a secretariat would add them."""
-    import openpyxl
+    from ..kit.benefits_list import write_benefits_log
 
-    wb = openpyxl.load_workbook(path)
-    sheet = wb["Benefits"]
     day = (today - dt.timedelta(days=14)).strftime("%d/%m/%Y")
-    rows = [("PH-001", day, "Prescribing costs cut after the review's challenge on the pricing schedule", "£1.1m",
-             "Cashable", "depending on prescribing patterns"),
-            ("GET-003", day, "Overpayments recovered after the review found invoices paid twice", "£85k",
-             "One-off", "")]
-    for r, row in enumerate(rows, start=3):
-        for c, value in enumerate(row, start=1):
-            sheet.cell(r, c, value)
-    wb.save(path)
+    write_benefits_log(path, council, rows=[
+        ("PH-001", day, "Prescribing costs cut after the review's challenge on the pricing schedule", "£1.1m",
+         "Cashable", "depending on prescribing patterns"),
+        ("GET-003", day, "Overpayments recovered after the review found invoices paid twice", "£85k", "One-off", ""),
+    ])
 
 
 def _corrects(ws, submission_id: int | None) -> bool:

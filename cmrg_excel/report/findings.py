@@ -129,7 +129,8 @@ def read_curated_findings(path: Path) -> CuratedFindings | None:
     return out
 
 
-def write_findings_workbook(path: Path, generated: list[Theme], council: str = "", period: str = "") -> tuple[int, int]:
+def write_findings_workbook(path: Path, generated: list[Theme], council: str = "", period: str = "",
+                            marking: str = "") -> tuple[int, int]:
     """Write (or extend) ``findings.xlsx``; returns (rows kept from before, new generated rows)."""
     existing = read_curated_findings(path)
     before: list[tuple[Theme, bool]] = []
@@ -160,7 +161,7 @@ def write_findings_workbook(path: Path, generated: list[Theme], council: str = "
     sh.data_validation(1, 5, ROWS, 5, {"validate": "list", "source": ["Yes", "No"]})
     sh.freeze_panes(1, 0)
     sh.set_row(0, 30)
-    print_setup(sh, landscape=True, repeat_to_row=0, left_footer="Findings: themes", header=council)
+    print_setup(sh, landscape=True, repeat_to_row=0, left_footer="Findings: themes", header=council, marking=marking)
     ac = wb.add_worksheet(ACTIONS)
     for i, (heading, width) in enumerate(ACTION_COLUMNS):
         ac.write_string(0, i, heading, st.header)
@@ -174,7 +175,7 @@ def write_findings_workbook(path: Path, generated: list[Theme], council: str = "
         ac.write_string(k, 4, a.progress)
     ac.data_validation(1, 3, ROWS, 3, {"validate": "list", "source": list(STATUSES)})
     ac.freeze_panes(1, 0)
-    print_setup(ac, landscape=True, repeat_to_row=0, left_footer="Findings: programme actions", header=council)
+    print_setup(ac, landscape=True, repeat_to_row=0, left_footer="Findings: programme actions", header=council, marking=marking)
     guide = wb.add_worksheet("How to use this")
     guide.set_column("A:A", 100)
     for k, line in enumerate([
@@ -186,7 +187,7 @@ def write_findings_workbook(path: Path, generated: list[Theme], council: str = "
         "Running 'cmrg findings' again keeps every row and every word here, and adds only findings that are new.",
     ]):
         guide.write_string(k, 0, line, st.title if k == 0 else st.text)
-    print_setup(guide, landscape=False, left_footer="Findings: guide", header=council)
+    print_setup(guide, landscape=False, left_footer="Findings: guide", header=council, marking=marking)
     sh.activate()
     wb.close()
     write_atomic(path, buffer.getvalue())

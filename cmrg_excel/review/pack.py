@@ -22,7 +22,7 @@ from ..core.framework import Framework
 from ..kit.document import Bullets, Cover, Document, Heading, Image, PageBreak, Para, Table
 
 WEAKEST = 5                 # activities listed as the weakest
-FAR_ABOVE = 1.0             # an area's score this far above the council's average earns a question
+FAR_ABOVE = 1.0             # an area's score this many levels above the council's average earns a question
 JUMP = 2                    # a rise of this many levels since the last review earns a question
 FRAMEWORK_QUESTIONS_FOR = 3  # the weakest activities whose framework questions are suggested
 
@@ -119,11 +119,12 @@ def contract_pack(cid: str, answers: pd.DataFrame, contract: dict, fw: Framework
     not_applicable = [(r.ref, str(r.evidence or "").strip()) for r in na.itertuples()]
     changes = []
     if len(before):
-        prev_scores = dict(zip(before["ref"], before["score"]))
+        # counted in levels, not points: scales may have gaps (0/2/4) or run 0 to 100
+        rank = {lv.label: i for i, lv in enumerate(fw.scale.levels)}
         prev_labels = dict(zip(before["ref"], before["rating"]))
         for r in rated.sort_values("order").itertuples():
-            old = prev_scores.get(r.ref)
-            if old is not None and old == old and abs(r.score - old) >= JUMP:
+            old, new = rank.get(prev_labels.get(r.ref)), rank.get(r.rating)
+            if old is not None and new is not None and abs(new - old) >= JUMP:
                 changes.append((r.ref, prev_labels[r.ref], r.rating))
     actions = []
     for r in now.sort_values("ref").itertuples():
@@ -171,7 +172,8 @@ def challenge_questions(pack: ContractPack, fw: Framework) -> list[Question]:
         out.append(Question(f"Activity {ref} is rated {rating} with {shown}: what would you show us to support "
                             "that rating?", f"{ref} rated {rating}, evidence {shown}", "high-no-evidence"))
     for row in pack.areas.itertuples():
-        if row.score == row.score and row.council == row.council and row.score - row.council >= FAR_ABOVE:
+        if (row.score == row.score and row.council == row.council
+                and row.score - row.council >= FAR_ABOVE * fw.scale.step):
             out.append(Question(
                 f"Your ratings for area {row.area} ({row.name}) average {row.score:.1f}, against {row.council:.1f} "
                 "across the council: what do you do differently, and could other contract managers learn from it?",

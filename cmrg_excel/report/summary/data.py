@@ -23,6 +23,7 @@ class SummaryData:
     scale: Scale
     round: str
     council: str = "The Council"
+    marking: str = ""                # [council] marking: at the top right of every printed page
     today: dt.date = field(default_factory=dt.date.today)
     rounds: list[str] = field(default_factory=list)          # rounds in order; default: order in all_answers
     areas: list[tuple[int, str]] | None = None               # (number, name) in framework order
@@ -71,7 +72,8 @@ def load_summary_data(workspace, round: str | None = None, today: dt.date | None
             fw = workspace.framework()
         return SummaryData(
             answers=answers, all_answers=all_answers, issues=reg.issues_frame(conn), submissions=subs,
-            scale=fw.scale, round=round, council=workspace.config.council_name, today=today or dt.date.today(),
+            scale=fw.scale, round=round, council=workspace.config.council_name,
+            marking=workspace.config.marking, today=today or dt.date.today(),
             rounds=all_rounds, areas=[(a.number, a.name) for a in fw.areas],
             activities=[(x.ref, x.area, x.text) for x in fw.activities], framework_label=fw.label,
         )

@@ -72,8 +72,6 @@ class Formats:
                              valign="bottom")
         self.kpi_money_m = add(bold=True, font_size=22, font_color=NAVY, num_format='£#,##0.0,,"m"', align="left",
                                valign="bottom")
-        self.kpi_score = add(bold=True, font_size=22, font_color=NAVY, num_format='0.0" of 4"', align="left",
-                             valign="bottom")
         self.kpi_label = add(font_color=DARK_GREY, valign="top", text_wrap=True)
         self.kpi_alert = add(bold=True, font_size=22, font_color=RED_TEXT, num_format="#,##0", align="left",
                              valign="bottom")
@@ -88,6 +86,46 @@ class Formats:
         self.cf_good = st.cf_good
         self.cf_bad = st.cf_bad
         self.cf_same = wb.add_format({"bg_color": GREY, "font_color": DARK_GREY})
+
+
+KPI_SIZE = 22           # points: the headline figures
+KPI_CHARS_PER_UNIT = 0.47  # digits of a bold 22-point figure per unit of column width (an 11-point "0")
+
+
+def _figure_chars(text: str) -> float:
+    """How many digit-widths ``text`` takes (a point, a space or a minus sign about half one)."""
+    return sum(0.5 if ch in ". -" else 1.0 for ch in text)
+
+
+def score_figure(scale: Scale, width_units: float) -> tuple[str, int, str]:
+    """The average maturity figure for this scale in a cell ``width_units`` wide: (number format,
+    font size, words for its label). "2.3 of 4" on a scale from 0 when that fits (the NAO scale);
+    otherwise the bare number, the scale named in the label ("0 to 100", "-2 to 2"), and a smaller
+    font only if even the number would not fit (Excel shows ### for a number wider than its cell)."""
+    lo, hi = scale.min_score, scale.max_score
+    widest = max(_figure_chars(f"{v:.1f}") for v in (lo, hi, (lo + hi) / 2 - 0.05))
+    capacity = width_units * KPI_CHARS_PER_UNIT
+    if lo == 0 and widest + _figure_chars(f" of {hi}") <= capacity:
+        return f'0.0" of {hi}"', KPI_SIZE, ""
+    size = KPI_SIZE if widest <= capacity else max(11, int(KPI_SIZE * capacity / widest))
+    return "0.0", size, f"{lo} to {hi}"
+
+
+def score_axis(scale: Scale) -> dict:
+    """A chart's score axis over the whole scale (and 0), a gridline at each level when they are evenly spaced."""
+    scores = [lv.score for lv in scale.levels]
+    gaps = {b - a for a, b in zip(scores, scores[1:])}
+    unit = gaps.pop() if len(gaps) == 1 else None
+    axis = {"min": min(0, scores[0]), "max": max(0, scores[-1])}
+    if unit is not None and (axis["max"] - axis["min"]) / unit <= 20:
+        axis["major_unit"] = unit
+    return axis
+
+
+def scale_text(scale: Scale) -> str:
+    """ "0 Not in place to 4 Best": the lowest and highest levels, each with its score."""
+    lo, hi = scale.levels[0], scale.levels[-1]
+    return f"{lo.score} {scale.name_of(lo.score)} to {hi.score} {scale.name_of(hi.score)}"
 
 
 def colour_scale(ws, first_row, first_col, last_row, last_col, scale: Scale) -> None:

@@ -6,7 +6,6 @@ the summary's Findings and Dashboard sheets and the committee paper all use them
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,22 +35,33 @@ class Finding:
 
 
 def good_score(scale: Scale) -> float:
-    for lv in scale.levels:
-        if "good" in lv.label.casefold():
-            return float(lv.score)
-    scores = sorted(lv.score for lv in scale.levels)
-    return float(scores[len(scores) // 2])
+    """The benchmark level's score (:attr:`Scale.good_score`: the level called Good, else the middle one)."""
+    return float(scale.good_score)
 
 
 def level_name(scale: Scale, score: float) -> str:
-    return re.sub(r"^\d+\s*", "", scale.label_of(int(score)))
+    """A level's name without the score its label may start with ("2 Good" is "Good")."""
+    return scale.name_of(int(score))
+
+
+def level_below(scale: Scale, score: float) -> float | None:
+    """The score of the level just below ``score``'s level, or None at the bottom (scores may have gaps)."""
+    lower = [lv.score for lv in scale.levels if lv.score < score]
+    return float(max(lower)) if lower else None
 
 
 def above_good(scale: Scale) -> str:
     """The names of the levels above Good ("Better or Best")."""
-    good = good_score(scale)
-    names = [level_name(scale, lv.score) for lv in scale.levels if lv.score > good]
-    return " or ".join(names) if 0 < len(names) <= 2 else f"Ratings above {level_name(scale, good)}"
+    return scale.above_good()
+
+
+def spread_text(settings: SummarySettings, scale: Scale) -> str:
+    """The inconsistency threshold in words: "1.2 points" on a scale of one point a level; it is
+    set in levels (``inconsistency_sd``), so on 0 to 100 in steps of 25 it is 30 points."""
+    if scale.step == 1:
+        return f"{settings.inconsistency_sd:g} points"
+    return (f"{settings.inconsistency_sd:g} levels ({settings.inconsistency_sd * scale.step:g} points, a level being "
+            f"{scale.step:g} points on average)")
 
 
 def pct(x: float) -> str:
@@ -74,7 +84,10 @@ def compute_findings(answers: pd.DataFrame, areas: list[tuple[int, str]], activi
     """Strengths, issues, inconsistencies and Better/Best ratings without evidence (one
     finding per contract; the ratings themselves under "evidence_rows")."""
     good = good_score(scale)
-    good_name, low_name = level_name(scale, good), level_name(scale, good - 1) if good >= 1 else "lower"
+    below = level_below(scale, good)
+    good_name, low_name = level_name(scale, good), (level_name(scale, below) if below is not None else "lower")
+    # An area average counts as below Good once it is nearer the level below than Good itself.
+    weak_area = (good + below) / 2 if below is not None else -np.inf
     area_scores = contract_area_scores(answers)
     out: dict[str, list[Finding]] = {"strength": [], "issue": [], "inconsistency": [], "evidence": []}
     lowest = level_name(scale, min(lv.score for lv in scale.levels))
@@ -87,7 +100,7 @@ def compute_findings(answers: pd.DataFrame, areas: list[tuple[int, str]], activi
         values, who = col[ok], ids[ok]
         is_area = level == "area"
         strong = values >= good
-        weak = values < (good - 0.5 if is_area else good)
+        weak = values < (weak_area if is_area else good)
         what = "average" if is_area else "rate this"
         k = int(strong.sum())
         if k / n >= settings.strength_share:
@@ -104,7 +117,7 @@ def compute_findings(answers: pd.DataFrame, areas: list[tuple[int, str]], activi
                 k, n, sorted(who[weak].tolist()), level, k / n, f"Needs attention: {detail}"))
         if n >= 3:
             sd = float(values.std(ddof=1))
-            if sd >= settings.inconsistency_sd:
+            if sd >= settings.inconsistency_sd * scale.step:  # set in levels, measured in points
                 # the contracts at each end: within a quarter of the range of the lowest / highest
                 lo_v, hi_v = float(values.min()), float(values.max())
                 band = (hi_v - lo_v) / 4

@@ -30,7 +30,7 @@ def write(ws, s: Summary) -> None:
     hdr = 3
     if actions.empty:
         ws.write_string(hdr, 0, f"No improvement actions were recorded in round {data.round}.", fm.note)
-        print_setup(ws, left_footer=footer, widths=widths[: printed + 1])
+        print_setup(ws, left_footer=footer, widths=widths[: printed + 1], marking=s.data.marking)
         return
     ws.set_row(hdr, 32)
     n = len(actions)
@@ -59,5 +59,5 @@ def write(ws, s: Summary) -> None:
         "type": "formula", "criteria": f'=${status_col}{hdr + 2}="Overdue"', "format": fm.cf_bad})
     ws.freeze_panes(hdr + 1, 1)
     ws.print_area(0, 0, hdr + n, printed)
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1])
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1], marking=s.data.marking)
 

@@ -61,7 +61,7 @@ def write(ws, s: Summary) -> None:
     colour_scale(ws, hdr + 1, 2, hdr + len(info), 1 + len(refs), data.scale)
     ws.freeze_panes(hdr + 1, 2)
     ws.set_v_pagebreaks([2 + sum(len(g) for g in groups[:k]) for k in range(1, len(groups))])
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer, scale=SCALE)
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, scale=SCALE, marking=s.data.marking)
     ws.repeat_columns(0, 1)
 
 

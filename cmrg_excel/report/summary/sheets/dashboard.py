@@ -8,16 +8,17 @@ it prints smaller than it shows on screen.
 
 from __future__ import annotations
 
-from ....kit.styles import MID_GREY, NAVY, print_setup, row_height
+from ....kit.styles import FONT, MID_GREY, NAVY, print_setup, row_height
 from ..context import Summary
-from ..look import LEVEL_COLOURS, NA_COLOUR, colour_scale, section, write_scores
-from ..rules import good_score, level_name, pct, plural
+from ..look import LEVEL_COLOURS, NA_COLOUR, colour_scale, score_figure, section, write_scores
+from ..rules import above_good, good_score, level_name, pct, plural
 
 NAME = "Dashboard"
 
 # A 4, B 23, C 9, then one column per rating label wide enough for "Developing" in bold: A4 portrait at 93%.
 AREA_W, NAME_W, AVG_W, COUNT_W = 4, 22, 9, 9.5
 CHART_PX = (660, 330)
+KPI_SCORE_COL, KPI_LAST_COL = 7, 8  # the headline figures take A:B, C:E, F:G and H:I (at least)
 
 
 def write(ws, s: Summary) -> None:
@@ -27,7 +28,7 @@ def write(ws, s: Summary) -> None:
     labels = data.scale.labels
     # At least nine columns: the four headline figures take columns A to I whatever the scale
     # (a three-level scale's table alone is seven columns wide, and the last figure lost its place).
-    last_col = max(2 + len(labels), 8)
+    last_col = max(2 + len(labels), KPI_LAST_COL)
     widths = [AREA_W, NAME_W, AVG_W] + [COUNT_W] * (last_col - 2)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
@@ -46,13 +47,16 @@ def write(ws, s: Summary) -> None:
     value = float(s.info["annual_value_gbp"].fillna(0).sum())
     ws.set_row(3, 34)
     ws.set_row(4, 32)
+    score_format, score_size, score_range = score_figure(data.scale, sum(widths[KPI_SCORE_COL:last_col + 1]))
+    kpi_score = wb.add_format({"font_name": FONT, "bold": True, "font_size": score_size, "font_color": NAVY,
+                               "num_format": score_format, "align": "left", "valign": "bottom"})
     kpis = [
         (0, 1, len(s.info), fm.kpi, "contracts reviewed"),
         (2, 4, len(s.outstanding), fm.kpi_alert if s.outstanding else fm.kpi,
          "returns outstanding" + (f" ({len(s.rejected)} rejected, awaiting correction)" if s.rejected else "")),
         (5, 6, value, fm.kpi_money_m if value >= 1_000_000 else fm.kpi_money, "annual value covered"),
-        (7, last_col, float(overall.mean()) if overall.notna().any() else 0.0, fm.kpi_score,
-         "average maturity (all areas)"),
+        (KPI_SCORE_COL, last_col, float(overall.mean()) if overall.notna().any() else 0.0, kpi_score,
+         "average maturity (all areas" + (f", {score_range})" if score_range else ")")),
     ]
     for c1, c2, v, f, label in kpis:
         ws.merge_range(3, c1, 3, c2, None, f)
@@ -127,8 +131,8 @@ def write(ws, s: Summary) -> None:
     overdue = int((actions["status"] == "Overdue").sum()) if len(actions) else 0
     paragraph(row, f"Also: {plural(len(findings['inconsistency']), 'area or activity', 'areas or activities')} rated "
                    f"very differently across contracts; {plural(len(findings['evidence']), 'contract')} claiming "
-                   f"Better or Best without evidence; {plural(len(actions), 'improvement action')} ({overdue:,} "
+                   f"{above_good(data.scale)} without evidence; {plural(len(actions), 'improvement action')} ({overdue:,} "
                    "overdue). The Findings, Actions and Heatmap sheets give the detail.", fm.note)
     ws.print_area(0, 0, row, last_col)
-    print_setup(ws, landscape=False, left_footer=s.footer, widths=widths)
+    print_setup(ws, landscape=False, left_footer=s.footer, widths=widths, marking=s.data.marking)
     ws.center_horizontally()

@@ -97,4 +97,4 @@ def write(ws, s: Summary) -> None:
     bulk.add(ws, hdr + 1, cols, table="Answers")
     ws.freeze_panes(hdr + 1, 1)
     ws.print_area(0, 0, 1, note_cols)
-    print_setup(ws, left_footer=footer, last_col=note_cols)
+    print_setup(ws, left_footer=footer, last_col=note_cols, marking=s.data.marking)

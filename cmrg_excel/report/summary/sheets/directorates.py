@@ -48,5 +48,5 @@ def write(ws, s: Summary) -> None:
     ws.autofilter(hdr, 0, last, len(headers) - 1)
     colour_scale(ws, hdr + 1, 3, last, 3 + len(cols), data.scale)
     ws.freeze_panes(hdr + 1, 1)
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths)
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths, marking=s.data.marking)
 

@@ -8,7 +8,7 @@ from ....kit.styles import print_setup, row_height
 from ..bulk import BulkColumn
 from ..context import Summary
 from ..look import paragraph, section, wrapped_heights
-from ..rules import above_good, good_score, id_list, level_name, pct, plural
+from ..rules import above_good, good_score, id_list, level_name, pct, plural, spread_text
 
 NAME = "Findings"
 
@@ -31,7 +31,7 @@ def write(ws, s: Summary) -> None:
               f"Written from the {n:,} contract returns accepted for round {data.round}. An area or activity is a "
               f"strength when at least {pct(settings.strength_share)} of contracts are at {good_name} or better; an "
               f"issue when at least {pct(settings.issue_share)} are below {good_name}; inconsistent when the spread "
-              f"(standard deviation) across contracts is {settings.inconsistency_sd:g} points or more. Evidence is "
+              f"(standard deviation) across contracts is {spread_text(settings, data.scale)} or more. Evidence is "
               f"missing when a rating above {good_name} has fewer than {settings.evidence_min_chars} characters of "
               "it. For an area, a contract's average over the area's activities is used.", fm.note, width)
     row = 3
@@ -44,7 +44,8 @@ def write(ws, s: Summary) -> None:
         ("issue", "Issues to address", "No area or activity meets the issue threshold."),
         ("inconsistency", "Inconsistent practice across contracts", "No area or activity is rated very differently "
                                                                        "across contracts."),
-        ("evidence", f"{above_good(data.scale)} claimed without evidence", "Every rating above Good has evidence."),
+        ("evidence", f"{above_good(data.scale)} claimed without evidence",
+         f"Every rating above {good_name} has evidence."),
     ]
     kind_label = {"strength": "Strength", "issue": "Issue", "inconsistency": "Inconsistent", "evidence": "No evidence"}
     for kind, title, empty in sections:
@@ -89,7 +90,7 @@ def write(ws, s: Summary) -> None:
             BulkColumn(short["rating"].astype(str).tolist(), "text", fm.cell_nowrap),
             BulkColumn(given, "text", fm.cell),
         ], heights=wrapped_heights((statements, WIDTHS[2]), (given, WIDTHS[4])))
-    print_setup(ws, left_footer=footer, widths=WIDTHS)
+    print_setup(ws, left_footer=footer, widths=WIDTHS, marking=s.data.marking)
 
 
 def _not_in(s: Summary) -> list[str]:

@@ -7,8 +7,7 @@ import pandas as pd
 from ....kit.styles import print_setup
 from ..bulk import BulkColumn
 from ..context import Summary
-from ..look import area_header, colour_scale, paragraph, score_column, wrapped_heights
-from ..rules import level_name
+from ..look import area_header, colour_scale, paragraph, scale_text, score_column, wrapped_heights
 
 NAME = "Heatmap"
 
@@ -29,8 +28,7 @@ def write(ws, s: Summary) -> None:
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     ws.write_string(0, 0, f"Heatmap: average score by contract and area, round {data.round}", fm.title)
-    paragraph(ws, 1, printed, "Each cell is the contract's mean rating for the area (0 Not in place to "
-                              f"{data.scale.max_score} {level_name(data.scale, data.scale.max_score)}); n/a means "
+    paragraph(ws, 1, printed, f"Each cell is the contract's mean rating for the area ({scale_text(data.scale)}); n/a means "
                               "every activity was Not applicable. Red is weak, yellow mid-way, green strong. Use the "
                               "filter buttons to pick a directorate or risk level.", fm.subtitle_wrap,
               sum(widths[: printed + 1]))
@@ -62,4 +60,4 @@ def write(ws, s: Summary) -> None:
     colour_scale(ws, first, s0, last, s0 + len(area_cols), data.scale)
     ws.freeze_panes(first, 2)
     ws.print_area(0, 0, last, printed)
-    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1])
+    print_setup(ws, repeat_to_row=hdr, left_footer=footer, widths=widths[: printed + 1], marking=s.data.marking)

@@ -8,7 +8,7 @@ from ....kit.styles import BLUE, MID_GREY, NAVY, print_setup
 from ..bulk import BulkColumn
 from ..calc import UNCHANGED_WITHIN, rounded_change
 from ..context import Summary
-from ..look import area_header, paragraph, score_column, wrapped_heights, write_scores
+from ..look import area_header, paragraph, score_axis, score_column, wrapped_heights, write_scores
 from ..rules import plural
 
 NAME = "Progress"
@@ -30,7 +30,7 @@ def write(ws, s: Summary) -> None:
         paragraph(ws, 2, last_col, f"No contract in round {data.round} was reviewed in an earlier round, so there is "
                                    "no change to show yet. This sheet fills in when contracts are reviewed again.",
                   fm.note, width)
-        print_setup(ws, left_footer=footer, widths=widths[: last_col + 1])
+        print_setup(ws, left_footer=footer, widths=widths[: last_col + 1], marking=s.data.marking)
         return
     cols = [a for a, _ in data.areas]
     delta, before, after = progress["delta"], progress["before"], progress["after"]
@@ -92,7 +92,7 @@ def write(ws, s: Summary) -> None:
         })
     chart.set_title({"name": "Average score by area, round by round (same contracts)",
                      "name_font": {"size": 12, "bold": True, "color": NAVY}})
-    chart.set_y_axis({"min": 0, "max": data.scale.max_score, "major_unit": 1, "num_font": {"size": 11},
+    chart.set_y_axis({**score_axis(data.scale), "num_font": {"size": 11},
                       "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     chart.set_x_axis({"num_font": {"size": 11}})
     chart.set_legend({"position": "bottom", "font": {"size": 11}})
@@ -146,7 +146,7 @@ def write(ws, s: Summary) -> None:
         table="ProgressByContract", heights=wrapped_heights((titles, widths[1])))
     _delta_colours(ws, fm, first, 3, last, 3 + len(cols))
     ws.print_area(0, 0, last, last_col)
-    print_setup(ws, left_footer=footer, widths=widths[: last_col + 1])
+    print_setup(ws, left_footer=footer, widths=widths[: last_col + 1], marking=s.data.marking)
 
 
 def _delta_colours(ws, fm, r1, c1, r2, c2):
