@@ -20,6 +20,7 @@ from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
 from cmrg_excel.kit import calamine_internals as CI
+from cmrg_excel.kit import docx_internals as DI
 from cmrg_excel.kit import xlsxwriter_internals as XI
 from cmrg_excel.kit import zipfile_internals as ZI
 from cmrg_excel.kit.styles import Styles, new_workbook
@@ -41,7 +42,7 @@ def _pinned(name: str) -> str:
 
 
 # --- the versions ---------------------------------------------------------------------------
-@pytest.mark.parametrize("wall, dist", [(XI, "xlsxwriter"), (CI, "python-calamine")])
+@pytest.mark.parametrize("wall, dist", [(XI, "xlsxwriter"), (CI, "python-calamine"), (DI, "python-docx")])
 def test_the_installed_version_is_one_the_wall_was_written_for(wall, dist):
     low, high = wall.SUPPORTED
     have = wall.version()
@@ -57,12 +58,13 @@ PRIVATE_ATTRIBUTES = {
     "_get_xf_index", "_write_si", "_escape_data", "_escape_control_characters", "_datetime_to_excel_datetime",
     "_write_rich_string", "_prepare_formula", "_write_string", "structFileHeader", "sizeFileHeader",
     "stringFileHeader", "_orig_compress_start", "_decrypter", "sheets_metadata", "to_python", "from_filelike",
+    "_r", "_tc", "_tr", "get_or_add_tcPr", "get_or_add_trPr",
 }
-WALLED_MODULES = ("xlsxwriter.sharedstrings", "xlsxwriter.xmlwriter", "python_calamine")
+WALLED_MODULES = ("xlsxwriter.sharedstrings", "xlsxwriter.xmlwriter", "python_calamine", "docx.oxml")
 
 
 def test_no_module_outside_the_walls_touches_a_library_internal():
-    """Private xlsxwriter and calamine names, and zipfile's undocumented ones, are used only in
+    """Private xlsxwriter, calamine and python-docx names, and zipfile's undocumented ones, are used only in
     cmrg_excel/kit/*_internals.py (code only: comments and docs may name them)."""
     import ast
 
@@ -302,3 +304,46 @@ def test_zipfile_open_never_reads_past_the_size_the_caller_sets():
         fits.file_size = 1001
         with zf.open(fits) as fh:
             assert fh.read(5000) == b"y" * 500
+
+
+# --- python-docx ----------------------------------------------------------------------------
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _docx_through_the_wall():
+    import docx
+
+    doc = docx.Document()
+    paragraph = doc.add_paragraph("Page ")
+    DI.add_field(paragraph, "PAGE")
+    table = doc.add_table(rows=2, cols=2)
+    DI.repeat_header_row(table.rows[0])
+    DI.shade_cell(table.rows[0].cells[1], "DCE6F1")
+    out = io.BytesIO()
+    doc.save(out)
+    with zipfile.ZipFile(out) as zf:
+        return zf.read("word/document.xml").decode("utf-8")
+
+
+def test_python_docx_has_the_elements_the_wall_reaches_for():
+    import docx
+    from docx.oxml.ns import qn
+
+    doc = docx.Document()
+    run = doc.add_paragraph().add_run("x")
+    table = doc.add_table(rows=1, cols=1)
+    assert run._r.tag == f"{W}r", "python-docx's Run._r is no longer the run's w:r element"
+    assert table.rows[0]._tr.tag == f"{W}tr", "python-docx's _Row._tr is no longer the row's w:tr element"
+    assert table.rows[0].cells[0]._tc.tag == f"{W}tc", "python-docx's _Cell._tc is no longer the cell's w:tc element"
+    assert table.rows[0]._tr.get_or_add_trPr().tag == f"{W}trPr"
+    assert table.rows[0].cells[0]._tc.get_or_add_tcPr().tag == f"{W}tcPr"
+    assert qn("w:val") == f"{W}val"
+
+
+def test_the_field_shading_and_header_row_are_in_the_saved_document():
+    xml = _docx_through_the_wall()
+    assert re.search(r'<w:r><w:fldChar w:fldCharType="begin"/><w:instrText xml:space="preserve"> PAGE </w:instrText>'
+                     r'<w:fldChar w:fldCharType="end"/></w:r>', xml), "the PAGE field is not a complex field in one run"
+    assert re.search(r'<w:trPr>(?:(?!</w:trPr>).)*<w:tblHeader w:val="true"/>', xml, re.S), "no repeated header row"
+    assert re.search(r'<w:tcPr>(?:(?!</w:tcPr>).)*<w:shd w:val="clear" w:color="auto" w:fill="DCE6F1"/>', xml, re.S), \
+        "the cell's shading is missing"
