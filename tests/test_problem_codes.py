@@ -51,7 +51,7 @@ def _code_expressions(tree: ast.AST, path: str):
                                   next((k.value for k in node.keywords if k.arg == "code"), None))
             elif name in ("add", "evidence") and path.endswith("preflight.py") and node.args:
                 yield node.args[0]
-            elif name == "Finding" and path.startswith("intake/") and node.args:
+            elif name == "PreflightFinding" and path.startswith("intake/") and node.args:
                 yield node.args[0]
             elif name == "_odd" and len(node.args) > 2:
                 yield node.args[2]

@@ -69,7 +69,7 @@ def fatal(data: bytes, limits: Limits = SMALL) -> list[tuple[str, str | None, st
     return [(f.code, f.part, f.detail) for f in preflight(data, limits).problems]
 
 
-def one(data: bytes, code: str, limits: Limits = SMALL) -> pf.Finding:
+def one(data: bytes, code: str, limits: Limits = SMALL) -> pf.PreflightFinding:
     """The file is refused with exactly one finding, of this code."""
     result = preflight(data, limits)
     assert [f.code for f in result.findings] == [code], [(f.code, f.detail) for f in result.findings]

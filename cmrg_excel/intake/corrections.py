@@ -90,7 +90,7 @@ class Correction:
 
 
 @dataclass
-class Plan:
+class CorrectionPlan:
     """What one corrections workbook shows, worked out from the register (plain data)."""
 
     answers: dict[str, dict] = field(default_factory=dict)
@@ -119,12 +119,12 @@ def contract_from_snapshot(snap: dict) -> Contract:
     )
 
 
-def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) -> Plan:
+def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) -> CorrectionPlan:
     """The answers, notes and fixes of one corrections workbook (pure)."""
     up = upgrade.plan(old_fw, new_fw)
     target = {a.ref: a.ref for a in old_fw.activities} if up is None else up.targets
     new_rows = L.activity_rows(new_fw)
-    plan = Plan(attestation=dict(entered.get("attestation") or {}),
+    plan = CorrectionPlan(attestation=dict(entered.get("attestation") or {}),
                 corrections=dict(entered.get("corrections") or {}))
     for ref, values in (entered.get("answers") or {}).items():
         new = target.get(ref)
@@ -197,7 +197,7 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
     return plan
 
 
-def _sign_again(plan: Plan, note) -> None:
+def _sign_again(plan: CorrectionPlan, note) -> None:
     """The date signed is left blank, marked, for the owner to fill in again.
 
     The attestation vouches for the answers as they are sent. A corrections workbook comes back

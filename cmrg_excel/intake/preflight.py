@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ..kit.zipfile_internals import read_member_capped as _inflate
 from . import codes as C
 
-__all__ = ["Limits", "Finding", "PreflightResult", "preflight", "column_letters", "column_number"]
+__all__ = ["Limits", "PreflightFinding", "PreflightResult", "preflight", "column_letters", "column_number"]
 
 _MIB = 1024 * 1024
 
@@ -42,7 +42,10 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Finding:
+class PreflightFinding:
+    """One thing the preflight found in a file's bytes (named apart from the summary's findings,
+    which are statements about the programme)."""
+
     code: str  # stable machine code, e.g. "encrypted", "zip-bomb", "cell-out-of-bounds"
     message: str  # plain English for a contract owner: what is wrong and what to do
     fatal: bool  # True: reject the file, never parse it. False: a warning kept with the file
@@ -52,7 +55,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class PreflightResult:
-    findings: tuple[Finding, ...]
+    findings: tuple[PreflightFinding, ...]
     sheet_parts: dict[str, str]  # sheet name -> zip part path (from workbook.xml + its rels)
     # sheet name (or part path when it has none) -> ((cell, formula text), ...) of every cell
     # holding a formula: readers see only a formula's cached value, which Excel would recompute
@@ -64,7 +67,7 @@ class PreflightResult:
         return not any(f.fatal for f in self.findings)
 
     @property
-    def problems(self) -> list[Finding]:
+    def problems(self) -> list[PreflightFinding]:
         """The fatal findings, in the order they were found."""
         return [f for f in self.findings if f.fatal]
 
@@ -268,7 +271,7 @@ class _Collector:
     that the owner reads one message per problem, however many parts show it."""
 
     def __init__(self) -> None:
-        self.items: list[Finding | str] = []
+        self.items: list[PreflightFinding | str] = []
         self.merged: dict[str, list[tuple[str | None, str, str | None]]] = {}
         # <row>/<c> tags the slow sheet scan may still follow, for the whole workbook
         self.slow_budget = [600_000]
@@ -276,7 +279,7 @@ class _Collector:
 
     def add(self, code: str, message: str, part: str | None = None, detail: str | None = None,
             fatal: bool = True) -> None:
-        self.items.append(Finding(code, message, fatal, part, detail))
+        self.items.append(PreflightFinding(code, message, fatal, part, detail))
 
     def evidence(self, code: str, part: str | None, what: str, note: str | None = None) -> None:
         # External links, embedded objects and ActiveX controls are fatal by default: a
@@ -291,9 +294,9 @@ class _Collector:
             self.merged[code].append(entry)
 
     def result(self, sheet_parts: dict[str, str]) -> PreflightResult:
-        out: list[Finding] = []
+        out: list[PreflightFinding] = []
         for item in self.items:
-            if isinstance(item, Finding):
+            if isinstance(item, PreflightFinding):
                 out.append(item)
                 continue
             ev = self.merged[item]
@@ -313,7 +316,7 @@ class _Collector:
                 message = _MESSAGES[C.SAVED_AS_XLSM]  # no code anywhere: only the file type says "macros"
             else:
                 message = _MESSAGES[item]
-            out.append(Finding(item, message, True, ev[0][0], detail))
+            out.append(PreflightFinding(item, message, True, ev[0][0], detail))
         return PreflightResult(tuple(out), sheet_parts, self.formulas)
 
 

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..kit import calamine_internals as calamine
 from ..kit import layout as L
-from .preflight import Finding, Limits, preflight
+from .preflight import PreflightFinding, Limits, preflight
 
 # --- plain data out ----------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ class ReadResult:
     path: str
     sha256: str = ""
     size: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[PreflightFinding] = field(default_factory=list)
     raw: RawReturn | None = None
     error: str | None = None  # the reader refused the file (message for the owner)
     crashed: str | None = None  # the worker died or ran out of time (detail for the log)
@@ -84,7 +84,7 @@ class ReadResult:
     limit: bool = False  # refused by one of our own limits (memory, time, a crash), not for what the file holds
 
     @property
-    def fatal(self) -> list[Finding]:
+    def fatal(self) -> list[PreflightFinding]:
         return [f for f in self.findings if f.fatal]
 
 
