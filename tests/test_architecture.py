@@ -119,3 +119,18 @@ def test_architecture_page_names_every_subpackage():
         leaf = name.split(".")[-1]
         if name.count(".") == 2 and leaf != "__init__":
             assert f"{leaf}.py" in page, f"docs/architecture.md does not mention {name}"
+
+
+def test_no_two_classes_of_the_package_share_a_name():
+    """One name, one thing: a class named like another elsewhere (three called Finding once)
+    makes every import and every reader ask which one is meant."""
+    import ast
+    from collections import defaultdict
+
+    where = defaultdict(list)
+    for path in sorted((ROOT / "cmrg_excel").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                where[node.name].append(str(path.relative_to(ROOT)))
+    shared = {name: paths for name, paths in where.items() if len(paths) > 1}
+    assert not shared, f"classes of the same name in more than one place: {shared}"

@@ -164,7 +164,7 @@ def test_corrections_due_date_is_a_working_day(issued):
 
     ws, _ = issued
     _drop_na_without_reason(ws)
-    ingest(ws)
+    ingest(ws, corrections=False)  # made below, on a chosen day
     conn = reg.open_register(ws)
     try:
         conn.execute("UPDATE issues SET deadline='2026-12-01'")  # long passed: two weeks from today applies
@@ -405,3 +405,12 @@ def test_another_contracts_workbook_gets_no_corrections_workbook(issued):
     drafts = {d.contract_id: d for d in chase_round(ws, "R1", today=dt.date(2030, 1, 1)).drafts}
     assert drafts["C-0002"].state == "outstanding"
     assert [p.resolve() for p in drafts["C-0002"].attachments] == [(ws.root / c2.file_path).resolve()]
+
+
+def test_the_python_api_makes_corrections_workbooks_as_the_command_does(issued):
+    """ingest() and 'cmrg ingest' share their defaults: both make corrections workbooks."""
+    ws, _ = issued
+    _drop_na_without_reason(ws)
+    result = ingest(ws)
+    assert [c.contract_id for c in result.corrections] == ["C-0002"]
+    assert corrections_path(ws, "R1", "C-0002").exists()

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from cmrg_excel.intake import check, preflight
+from cmrg_excel.intake import codes as catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "ingest.md"
@@ -47,6 +48,8 @@ def codes_raised(module) -> set[str]:
             arg = node.args[0]
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             found.add(arg.value)
+        elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "C":
+            found.add(getattr(catalogue, arg.attr))  # a constant of the catalogue, cmrg_excel/intake/codes.py
     return found
 
 

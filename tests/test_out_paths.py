@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cmrg_excel.cli import cli
 from cmrg_excel.core.benefits import FILE_NAME as BENEFITS_FILE
 from cmrg_excel.core.workspace import BENEFITS_NAME, FINDINGS_NAME, PLAN_NAME
-from cmrg_excel.issue.plan import PLAN_WORKBOOK
+from cmrg_excel.issue.plan_workbook import PLAN_WORKBOOK
 from cmrg_excel.report.findings import FILE_NAME as FINDINGS_FILE
 
 

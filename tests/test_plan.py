@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cmrg_excel.cli import cli
-from cmrg_excel.issue.plan import CRITERION_KEYS, PlanError, PlanSettings, directorate_cap, make_plan, schedule, score_contracts, write_plan_workbook
+from cmrg_excel.issue.plan import CRITERION_KEYS, PlanSettings, directorate_cap, make_plan, schedule, score_contracts
+from cmrg_excel.issue.plan_workbook import write_plan_workbook
 from cmrg_excel.core.settings import SettingsError
 from tests.conftest import make_contract
 

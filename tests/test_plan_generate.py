@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from cmrg_excel.cli import cli
 from cmrg_excel.core.contracts import read_contracts
 from cmrg_excel.kit.contract_list import write_contract_list
-from cmrg_excel.issue.plan import PlanError, PlanSettings, ScheduleEntry, default_start, make_plan, parse_month, planned_ids, read_plan_schedule
+from cmrg_excel.issue.plan import PlanError, PlanSettings, default_start, make_plan
+from cmrg_excel.issue.plan_workbook import ScheduleEntry, parse_month, planned_ids, read_plan_schedule
 
 DEC = dt.datetime(2026, 12, 1)
 JAN = dt.datetime(2027, 1, 1)

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from cmrg_excel.cli import cli
 from cmrg_excel.core.errors import EXIT_INPUT
-from cmrg_excel.issue.plan import PlanSettings, PlanWorkbookKept, make_plan, plan_record_path, plan_workbook_state, read_plan_schedule, save_plan_workbook
+from cmrg_excel.issue.plan import PlanSettings, make_plan
+from cmrg_excel.issue.plan_workbook import PlanWorkbookKept, plan_record_path, plan_workbook_state, read_plan_schedule, save_plan_workbook
 from tests.conftest import make_contract
 
 DEC = dt.datetime(2026, 12, 1)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmrg_excel.intake import preflight as preflight_module
-from cmrg_excel.intake.preflight import Finding, Limits, PreflightResult, column_letters, column_number, preflight
+from cmrg_excel.intake.preflight import PreflightFinding, Limits, PreflightResult, column_letters, column_number, preflight
 
 try:
     from tests import hostile
@@ -32,7 +32,7 @@ def codes(result: PreflightResult) -> set[str]:
     return {f.code for f in result.problems}
 
 
-def assert_refused(data: bytes, code: str, limits: Limits = Limits()) -> Finding:
+def assert_refused(data: bytes, code: str, limits: Limits = Limits()) -> PreflightFinding:
     """The file is refused with exactly this fatal code; return its (first) finding."""
     result = preflight(data, limits)
     assert not result.ok
@@ -521,7 +521,7 @@ def test_random_bytes_never_raise(data):
     result = preflight(data)
     assert isinstance(result, PreflightResult)
     assert not result.ok  # nothing random is a workbook
-    assert all(isinstance(f, Finding) for f in result.findings)
+    assert all(isinstance(f, PreflightFinding) for f in result.findings)
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import zipfile
 import pytest
 
 from cmrg_excel.intake import preflight as pf
+from cmrg_excel.intake import sheetscan as ss
 from cmrg_excel.intake.preflight import Limits, preflight
 
 from . import hostile
@@ -69,7 +70,7 @@ def fatal(data: bytes, limits: Limits = SMALL) -> list[tuple[str, str | None, st
     return [(f.code, f.part, f.detail) for f in preflight(data, limits).problems]
 
 
-def one(data: bytes, code: str, limits: Limits = SMALL) -> pf.Finding:
+def one(data: bytes, code: str, limits: Limits = SMALL) -> pf.PreflightFinding:
     """The file is refused with exactly one finding, of this code."""
     result = preflight(data, limits)
     assert [f.code for f in result.findings] == [code], [(f.code, f.detail) for f in result.findings]
@@ -802,21 +803,21 @@ def test_each_finding_field_for_field(name):
 def fresh_patterns():
     """preflight compiles its bounds pattern once per template size; each test compiles it again, so a
     fault in how it is built cannot hide behind an earlier test's pattern."""
-    pf._suspicious_pattern.cache_clear()
+    ss._suspicious_pattern.cache_clear()
 
 
 @pytest.mark.parametrize("limit", [1, 9, 10, 11, 26, 27, 99, 100, 101, 702, 703, 5000, 16384])
 def test_the_bounds_pattern_matches_exactly_one_to_the_limit(limit):
     """The regex for 'a number from 1 to n' (rows in decimal, columns in letters) that the fast scan uses."""
-    rows = re.compile(pf._upto_regex(limit, "0123456789", "1", '"'))
-    cols = re.compile(pf._upto_regex(limit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A", "$"))
+    rows = re.compile(ss._upto_regex(limit, "0123456789", "1", '"'))
+    cols = re.compile(ss._upto_regex(limit, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A", "$"))
     for k in sorted({1, 2, 9, 10, 11, 25, 26, 27, 52, 99, 100, 101, limit - 1, limit, limit + 1, limit * 10, 20000}):
         if k < 1:
             continue
         assert (rows.fullmatch(f'{k}"') is not None) == (k <= limit), (limit, k)
         assert (cols.fullmatch(pf.column_letters(k)) is not None) == (k <= limit), (limit, k)
     assert rows.fullmatch('0"') is None and rows.fullmatch(f'0{limit}"') is None
-    assert pf._upto_regex(0, "0123456789", "1", '"') == "(?!)"
+    assert ss._upto_regex(0, "0123456789", "1", '"') == "(?!)"
 
 
 @pytest.mark.parametrize("second, ok", [(300_000, True), (300_001, False)])
@@ -954,4 +955,4 @@ def test_a_long_error_is_cut_to_300_characters():
 ])
 def test_the_one_pass_formula_scan_agrees_with_the_careful_one(body, cells):
     data = sheet_xml(body, dimension=None)
-    assert list(pf._formula_cells(data, [10**6])) == list(pf._formula_cells_slow(data, [10**6])) == cells
+    assert list(ss.formula_cells(data, [10**6])) == list(ss._formula_cells_slow(data, [10**6])) == cells

@@ -308,3 +308,30 @@ def test_lookalike_text_over_excels_limit_is_cut_as_xlsxwriter_cuts_any_text():
     wb.close()
     _, c = _sheet_values(buffer.getvalue(), "S")
     assert c[0][0] == "<r>" + "x" * (32_767 - 3)
+
+
+# --- a library internal that fails costs speed, never a workbook ---------------------------
+def _broken(*args, **kwargs):
+    raise AttributeError("'SharedStrings' object has no attribute '_write_si' (a changed xlsxwriter)")
+
+
+@pytest.mark.parametrize("internal", ["shared_string_xml", "element_text_xml", "excel_serial", "package_writer"])
+@pytest.mark.parametrize("when", ["before the base is made", "after the base is made"])
+def test_stamping_builds_instead_when_a_library_internal_fails(monkeypatch, internal, when):
+    from cmrg_excel.kit import xlsxwriter_internals as XI
+
+    stamper = Stamper()
+    first = _spec(contract=make_contract("C-0001"), token="tok-1")
+    if when == "after the base is made":
+        assert stamper.build(first) == build_template(first)
+        assert stamper.stamped == 1
+    monkeypatch.setattr(XI, internal, _broken)
+    spec = _spec(contract=make_contract("C-0002", supplier="Other Ltd"), token="tok-2")
+    data = stamper.build(spec)
+    assert data == build_template(spec)
+    assert stamper.built == 1 and stamper.failures and "_write_si" in stamper.failures[0]
+    # the round goes on: the next workbook is built too, and every one reads back right
+    third = _spec(contract=make_contract("C-0003"), token="tok-3")
+    assert stamper.build(third) == build_template(third)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb[L.CONTRACT][L.contract_cell("supplier")].value == "Other Ltd"

@@ -210,25 +210,6 @@ def warn_placeholder_email(ws: Workspace) -> None:
                 "with --force before sending.", fg="red", err=True)
 
 
-def issued_round(ws: Workspace, round_: str | None) -> None:
-    """Stop with a clear error when --round names a round that was never issued (rather than
-    quietly doing nothing for it, as a filter would)."""
-    if round_ is None:
-        return
-    from ..register import open_register, rounds
-    from ..programme.status import StatusError, choose_round
-
-    conn = open_register(ws, readonly=True)
-    try:
-        known = rounds(conn)
-    finally:
-        conn.close()
-    try:
-        choose_round(known, round_)
-    except StatusError as exc:
-        fail(str(exc), EXIT_INPUT)
-
-
 def out_target(ws: Workspace, out: Path, force: bool) -> Path:
     """Where --out may write: never over a file cmrg keeps (the contract list, the register, a
     workbook issued, anything in inbox/ or archive/), even with --force; over any other file

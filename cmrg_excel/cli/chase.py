@@ -1,4 +1,4 @@
-"""cmrg chase."""
+"""``cmrg chase``: its options and one-screen output over :func:`cmrg_excel.programme.chase.chase_round`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cmrg corrections."""
+"""``cmrg corrections``: its options and output over :func:`cmrg_excel.intake.corrections.issue_corrections`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..intake.corrections import CorrectionsError, issue_corrections
-from .base import EXIT_INPUT, command, fail, friendly_errors, issued_round, load, only_ids, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, friendly_errors, load, only_ids, rel, workspace_option
 
 
 @command("corrections")
@@ -56,7 +56,6 @@ def corrections_cmd(round_: str | None, only: tuple[str, ...], workspace: Path |
     """
     ids = only_ids(only)
     ws = load(workspace)
-    issued_round(ws, round_)
     try:
         with ws.lock("corrections"):  # the ledger changes: not while an ingest is filing returns
             made = issue_corrections(ws, round=round_, only=ids or None)

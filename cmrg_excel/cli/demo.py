@@ -1,4 +1,4 @@
-"""cmrg demo."""
+"""``cmrg demo``: a new folder and the demo's narration over :func:`cmrg_excel.programme.demo.run_demo`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""cmrg generate."""
+"""``cmrg generate``: its options (checked against each other) and output over
+:func:`cmrg_excel.issue.generate.generate_round` and, with --planned, :func:`cmrg_excel.issue.planned.planned_contracts`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import click
 from ..issue.generate import GenerateError, generate_round
 from .base import (EXIT_INPUT, Progress, command, fail, friendly_errors, load, only_ids, rel, warn_placeholder_email,
                    workspace_option)
-from .plan import date_option, month_option, planned_contracts
+from ..issue.plan import PlanError
+from ..issue.planned import plan_workbook_path, planned_contracts
+from .plan import date_option, month_option
+
+SHOW_IDS = 20
 
 
 @command("generate")
@@ -105,7 +110,20 @@ def generate_cmd(round_: str, only: tuple[str, ...], planned: dt.date | None, pl
     ids = only_ids(only)
     ws = load(workspace)
     if planned is not None:
-        ids = planned_contracts(ws, planned, plan_from)
+        if plan_from is not None and plan_workbook_path(ws).exists():  # a usage error: exit code 2
+            raise click.UsageError(
+                f"--plan-from is only for when there is no plan workbook, and {rel(ws, plan_workbook_path(ws))} "
+                "exists: it is the plan used. To plan from another month, run 'cmrg plan --from DATE' (add "
+                "--replace if you have changed the workbook: it is kept under a dated name), or move the workbook "
+                "out of outbox/.")
+        try:
+            chosen = planned_contracts(ws, planned, plan_from)
+        except PlanError as exc:
+            fail(str(exc), EXIT_INPUT)
+            return
+        ids = chosen.contract_ids
+        shown = ", ".join(ids[:SHOW_IDS]) + (f" and {len(ids) - SHOW_IDS} more" if len(ids) > SHOW_IDS else "")
+        click.echo(f"Planned for {planned:%B %Y}: {len(ids)} contract(s) ({chosen.source}): {shown}")
     try:
         # The ledger changes: not while another run (an ingest, say) is using the workspace.
         with ws.lock("generate"), Progress("Generating workbooks") as bar:

@@ -1,4 +1,4 @@
-"""cmrg ingest."""
+"""``cmrg ingest``: its options, progress bar and one-screen summary over :func:`cmrg_excel.intake.ingest.ingest`."""
 
 from __future__ import annotations
 
@@ -87,14 +87,14 @@ def ingest_cmd(wait_seconds: float, no_corrections: bool, workspace: Path | None
     the current version.
 
     Every run that finds a file writes a report workbook, outbox/ingest-<time>.xlsx,
-    listing each file, its outcome and every reason (sheets Files, Reasons, and
-    Upgrades and Corrections when there are any, and Summary), and is recorded in the
-    register (who ran it, on which machine, when, its counts and its report); a run
-    that finds inbox/ empty writes no report. Running ingest again is always safe: a
-    run that was interrupted is finished off, and files already registered are
-    recognised. A run that has to stop part way (the register busy with another
-    program, a folder that cannot be written) lists the files it had already filed,
-    then says why.
+    listing each file, its outcome and every reason (sheets Files, Reasons, Upgrades,
+    Corrections, Details to correct and Summary; Upgrades, Corrections and Details to
+    correct only when a run has any), and is recorded in the register (who ran it, on
+    which machine, when, its counts and its report); a run that finds inbox/ empty
+    writes no report. Running ingest again is always safe: a run that was interrupted
+    is finished off, and files already registered are recognised. A run that has to
+    stop part way (the register busy with another program, a folder that cannot be
+    written) lists the files it had already filed, then says why.
 
     \b
     Settings ([ingest] in cmrg.toml): max_file_mb, workers, worker_memory_mb,

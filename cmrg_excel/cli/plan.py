@@ -1,4 +1,5 @@
-"""cmrg plan."""
+"""``cmrg plan``: its options and output over :func:`cmrg_excel.issue.planned.propose_plan`; and the date and
+month option parsers other commands share."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from pathlib import Path
 
 import click
 
-from ..core.contracts import parse_date, read_contracts
+from ..core.contracts import parse_date
 from ..core.settings import DATE_MAX, DATE_MIN
-from ..issue.plan import PLAN_WORKBOOK, PlanError, PlanSettings, add_months, default_start, make_plan, month_start, parse_month, planned_ids, read_plan_schedule, register_last_reviews, save_plan_workbook, schedule_entries
 from ..core.terminal import clip
-from ..core.workspace import Workspace
+from ..issue.plan import PlanError, add_months, month_start
+from ..issue.plan_workbook import parse_month
+from ..issue.planned import financial_year, propose_plan
 from .base import EXIT_INPUT, command, fail, friendly_errors, load, rel, table, workspace_option
 
 SHOW_MONTHS = 3
@@ -97,27 +99,13 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, s
     """
     ws = load(workspace)
     try:
-        settings = PlanSettings.from_section(ws.config.section("plan"), months=months, per_month=per_month)
+        proposed = propose_plan(ws, start, months=months, per_month=per_month, replace=replace,
+                                skip_invalid=skip_invalid)
     except PlanError as exc:
         fail(str(exc), EXIT_INPUT)
         return
-    start = start or default_start(dt.date.today())
-    clist = read_contracts(ws.contracts_path)
-    if clist.problems and not skip_invalid:
-        fail(clist.problems_message("planned"), EXIT_INPUT)
-    try:
-        plan = make_plan(clist.contracts, settings, start, register_last_reviews(ws), today=dt.date.today())
-    except PlanError as exc:
-        fail(f"{rel(ws, ws.contracts_path)}: {exc}", EXIT_INPUT)
-        return
-    target = ws.outbox / PLAN_WORKBOOK
-    try:
-        with ws.lock("plan"):  # looking at the workbook there and replacing it is one step
-            saved = save_plan_workbook(plan, target, ws.config.council_name, ws.config.review_group,
-                                       replace=replace, name=rel(ws, target))
-    except PlanError as exc:
-        fail(str(exc), EXIT_INPUT)
-        return
+    plan, saved, start = proposed.plan, proposed.saved, proposed.start
+    settings = plan.settings
     path = saved.path
 
     shown = [r for r in plan.reviews if r.month < add_months(month_start(start), SHOW_MONTHS)]
@@ -133,79 +121,10 @@ def plan_cmd(start: dt.date | None, months: int | None, per_month: int | None, s
     if saved.kept is not None:
         click.echo(f"Previous workbook kept as: {rel(ws, saved.kept)}")
     click.echo(f"Written: {rel(ws, path)}")
-    if clist.problems:
-        click.secho(f"Skipped {len(clist.bad_rows)} row(s) of the contract list with problems:", fg="yellow")
-        for p in clist.problems:
+    if proposed.problems:
+        click.secho(f"Skipped {proposed.bad_rows} row(s) of the contract list with problems:", fg="yellow")
+        for p in proposed.problems:
             click.echo(f"  {p}")
     first = plan.reviews[0].month
     click.echo(f"\nNext: check {rel(ws, path)} (move reviews between months if need be), then run: "
                f"cmrg generate --round {financial_year(first)} --planned {first:%m/%Y}")
-
-
-def financial_year(month: dt.date) -> str:
-    """The UK financial year a month falls in, as a round name: 2026-27 for December 2026 or March 2027."""
-    year = month.year if month.month >= 4 else month.year - 1
-    return f"{year}-{(year + 1) % 100:02d}"
-
-
-# --- the plan as 'cmrg generate --planned' reads it -------------------------------------
-SHOW_IDS = 20
-
-
-def planned_contracts(ws: Workspace, month: dt.date, plan_from: dt.date | None,
-                      today: dt.date | None = None) -> list[str]:
-    """The contract IDs the current plan schedules in ``month``, after saying where the plan came from.
-
-    The plan is outbox/review-plan.xlsx when it exists (its Schedule sheet as last saved);
-    otherwise it is recomputed as 'cmrg plan --from PLAN_FROM' would make it. Fails (exit 1)
-    when nothing is planned that month or a planned contract is not on the contract list.
-    """
-    path = ws.outbox / PLAN_WORKBOOK
-    clist = read_contracts(ws.contracts_path)
-    try:
-        if path.exists():
-            if plan_from is not None:
-                raise click.UsageError(
-                    f"--plan-from is only for when there is no plan workbook, and {rel(ws, path)} exists: it is the "
-                    "plan used. To plan from another month, run 'cmrg plan --from DATE' (add --replace if you have "
-                    "changed the workbook: it is kept under a dated name), or move the workbook out of outbox/.")
-            entries = read_plan_schedule(path, rel(ws, path))
-            where = rel(ws, path)
-            source = f"{where}, Schedule sheet as last saved"
-            start = None
-        else:
-            settings = PlanSettings.from_section(ws.config.section("plan"))
-            start = plan_from or default_start(today or dt.date.today())
-            entries = schedule_entries(make_plan(clist.contracts, settings, start, register_last_reviews(ws),
-                                                 today=today or dt.date.today()))
-            where = "the recomputed plan"
-            source = (f"recomputed from {rel(ws, ws.contracts_path)} and cmrg.toml, starting {start:%d/%m/%Y}, "
-                      f"as there is no {rel(ws, path)}")
-    except PlanError as exc:
-        fail(str(exc), EXIT_INPUT)
-        return []
-    ids = planned_ids(entries, month)
-    if not ids:
-        months = sorted({e.month for e in entries})
-        if not months:
-            has = "it schedules no reviews at all"
-        elif len(months) == 1:
-            has = f"it schedules reviews in {months[0]:%B %Y} only"
-        else:
-            has = f"it schedules reviews from {months[0]:%B %Y} to {months[-1]:%B %Y}"
-        hint = ""
-        if start is not None and month < month_start(start):
-            hint = f"; to plan from {month:%B %Y}, add --plan-from {month:%d/%m/%Y}"
-        fail(f"no contracts are planned for {month:%B %Y}, so nothing was generated: the plan is {source}, and "
-             f"{has}{hint}", EXIT_INPUT)
-    known = {c.contract_id.casefold() for c in clist.contracts}
-    missing = [cid for cid in ids if cid.casefold() not in known]
-    if missing:
-        bad_ids = {str(p.value).casefold() for p in clist.problems if p.column == "contract_id"}
-        hint = " (its row has problems)" if any(m.casefold() in bad_ids for m in missing) else ""
-        fail(f"planned for {month:%B %Y} in {where} but not on the contract list{hint}: "
-             f"{', '.join(missing)}. Nothing was generated: change the plan, or put the contract(s) back on "
-             f"{rel(ws, ws.contracts_path)}", EXIT_INPUT)
-    shown = ", ".join(ids[:SHOW_IDS]) + (f" and {len(ids) - SHOW_IDS} more" if len(ids) > SHOW_IDS else "")
-    click.echo(f"Planned for {month:%B %Y}: {len(ids)} contract(s) ({source}): {shown}")
-    return ids

@@ -1,4 +1,4 @@
-"""cmrg register."""
+"""``cmrg register``: its options and output over :func:`cmrg_excel.register.export_answers`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from xlsxwriter.exceptions import FileCreateError
 
 from ..register import export_answers
-from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, issued_round, load, out_target, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, file_error, friendly_errors, load, out_target, rel, workspace_option
 
 
 @command("register")
@@ -46,7 +46,6 @@ def register_cmd(out: Path, force: bool, round_: str | None, all_returns: bool, 
     if out.suffix.lower() not in (".xlsx", ".csv"):
         fail(f"--out {out.name}: choose a file name ending in .xlsx or .csv", EXIT_INPUT)
     out_target(ws, out, force)
-    issued_round(ws, round_)
     try:
         path = export_answers(ws, out, round_, include_superseded=all_returns)
     except (OSError, FileCreateError) as exc:

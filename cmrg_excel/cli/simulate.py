@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..programme.simulate import is_re_review, open_workbooks, simulate_re_reviews, simulate_returns
-from .base import EXIT_INPUT, command, fail, friendly_errors, issued_round, load, rel, workspace_option
+from .base import EXIT_INPUT, command, fail, friendly_errors, load, rel, workspace_option
 
 
 @command("simulate")
@@ -41,7 +41,6 @@ def simulate_cmd(round_: str, mistakes: bool, seed: int, workspace: Path | None)
       cmrg simulate --round 2026-27 --no-mistakes --seed 7
     """
     ws = load(workspace)
-    issued_round(ws, round_)
     waiting = open_workbooks(ws, round_)
     if not waiting:
         fail(f"round {round_} has no workbook waiting for a return: every one has been answered or replaced.",

@@ -1,4 +1,4 @@
-"""cmrg status."""
+"""``cmrg status``: its options, table and totals over :mod:`cmrg_excel.programme.status`."""
 
 from __future__ import annotations
 

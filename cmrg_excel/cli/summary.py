@@ -1,4 +1,4 @@
-"""cmrg summary."""
+"""``cmrg summary``: its options and one-screen summary over :mod:`cmrg_excel.report.summary`."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def summary_cmd(round_: str | None, out: Path | None, force: bool, workspace: Pa
 
     It opens on a one-page Dashboard (contracts reviewed, returns outstanding, value
     covered, average maturity by area, how activities were rated, top strengths and
-    issues), then: Heatmap (contracts x areas), Activity heatmap, Findings in plain
-    English, Progress since earlier reviews, Actions (overdue first), Directorates and
+    issues), then: Heatmap (contracts x areas), Findings in plain English, Progress
+    since earlier reviews, Directorates, Actions (overdue first), Activity heatmap and
     Data (every answer with its source file and cell, ready for pivot tables).
 
     Every figure is recomputed from the accepted answers in the register. Thresholds

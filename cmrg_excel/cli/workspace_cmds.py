@@ -1,4 +1,4 @@
-"""cmrg init."""
+"""``cmrg init``: its options and output over :func:`cmrg_excel.programme.init.init_workspace`."""
 
 from __future__ import annotations
 

@@ -7,16 +7,15 @@
   report or an email.
 * :func:`csv_safe`: a CSV cell a spreadsheet shows as text, never runs as a formula
   (CSV formula injection, CWE-1236).
+
+The CSV files themselves are written by :func:`cmrg_excel.kit.files.write_csv`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 import unicodedata
-from pathlib import Path
-from typing import Iterable, Mapping
 
 # C0 and C1 controls, DEL, and the invisible format characters that change what is read:
 # zero-width spaces and joiners, bidi marks, embeddings, overrides and isolates, the line and
@@ -71,16 +70,3 @@ def csv_safe(value: object) -> object:
         if value.startswith(_TRIGGERS):
             return "'" + value
     return value
-
-
-def write_csv(path: Path, columns: list[str], rows: Iterable[Mapping[str, object]]) -> Path:
-    """Write rows as UTF-8 CSV with a BOM (so Excel shows £ and accents correctly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8-sig") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([csv_safe(row.get(c, "")) for c in columns])
-    tmp.replace(path)
-    return path

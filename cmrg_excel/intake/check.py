@@ -55,6 +55,7 @@ from ..core.framework import Framework
 from ..core.textsafe import hidden_character, visible
 from ..core.values import text_of
 from .entered import entered_value, entered_values
+from . import codes as C
 
 # --- plain data --------------------------------------------------------------------------
 
@@ -207,8 +208,7 @@ class Ledger:
 
 # --- values ---------------------------------------------------------------------------------
 
-DATE_MIN = dt.date(2000, 1, 1)
-DATE_MAX = dt.date(2099, 12, 31)
+DATE_MIN, DATE_MAX = L.DATE_MIN, L.DATE_MAX  # as the workbook's own validation
 DATE_HELP = "a date as dd/mm/yyyy, for example 31/03/2027"
 
 # A date from a cell value, or (None, why not): date cells, Excel serial numbers, day-first UK
@@ -256,7 +256,7 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
             p(Problem("", "", "", issue.framework_hash[:12], "a framework in the register", (
                 "The framework this workbook was issued with is missing from the register, so the answers cannot "
                 "be checked. Tell the review group (the register may have been restored from an old copy)."),
-                "framework-missing"))
+                C.FRAMEWORK_MISSING))
     elif raw.meta is not None:
         fw = ledger.frameworks.get(text_of(raw.meta.get("framework_hash")))
     if fw is None:
@@ -268,7 +268,7 @@ def check(raw, ledger: Ledger, *, file_name: str = "", received: dt.datetime | N
             name = issue.file_path.rsplit("/", 1)[-1]
             p(Problem("", "", "", "(nothing filled in)", "the workbook filled in", (
                 f"the workbook came back empty: nothing was filled in. Fill in {name}, the workbook we sent you "
-                f"for {issue.contract_id}, save it and send it back."), "empty-return"))
+                f"for {issue.contract_id}, save it and send it back."), C.EMPTY_RETURN))
         res.entered = entered_values(raw, [a.ref for a in fw.activities])
         return res
     _extra_sheets(raw, issue, res)
@@ -319,7 +319,7 @@ def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
         return
     if not up.complete:
         res.problems.append(Problem(L.META, L.meta_cell("framework_version"), "", fw.version, current.version,
-                                    upgrade.old_template_message(up), "old-template"))
+                                    upgrade.old_template_message(up), C.OLD_TEMPLATE))
         return
     if res.problems:
         return
@@ -331,7 +331,7 @@ def _upgrade(fw: Framework, current: Framework, res: CheckResult) -> None:
     res.framework_hash = current.content_hash
     res.notes.append(Problem(L.META, L.meta_cell("framework_version"), "", fw.version, current.version, (
         f"Made with version {fw.version} of the framework and mapped onto the current version {current.version}: "
-        f"{up.describe()}."), "upgraded"))
+        f"{up.describe()}."), C.UPGRADED))
 
 
 def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
@@ -341,7 +341,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
             p(Problem(sheet, "", "", "", f"a sheet named {sheet}", (
                 f"The {sheet} sheet is missing (it may have been renamed or deleted). Answers can only be read from "
                 f"the workbook as we sent it: copy them into a fresh copy of that workbook and send it."),
-                "missing-sheet"))
+                C.MISSING_SHEET))
     if raw.meta is None:
         sheet_id = text_of(raw.contract.get("contract_id")) if raw.contract else ""
         hint = ""
@@ -352,7 +352,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
         p(Problem(L.META, "", "", "(missing)", "the hidden identity sheet we issued", (
             f"This is not a workbook we issued, or its hidden identity sheet ({L.META}) was removed, for example by "
             f"copying the answers into a new workbook or exporting from another program. {FRESH}{hint}"),
-            "no-metadata"))
+            C.NO_METADATA))
         return None
     token = text_of(raw.meta.get("issue_token"))
     token_cell = L.meta_cell("issue_token")
@@ -367,7 +367,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
         p(Problem(L.META, token_cell, "", shown(token), "the identity code of a workbook we issued", (
             "This workbook was never issued from this register: its identity code matches none of the workbooks we "
             f"sent (it may be a test copy, from another council, or its hidden sheet was edited). {FRESH}{hint}"),
-            "unknown-token"))
+            C.UNKNOWN_TOKEN))
         return None
     res.token = token
     res.issue = issue
@@ -389,7 +389,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
             p(Problem(L.META, L.meta_cell(key), "", shown(got), f'"{want}"', (
                 f"The hidden identity sheet was changed: {key} is {shown(got)} but this workbook was issued with "
                 f'"{want}". Returns must come back as issued, so they can be proved to be ours. {FRESH}'),
-                "altered-metadata"))
+                C.ALTERED_METADATA))
 
     # The Contract sheet must show the contract the workbook was issued for.
     snap = issue.contract_snapshot
@@ -405,7 +405,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
             p(Problem(L.CONTRACT, cell, "", shown(sheet_id), f'"{snap.get("contract_id")}"', (
                 f"This is another contract's workbook: it was issued for {issue.contract_id} "
                 f"({snap.get('title', '')}) but its Contract sheet shows {shown(sheet_id)}. Fill in the workbook "
-                f"issued for your contract.{hint}"), "wrong-contract"))
+                f"issued for your contract.{hint}"), C.WRONG_CONTRACT))
         else:
             for f in L.CONTRACT_FIELDS:
                 if not f.identity:
@@ -420,7 +420,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                     p(Problem(L.CONTRACT, L.contract_cell(f.key), "", shown(got), f'"{want}"', (
                         f"The {f.label.lower()} was changed from \"{want}\" to {shown(got)}. Do not change the details "
                         f"in column {L.CONTRACT_VALUE_COL}; if one is wrong, write the correct value in column "
-                        f"{L.CONTRACT_CORRECTION_COL} (Correction) instead."), "altered-contract"))
+                        f"{L.CONTRACT_CORRECTION_COL} (Correction) instead."), C.ALTERED_CONTRACT))
     # A file named after another contract: identity comes from the workbook (its token), never
     # its name, so this is a note for the secretariat to look at, not a reason to refuse it.
     if file_name:
@@ -432,7 +432,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                 f"{issue.contract_id} ({snap.get('title', '')}), so it was taken as {issue.contract_id}'s return. "
                 f"If it holds {others}'s answers instead, withdraw it (cmrg decide withdraw {issue.contract_id} "
                 f"--round {issue.round} --reason ...) and ask the owner of {others} for their own workbook."),
-                "name-mismatch"))
+                C.NAME_MISMATCH))
 
     # The issue must still be the one to answer.
     latest_round = ledger.latest_round(issue.contract_id)
@@ -442,14 +442,14 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                 f"{latest.round}).") if latest is not None else ""
         p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}", "an open workbook", (
             f"This workbook (round {issue.round}) was withdrawn by the review group: it was issued by mistake, so "
-            f"no return is needed on it.{hint}"), "withdrawn"))
+            f"no return is needed on it.{hint}"), C.WITHDRAWN))
     elif latest_round is not None and latest_round != issue.round:
         newer = ledger.latest_open(issue.contract_id, latest_round)
         where = f" ({newer.file_path.rsplit('/', 1)[-1]}, sent {newer.generated_at[:10]})" if newer else ""
         p(Problem(L.META, L.meta_cell("round"), "", issue.round, latest_round, (
             f"This workbook is from an earlier review round ({issue.round}). Round {latest_round} has started "
             f"since, and {issue.contract_id} was sent a new workbook for it{where}. Please fill in that one."),
-            "old-round"))
+            C.OLD_ROUND))
     elif issue.status == "superseded" and ledger.follow(issue).kind == "correction":
         newer = ledger.follow(issue)
         p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}",
@@ -457,7 +457,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
                       f"A corrections workbook was sent for {issue.contract_id} on {newer.generated_at[:10]} "
                       f"({newer.file_path.rsplit('/', 1)[-1]}): it has your answers filled in, with each cell to fix "
                       "shaded red and a note saying what is wrong. Please make the fixes in that workbook and send it "
-                      "back; returns on this older workbook can no longer be accepted."), "superseded"))
+                      "back; returns on this older workbook can no longer be accepted."), C.SUPERSEDED))
     elif issue.status == "superseded":
         newer = ledger.follow(issue)
         if newer is not issue:
@@ -467,7 +467,7 @@ def _identity(raw, ledger: Ledger, file_name: str, res: CheckResult):
         p(Problem(L.META, L.meta_cell("issue_token"), "", f"issued {issue.generated_at[:10]}",
                   f"the workbook issued {newer.generated_at[:10]}", (
                       f"This workbook was replaced by a newer one for {issue.contract_id}: {where}. Please copy your "
-                      "answers into the newer workbook and send that one."), "superseded"))
+                      "answers into the newer workbook and send that one."), C.SUPERSEDED))
     return issue
 
 
@@ -502,7 +502,7 @@ def _changed_detail(f, got: object, want: object, res: CheckResult) -> None:
     res.corrections[f.key] = now
     res.notes.append(Problem(L.CONTRACT, L.contract_cell(f.key), "", shown(now), f'"{held}"', (
         f"The {f.label.lower()} was changed in column {L.CONTRACT_VALUE_COL} from \"{held}\" to {shown(now)}: kept as a "
-        "correction for the review group."), "changed-detail"))
+        "correction for the review group."), C.CHANGED_DETAIL))
 
 
 def _norm(value: object) -> str:
@@ -534,7 +534,7 @@ def _extra_sheets(raw, issue, res: CheckResult) -> None:
     res.notes.append(Problem(extra[0], "", "", names, "the sheets we sent", (
         f"The workbook has {'a sheet' if len(extra) == 1 else 'sheets'} we did not send ({names}): nothing on "
         f"{'it' if len(extra) == 1 else 'them'} is read. The answers counted are those on the {L.ASSESSMENT} "
-        "sheet."), "extra-sheet"))
+        "sheet."), C.EXTRA_SHEET))
 
 
 def _outside(cells: list, res: CheckResult) -> None:
@@ -549,13 +549,13 @@ def _outside(cells: list, res: CheckResult) -> None:
     for sheet, cell, value in cells[:_OUTSIDE_LISTED]:
         where = "outside the table" if sheet == L.ASSESSMENT else "outside the form"
         p(Problem(sheet, cell, "", shown(value), "blank", (
-            f"{shown(value)} is {where}, so it would not be read. {how.get(sheet, 'Clear it.')}"), "outside-table"))
+            f"{shown(value)} is {where}, so it would not be read. {how.get(sheet, 'Clear it.')}"), C.OUTSIDE_TABLE))
     if len(cells) > _OUTSIDE_LISTED:
         rest = cells[_OUTSIDE_LISTED:]
         listed = ", ".join(f"{s}!{c}" for s, c, _ in rest[:20]) + (" ..." if len(rest) > 20 else "")
         p(Problem(rest[0][0], "", "", f"{len(rest)} more cells", "blank", (
             f"{len(rest)} more cells outside the table or form hold something that would not be read ({listed}). "
-            "Move what matters into the answer cells and clear the rest."), "outside-table"))
+            "Move what matters into the answer cells and clear the rest."), C.OUTSIDE_TABLE))
 
 
 def _formulas(raw, res: CheckResult) -> None:
@@ -585,8 +585,8 @@ def _formulas(raw, res: CheckResult) -> None:
             formula = formula if len(formula) <= 60 else formula[:57] + "..."
             cells.add((sheet, cell))
             p(Problem(sheet if sheet != L.META else L.META, cell, ref, formula, "a value", (
-                f"{what} holds a formula ({formula}), not a value: type the value, not a formula"), "formula"))
-    res.problems[:] = [q for q in res.problems if q.code == "formula" or (q.sheet, q.cell) not in cells]
+                f"{what} holds a formula ({formula}), not a value: type the value, not a formula"), C.FORMULA))
+    res.problems[:] = [q for q in res.problems if q.code == C.FORMULA or (q.sheet, q.cell) not in cells]
 
 
 def _contract_sheet(raw, res: CheckResult) -> None:
@@ -601,7 +601,7 @@ def _contract_sheet(raw, res: CheckResult) -> None:
         if len(value) > limit:
             res.problems.append(Problem(L.CONTRACT, cell, "", f"{len(value)} characters", f"at most {limit}", (
                 f"The correction to {f.label.lower()} is {len(value)} characters long; keep it to {limit}."),
-                "too-long"))
+                C.TOO_LONG))
         res.corrections[f.key] = value
 
 
@@ -626,9 +626,6 @@ def _prepared(fw: Framework) -> tuple:
     return got
 
 
-_ROW_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
-
-
 def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> None:
     """The Assessment sheet's rows; cells found outside the table are added to ``outside``."""
     if L.ASSESSMENT not in raw.sheets:
@@ -640,7 +637,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
     # "Still accurate?" (column K) is part of the table only in a re-review workbook; in a first-round
     # one anything there is outside the table (an unknown workbook is given the benefit of the doubt).
     re_review = issue is None or bool(issue.prefill)
-    keys = _ROW_KEYS if re_review else _ROW_KEYS[:-1]
+    keys = L.INPUT_KEYS if re_review else L.ANSWER_KEYS  # "Still accurate?" only on re-review workbooks
     headings = {str(a.number): _norm(a.name) for a in fw.areas}
     found: dict[str, list] = {}
     stray = []
@@ -664,7 +661,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
         what = "a heading row" if row.row in area_rows else "a row that is not a key activity"
         p(Problem(L.ASSESSMENT, cell, text_of(row.ref), shown(row.values[key]), "blank", (
             f"{shown(row.values[key])} is in {what}, so it would not be counted. Move it to the activity it belongs "
-            "to, or clear it."), "stray-answer"))
+            "to, or clear it."), C.STRAY_ANSWER))
     prefill = (issue.prefill or {}) if issue is not None else {}
     moved = []
     texts = _texts(fw)
@@ -674,13 +671,13 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
         if not rows:
             p(Problem(L.ASSESSMENT, f"{by['ref'].letter}{want_row}", act.ref, "(missing)", f"a row for {act.ref}", (
                 f"The row for activity {act.ref} is missing (it may have been deleted or its Ref changed). Copy your "
-                "answers into a fresh copy of the workbook we sent you."), "missing-row"))
+                "answers into a fresh copy of the workbook we sent you."), C.MISSING_ROW))
             continue
         if len(rows) > 1:
             cells = ", ".join(f"{by['ref'].letter}{r.row}" for r in rows)
             p(Problem(L.ASSESSMENT, f"{by['ref'].letter}{rows[1].row}", act.ref, cells, "one row", (
                 f"Activity {act.ref} appears on more than one row ({cells}); keep one row per activity."),
-                "duplicate-row"))
+                C.DUPLICATE_ROW))
             continue
         row = rows[0]
         if row.activity != act.text and _norm(row.activity) != _norm(act.text):
@@ -691,7 +688,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
                 f"Row {row.row} is marked {act.ref} but its key activity is not {act.ref}'s: it reads "
                 f"{shown(row.activity)}, where {act.ref} is {shown(act.text)}; {why}. The answers on this row cannot "
                 "be matched to an activity: copy your answers into a fresh copy of the workbook we sent you."),
-                "ref-mismatch"))
+                C.REF_MISMATCH))
             continue
         if row.row != want_row:
             moved.append((act.ref, row.row, want_row))
@@ -703,7 +700,7 @@ def _assessment(raw, fw: Framework, issue, res: CheckResult, outside: list) -> N
         more = f" and {len(moved) - 1} other row(s)" if len(moved) > 1 else ""
         res.notes.append(Problem(L.ASSESSMENT, f"{by['ref'].letter}{got}", ref, f"row {got}", f"row {want}", (
             f"Rows were moved or sorted (activity {ref} was on row {got}, not {want}{more}); answers were matched "
-            "by their Ref."), "rows-moved"))
+            "by their Ref."), C.ROWS_MOVED))
 
 
 def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckResult, fast=None):
@@ -739,14 +736,14 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
     label = scale.normalise(raw_rating)
     if _blank(raw_rating):
         p(Problem(L.ASSESSMENT, cell("rating"), act.ref, "(blank)", choices,
-                  "no rating given; choose one from the dropdown list", "missing-rating"))
+                  "no rating given; choose one from the dropdown list", C.MISSING_RATING))
         ok = False
     elif label is None:
         hidden = hidden_character(raw_rating) if isinstance(raw_rating, str) else None
         what = (f"the rating contains an invisible character ({hidden}), so it is not one of the list" if hidden
                 else f"{shown(raw_rating)} is not a rating")
         p(Problem(L.ASSESSMENT, cell("rating"), act.ref, shown(raw_rating), choices, (
-            f"{what}; choose one from the dropdown list ({choices})"), "bad-rating"))
+            f"{what}; choose one from the dropdown list ({choices})"), C.BAD_RATING))
         ok = False
     texts = {}
     for key in ("evidence", "action", "action_owner"):
@@ -755,14 +752,14 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
         if len(t) > limit:
             p(Problem(L.ASSESSMENT, cell(key), act.ref, f"{len(t)} characters", f"at most {limit}", (
                 f"the {by[key].heading.split(':')[0].lower()} is {len(t)} characters long; keep it to {limit}"),
-                "too-long"))
+                C.TOO_LONG))
             ok = False
         texts[key] = t
     na = label == scale.not_applicable
     if na and not texts["evidence"]:
         p(Problem(L.ASSESSMENT, cell("evidence"), act.ref, "(blank)", "the reason it does not apply", (
             f"{scale.not_applicable} needs a reason: say in Evidence why this activity does not apply to this "
-            "contract"), "na-needs-reason"))
+            "contract"), C.NA_NEEDS_REASON))
         ok = False
     raw_target = v.get("target_date")
     target = None
@@ -771,28 +768,28 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
         target, why = parse_date(raw_target)
         if target is None:
             p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, shown(raw_target), DATE_HELP,
-                      f"the target date {shown(raw_target)} {why}; enter {DATE_HELP}", "bad-date"))
+                      f"the target date {shown(raw_target)} {why}; enter {DATE_HELP}", C.BAD_DATE))
             ok = False
         elif not DATE_MIN <= target <= DATE_MAX:
             p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, target.strftime("%d/%m/%Y"),
-                      "a date between 2000 and 2099",
-                      f"the target date {target:%d/%m/%Y} is not a plausible date; enter {DATE_HELP}", "bad-date"))
+                      f"a date between {DATE_MIN.year} and {DATE_MAX.year}",
+                      f"the target date {target:%d/%m/%Y} is not a plausible date; enter {DATE_HELP}", C.BAD_DATE))
             ok = False
             target = None
     if has_action:
         if not texts["action"]:
             p(Problem(L.ASSESSMENT, cell("action"), act.ref, "(blank)", "the improvement action", (
                 "an action owner or target date is given but no improvement action; describe the action, or clear "
-                "the owner and date"), "missing-action"))
+                "the owner and date"), C.MISSING_ACTION))
             ok = False
         if not texts["action_owner"]:
             p(Problem(L.ASSESSMENT, cell("action_owner"), act.ref, "(blank)", "who owns the action",
                       "the improvement action needs an action owner: say who will make sure it happens",
-                      "missing-owner"))
+                      C.MISSING_OWNER))
             ok = False
         if _blank(raw_target):
             p(Problem(L.ASSESSMENT, cell("target_date"), act.ref, "(blank)", DATE_HELP,
-                      f"the improvement action needs a target date: enter {DATE_HELP}", "missing-target-date"))
+                      f"the improvement action needs a target date: enter {DATE_HELP}", C.MISSING_TARGET_DATE))
             ok = False
     confirm_raw = v.get("confirm")
     confirmed = False
@@ -800,7 +797,7 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
         confirmed = _same_text(confirm_raw, L.CONFIRM_YES)
         if not confirmed:
             p(Problem(L.ASSESSMENT, cell("confirm"), act.ref, shown(confirm_raw), f'"{L.CONFIRM_YES}" or blank', (
-                f"'Still accurate?' must be {L.CONFIRM_YES} or left blank, not {shown(confirm_raw)}"), "bad-confirm"))
+                f"'Still accurate?' must be {L.CONFIRM_YES} or left blank, not {shown(confirm_raw)}"), C.BAD_CONFIRM))
             ok = False
     change = "new"
     if carried:
@@ -818,14 +815,14 @@ def _activity(row, act, scale, choices: str, carried: dict | None, res: CheckRes
                 and texts["evidence"] in ("", text_of(carried.get("evidence")))):
             p(Problem(L.ASSESSMENT, cell("evidence"), act.ref, shown(texts["evidence"]), "what has changed", (
                 f"the rating rose from {before} to {label} (two levels or more) without new evidence; say in "
-                "Evidence what has changed since the last review"), "jump-without-evidence"))
+                "Evidence what has changed since the last review"), C.JUMP_WITHOUT_EVIDENCE))
             ok = False
         if same and confirmed:
             change = "re-confirmed"
         elif same and (confirmed or _blank(confirm_raw)):
             p(Problem(L.ASSESSMENT, cell("confirm"), act.ref, "(blank)", f'"{L.CONFIRM_YES}" or an updated answer', (
                 f"this answer was carried forward from the last review: choose {L.CONFIRM_YES} in 'Still accurate?' if "
-                "it still holds, or update it"), "unconfirmed"))
+                "it still holds, or update it"), C.UNCONFIRMED))
             ok = False
         elif not same:
             change = "changed"
@@ -852,16 +849,16 @@ def _attestation(raw, issue, received: dt.datetime, res: CheckResult) -> None:
         if not t:
             p(Problem(L.ATTESTATION, F[key].cell, "", "(blank)", F[key].label.lower(),
                       f"the attestation needs {'your name' if key == 'name' else 'your role'}; "
-                      f"fill in '{F[key].label}'", "attestation-incomplete"))
+                      f"fill in '{F[key].label}'", C.ATTESTATION_INCOMPLETE))
         elif len(t) > limit:
             p(Problem(L.ATTESTATION, F[key].cell, "", f"{len(t)} characters", f"at most {limit}",
-                      f"'{F[key].label}' is {len(t)} characters long; keep it to {limit}", "too-long"))
+                      f"'{F[key].label}' is {len(t)} characters long; keep it to {limit}", C.TOO_LONG))
         setattr(res, f"attested_{key}", t or None)
     raw_date = a.get("date")
     cell = F["date"].cell
     if _blank(raw_date):
         p(Problem(L.ATTESTATION, cell, "", "(blank)", DATE_HELP,
-                  f"the attestation needs the date you signed it: enter {DATE_HELP}", "attestation-incomplete"))
+                  f"the attestation needs the date you signed it: enter {DATE_HELP}", C.ATTESTATION_INCOMPLETE))
     else:
         signed, why = parse_date(raw_date)
         today = received.date()
@@ -873,15 +870,15 @@ def _attestation(raw, issue, received: dt.datetime, res: CheckResult) -> None:
                 issued_on = None
         if signed is None:
             p(Problem(L.ATTESTATION, cell, "", shown(raw_date), DATE_HELP,
-                      f"the date signed {shown(raw_date)} {why}; enter {DATE_HELP}", "bad-date"))
+                      f"the date signed {shown(raw_date)} {why}; enter {DATE_HELP}", C.BAD_DATE))
         elif signed > today + dt.timedelta(days=1):
             p(Problem(L.ATTESTATION, cell, "", f"{signed:%d/%m/%Y}", f"on or before {today:%d/%m/%Y}",
                       f"the date signed, {signed:%d/%m/%Y}, is in the future; enter the date you signed the return",
-                      "attestation-date"))
+                      C.ATTESTATION_DATE))
         elif issued_on is not None and signed < issued_on:
             p(Problem(L.ATTESTATION, cell, "", f"{signed:%d/%m/%Y}", f"on or after {issued_on:%d/%m/%Y}", (
                 f"the date signed, {signed:%d/%m/%Y}, is before the workbook was issued on {issued_on:%d/%m/%Y}; "
-                "enter the date you signed the return"), "attestation-date"))
+                "enter the date you signed the return"), C.ATTESTATION_DATE))
         else:
             res.attested_on = signed.isoformat()
     conf = a.get("confirm")
@@ -889,4 +886,4 @@ def _attestation(raw, issue, received: dt.datetime, res: CheckResult) -> None:
         found = shown(conf)
         msg = (f"confirm the return is accurate: choose {L.ATTEST_YES} from the list" if _blank(conf)
                else f"the confirmation must be {L.ATTEST_YES}, not {found}; choose {L.ATTEST_YES} from the list")
-        p(Problem(L.ATTESTATION, F["confirm"].cell, "", found, f'"{L.ATTEST_YES}"', msg, "attestation-incomplete"))
+        p(Problem(L.ATTESTATION, F["confirm"].cell, "", found, f'"{L.ATTEST_YES}"', msg, C.ATTESTATION_INCOMPLETE))

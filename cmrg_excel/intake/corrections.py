@@ -44,16 +44,18 @@ from .. import register as reg
 from . import upgrade
 from ..core.contracts import Contract, safe_filename
 from ..core.errors import CmrgError
+from . import codes as C
+from ..kit.files import write_atomic
 
 DAYS_TO_FIX = 14
 # Problems the corrections workbook puts right by itself: listed as "done for you".
 DONE_FOR_YOU = {
-    "altered-contract": "The contract details are back as we hold them; if one is wrong, write the correct value "
+    C.ALTERED_CONTRACT: "The contract details are back as we hold them; if one is wrong, write the correct value "
                         "in column C (Correction).",
-    "altered-metadata": "This is a new workbook with its identity sheet as issued.",
-    "missing-sheet": "Every sheet is back in this workbook.",
-    "duplicate-row": "Each activity has one row again; the first row's answers were kept, so check them.",
-    "stray-answer": "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
+    C.ALTERED_METADATA: "This is a new workbook with its identity sheet as issued.",
+    C.MISSING_SHEET: "Every sheet is back in this workbook.",
+    C.DUPLICATE_ROW: "Each activity has one row again; the first row's answers were kept, so check them.",
+    C.STRAY_ANSWER: "Answers typed outside the activity rows were left out; put them on the activity they belong to.",
 }
 # "wrong-contract": a workbook issued for one contract but showing another on its Contract sheet. Its
 # answers are most likely another contract's (status counts it for neither), so they must not be
@@ -61,8 +63,8 @@ DONE_FOR_YOU = {
 # "empty-return": the workbook came back as sent; a corrections workbook would be the same blank
 # workbook again, so the owner is asked to fill in the one they have. (A file merely named for
 # another contract is its workbook's return, with a "needs a look" note.)
-NOT_CORRECTABLE = {"wrong-contract", "superseded", "old-round", "unknown-token", "no-metadata", "framework-missing",
-                   "unreadable", "internal-error", "changed", "withdrawn", "reader-limit", "empty-return"}
+NOT_CORRECTABLE = {C.WRONG_CONTRACT, C.SUPERSEDED, C.OLD_ROUND, C.UNKNOWN_TOKEN, C.NO_METADATA, C.FRAMEWORK_MISSING,
+                   C.UNREADABLE, C.INTERNAL_ERROR, C.CHANGED, C.WITHDRAWN, C.READER_LIMIT, C.EMPTY_RETURN}
 
 
 def corrections_path(ws, round: str, contract_id: str) -> Path:
@@ -88,7 +90,7 @@ class Correction:
 
 
 @dataclass
-class Plan:
+class CorrectionPlan:
     """What one corrections workbook shows, worked out from the register (plain data)."""
 
     answers: dict[str, dict] = field(default_factory=dict)
@@ -117,12 +119,12 @@ def contract_from_snapshot(snap: dict) -> Contract:
     )
 
 
-def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) -> Plan:
+def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) -> CorrectionPlan:
     """The answers, notes and fixes of one corrections workbook (pure)."""
     up = upgrade.plan(old_fw, new_fw)
     target = {a.ref: a.ref for a in old_fw.activities} if up is None else up.targets
     new_rows = L.activity_rows(new_fw)
-    plan = Plan(attestation=dict(entered.get("attestation") or {}),
+    plan = CorrectionPlan(attestation=dict(entered.get("attestation") or {}),
                 corrections=dict(entered.get("corrections") or {}))
     for ref, values in (entered.get("answers") or {}).items():
         new = target.get(ref)
@@ -146,9 +148,9 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
             if line not in done:
                 done.append(line)
             continue
-        if code == "old-template":
+        if code == C.OLD_TEMPLATE:
             continue  # said below, once, in terms of this workbook
-        if code == "missing-row":
+        if code == C.MISSING_ROW:
             cell = L.ASSESS_BY_KEY["rating"].letter
             message = "the row for this activity was missing from your return: rate it here and give your evidence"
         place = ""
@@ -195,7 +197,7 @@ def plan_correction(issue, old_fw, new_fw, entered: dict, problems: list[dict]) 
     return plan
 
 
-def _sign_again(plan: Plan, note) -> None:
+def _sign_again(plan: CorrectionPlan, note) -> None:
     """The date signed is left blank, marked, for the owner to fill in again.
 
     The attestation vouches for the answers as they are sent. A corrections workbook comes back
@@ -260,6 +262,7 @@ def issue_corrections(ws, conn=None, *, submission_ids: list[int] | None = None,
     today = today or dt.date.today()
     fix_by = ws.config.next_working_day(today + dt.timedelta(days=DAYS_TO_FIX))
     try:
+        reg.check_round(conn, round)  # a round never issued is an error, not "nothing to correct"
         current = None
         try:
             current = ws.framework()
@@ -311,4 +314,4 @@ def _note_in_problems_file(ws, sub: dict, rel: str) -> None:
     text = listed.read_text(encoding="utf-8")
     line = f"A corrections workbook with these answers filled in and each cell to fix marked: {rel}"
     if line not in text:
-        listed.write_text(text.rstrip("\n") + "\n\n" + line + "\n", encoding="utf-8")
+        write_atomic(listed, (text.rstrip("\n") + "\n\n" + line + "\n").encode("utf-8"))

@@ -13,8 +13,8 @@ import datetime as dt
 
 from ..core.contracts import read_date
 from ..core.values import text_of
+from ..kit import layout as L
 
-ANSWER_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
 
 
 def entered_value(value: object, key: str) -> str:
@@ -39,7 +39,7 @@ def entered_values(raw, activity_refs) -> dict:
         ref = text_of(row.ref)
         if ref not in refs or ref in answers:
             continue
-        values = {k: entered_value(row.values.get(k), k) for k in ANSWER_KEYS}
+        values = {k: entered_value(row.values.get(k), k) for k in L.INPUT_KEYS}
         answers[ref] = {k: v for k, v in values.items() if v}
     attestation = {k: entered_value(v, k) for k, v in raw.attestation.items()}
     corrections = {k: text_of(v) for k, v in raw.corrections.items()}

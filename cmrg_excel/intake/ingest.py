@@ -74,12 +74,15 @@ from .. import register as reg
 from ..core.contracts import safe_filename
 from ..core.errors import BusyError, CmrgError
 from ..core.workspace import Workspace
+from ..kit.files import write_atomic
+from ..kit.tables import TableSheet, write_table_workbook
 from ..register import audit
 from .check import Ledger, Problem, check
 from .read import ReaderPool, ReadResult, limits_for, stat_key
 from ..core.settings import check_value
 from ..core.textsafe import visible
 from ..register.details import COLUMNS as DETAIL_COLUMNS, describe as describe_details
+from . import codes as C
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")  # a folder named so is reported, not searched
@@ -131,7 +134,7 @@ class FileOutcome:
     @property
     def needs_a_look(self) -> bool:
         """Accepted, with something the secretariat should check (a file named for another contract)."""
-        return self.outcome == "accepted" and any(n.code == "name-mismatch" for n in self.notes)
+        return self.outcome == "accepted" and any(n.code == C.NAME_MISMATCH for n in self.notes)
 
 
 @dataclass
@@ -234,7 +237,7 @@ def scan_inbox(ws: Workspace) -> tuple[list[Waiting], list[FileOutcome]]:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             if folder != ws.inbox:
-                odd.append(_odd(ws, str(folder), "unreadable", (
+                odd.append(_odd(ws, str(folder), C.UNREADABLE, (
                     f"this folder could not be opened ({exc.strerror}); {LEFT} Check that cmrg may read it, "
                     "then run cmrg ingest again")))
             continue
@@ -245,7 +248,7 @@ def scan_inbox(ws: Workspace) -> tuple[list[Waiting], list[FileOutcome]]:
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError as exc:
-                odd.append(_odd(ws, e.path, "unreadable", (
+                odd.append(_odd(ws, e.path, C.UNREADABLE, (
                     f"it could not be looked at ({exc.strerror}); {LEFT} Check that cmrg may read it, then run "
                     "cmrg ingest again")))
                 continue
@@ -254,14 +257,14 @@ def scan_inbox(ws: Workspace) -> tuple[list[Waiting], list[FileOutcome]]:
                     target = os.readlink(e.path)
                 except OSError:
                     target = "?"
-                odd.append(_odd(ws, e.path, "link", (
+                odd.append(_odd(ws, e.path, C.LINK, (
                     f"it is a link (shortcut) to {target}, not a file; cmrg never follows links, so it was {LEFT} "
                     "To send in the return, copy the file itself into inbox/ and delete the link")))
             elif stat_mod.S_ISDIR(st.st_mode):
                 if Path(e.path).resolve() in skip_dirs:
                     continue
                 if name.lower().endswith(WORKBOOK_SUFFIXES):
-                    odd.append(_odd(ws, e.path, "folder", (
+                    odd.append(_odd(ws, e.path, C.FOLDER, (
                         f"it is a folder named like a workbook (perhaps a workbook unpacked by a zip tool), not a "
                         f"file; nothing in it was read and it was {LEFT} Put the workbook file itself in inbox/ "
                         "and remove the folder")))
@@ -269,13 +272,13 @@ def scan_inbox(ws: Workspace) -> tuple[list[Waiting], list[FileOutcome]]:
                     stack.append(Path(e.path))
             elif stat_mod.S_ISREG(st.st_mode):
                 if name.lower().endswith(NOTE_SUFFIX) and _is_our_note(e.path, st.st_size):
-                    odd.append(_odd(ws, e.path, "problems-note", (
+                    odd.append(_odd(ws, e.path, C.PROBLEMS_NOTE, (
                         f"it is a note cmrg wrote beside a rejected return (what the owner must fix), not a return; "
                         f"it was {LEFT} Move it back to inbox/rejected/, or delete it")))
                     continue
                 found.append(Waiting(e.path, stat_key(st), st.st_mtime))
             else:
-                odd.append(_odd(ws, e.path, "not-a-file", (
+                odd.append(_odd(ws, e.path, C.NOT_A_FILE, (
                     f"it is not a file (a device, pipe or socket); nothing was read from it and it was {LEFT} "
                     "Remove it, and save the return itself into inbox/")))
     found.sort(key=lambda w: (w.mtime, w.path))
@@ -419,11 +422,7 @@ def reconcile(ws: Workspace, conn) -> int:
                 continue
             if hashlib.sha256(data).hexdigest() == sha:
                 if not dest.exists() or _file_sha(str(dest)) != sha:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = dest.with_name(dest.name + ".restore")
-                    tmp.write_bytes(data)
-                    _flush([tmp])
-                    tmp.replace(dest)
+                    write_atomic(dest, data)  # durable before the inbox copy goes
                 try:
                     src.unlink()
                 except OSError:  # still locked by another program: try again next run
@@ -528,7 +527,7 @@ class _Run:
 
     def _saving(self, out: FileOutcome) -> None:
         out.outcome = "skipped"
-        out.problems = [Problem("", "", "", "", "", STILL_SAVING, "still-saving")]
+        out.problems = [Problem("", "", "", "", "", STILL_SAVING, C.STILL_SAVING)]
 
     def _unchanged(self, w: Waiting) -> bool:
         try:
@@ -548,7 +547,7 @@ class _Run:
             why = re.search(r"\((.*)\)", res.error or "")
             out.problems = [Problem("", "", "", "", "", (
                 f"the file could not be opened{f' ({why.group(1)})' if why else ''}; it was {LEFT} Check that cmrg "
-                "may read it (it may be open in a program that locks it), then run cmrg ingest again"), "unreadable")]
+                "may read it (it may be open in a program that locks it), then run cmrg ingest again"), C.UNREADABLE)]
             return self._done(out)
         if data is None and res.crashed:  # the reading process died on it: read the bytes to file here, once
             try:
@@ -558,7 +557,7 @@ class _Run:
             except OSError as exc:
                 out.problems = [Problem("", "", "", "", "", (
                     f"the file could not be opened ({exc.strerror}); it was {LEFT} Check that cmrg may read it (it "
-                    "may be open in a program that locks it), then run cmrg ingest again"), "unreadable")]
+                    "may be open in a program that locks it), then run cmrg ingest again"), C.UNREADABLE)]
                 return self._done(out)
         if read_stat != w.stat or data is None:  # changed between being found and being read
             self._saving(out)
@@ -574,7 +573,7 @@ class _Run:
 
         recheck = False
         if res.crashed or res.error:
-            code = "reader-limit" if res.limit else "unreadable"
+            code = C.READER_LIMIT if res.limit else C.UNREADABLE
             problems = [Problem("", "", "", res.crashed or "", "", res.error or "could not be read safely", code)]
             result = None
         elif res.fatal:
@@ -588,7 +587,7 @@ class _Run:
                 except Exception as exc:  # a bug in a rule: keep the file for the next run, say so
                     out.problems = [Problem("", "", "", "", "", (
                         f"the file could not be checked because of an error in cmrg ({type(exc).__name__}: {exc}); "
-                        f"it was {LEFT} Please report this."), "internal-error")]
+                        f"it was {LEFT} Please report this."), C.INTERNAL_ERROR)]
                     return self._done(out)
             problems = result.problems
             out.notes = list(result.notes)
@@ -630,7 +629,7 @@ class _Run:
     def _not_filed(out: FileOutcome) -> None:
         out.outcome, out.stored, out.problems_file, out.submission_id, out.supersedes = "skipped", "", "", None, None
         out.problems = [Problem("", "", "", "", "", (
-            f"not filed: the run stopped before it was registered; it was {LEFT} for the next run"), "stopped")]
+            f"not filed: the run stopped before it was registered; it was {LEFT} for the next run"), C.STOPPED)]
 
     def drop_unregistered(self) -> None:
         """Remove copies written but not registered (the run is stopping)."""
@@ -695,7 +694,7 @@ class _Run:
         when = seen.received_at[:16].replace("T", " ")
         out.notes = [Problem("", "", "", "", "", (
             f"the same file was already received on {when} UTC and {seen.outcome} (submission {seen.id}, now at "
-            f"{seen.stored_path}); nothing was changed"), "duplicate")]
+            f"{seen.stored_path}); nothing was changed"), C.DUPLICATE)]
         if not self._unchanged(w):
             self._saving(out)
             out.notes = []
@@ -713,7 +712,7 @@ class _Run:
             out.notes = [Problem("", "", "", "", "", (
                 f"the same file was already received on {when} UTC and {seen.outcome} (submission {seen.id}); its "
                 f"filed copy was missing from {seen.stored_path}, so it was put back there; nothing else changed"),
-                "duplicate")]
+                C.DUPLICATE)]
             return self._done(out)
         target = _unique(Path(self.duplicates), _safe_name(out.name))
         os.replace(w.path, target)  # a rename: the file is in one place or the other, never both
@@ -778,7 +777,7 @@ class _Run:
             out.notes.append(Problem("", "", "", earlier.name, out.name, (
                 f"this return replaces {earlier.name}, received in this same run for {result.contract_id}: "
                 "returns are filed oldest first by when they were saved, so this newer one counts; both are kept"),
-                "replaces"))
+                C.REPLACES))
         self._commit(out, w, dest, outcome="accepted", status="current", token=result.token,
                      contract_id=result.contract_id, round=result.round, framework_hash=result.framework_hash,
                      supersedes=prev, corrects=result.corrects,
@@ -838,7 +837,7 @@ class _Run:
             if exc.filename == w.path:
                 out.problems = [Problem("", "", "", "", "", (
                     f"the file could not be opened ({exc.strerror}); it was {LEFT} Check that cmrg may read it, then "
-                    "run cmrg ingest again"), "unreadable")]
+                    "run cmrg ingest again"), C.UNREADABLE)]
                 return self._done(out)
             raise
         if size != w.size or not self._unchanged(w):
@@ -854,7 +853,7 @@ class _Run:
         out.problems = [Problem("", "", "", f"{size} bytes", "", (
             f"The file is {size / 1048576:.1f} MB, larger than the {limit / 1048576:.0f} MB we accept. The workbook we "
             "sent is much smaller: check you are sending the right file, remove any pictures or extra sheets you "
-            "added, save it and send it again."), "too-large")]
+            "added, save it and send it again."), C.TOO_LARGE)]
         named = self.ledger.ids_in_name(out.name)
         out.named_for = sorted(named)
         self.n += 1
@@ -911,7 +910,7 @@ class _Removal(threading.Thread):
                 if _file_sha(dest) != sha:  # the copy is not what was checked: keep the original for the next run
                     out.notes.append(Problem("", "", "", "", "", (
                         f"the filed copy {self.rel(dest)} could not be verified after writing; the file was {LEFT} "
-                        "and the next run puts the copy right"), "unverified"))
+                        "and the next run puts the copy right"), C.UNVERIFIED))
                     continue
                 try:
                     now = stat_key(os.lstat(src))
@@ -920,7 +919,7 @@ class _Removal(threading.Thread):
                 if now is not None and now != st:  # saved again after it was read: the newer file stays
                     out.notes.append(Problem("", "", "", "", "", (
                         "the file was saved again after it was checked: the version checked was filed, and the "
-                        f"newer one was {LEFT} for the next run"), "changed-after"))
+                        f"newer one was {LEFT} for the next run"), C.CHANGED_AFTER))
                 elif now is not None:
                     try:
                         os.unlink(src)
@@ -929,7 +928,7 @@ class _Removal(threading.Thread):
                     except OSError as exc:  # locked by another program, say: the next run removes it
                         out.notes.append(Problem("", "", "", "", "", (
                             f"it was filed, but could not be removed from inbox/ ({exc.strerror}); the next run "
-                            "recognises it and removes it"), "not-removed"))
+                            "recognises it and removes it"), C.NOT_REMOVED))
                         continue
                 self.done.append((sha, self.rel(src)))
                 self.hook("removed", len(self.done))
@@ -946,12 +945,13 @@ def _current_framework(ws: Workspace):
 
 def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = None,
            on_start: Callable[[int], None] | None = None, wait_seconds: float = 10.0,
-           write_report: bool = True, corrections: bool = False,
+           write_report: bool = True, corrections: bool = True,
            settle_seconds: float | None = None) -> IngestResult:
     """Ingest every file waiting in ``inbox/``; see the module documentation.
 
-    With ``corrections``, each rejected return of a workbook we issued (still open) gets
-    its corrections workbook (:mod:`cmrg_excel.intake.corrections`) once every file is filed.
+    With ``corrections`` (the default, as ``cmrg ingest``), each rejected return of a workbook
+    we issued (still open) gets its corrections workbook (:mod:`cmrg_excel.intake.corrections`)
+    once every file is filed; ``corrections=False`` is ``cmrg ingest --no-corrections``.
     ``settle_seconds`` overrides the setting (0 for files the caller wrote and closed itself).
     Raises :class:`IngestStopped` (with what was filed so far) when the run cannot go on."""
     started = time.monotonic()
@@ -968,7 +968,8 @@ def ingest(ws: Workspace, *, progress: Callable[[FileOutcome], None] | None = No
     with ws.lock("ingest", wait_seconds=wait_seconds):
         conn = reg.open_register(ws)
         try:
-            # Each file is one transaction; durability comes from the flush before inbox removal.
+            # Each file is all or nothing in its own savepoint, committed in groups; durability
+            # comes from the flush before inbox copies are removed.
             conn.execute("PRAGMA synchronous=NORMAL")
             run_id = audit.start_run(conn, started_at)
             result = IngestResult([], None, started_at, 0.0, run_id=run_id)
@@ -1124,7 +1125,7 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
         ["Files", len(result.files)],
         *[[o.capitalize(), result.count(o)] for o in OUTCOMES],
         ["Left in inbox/: still being saved", sum(1 for f in result.files if f.problems
-                                                  and f.problems[0].code == "still-saving")],
+                                                  and f.problems[0].code == C.STILL_SAVING)],
         ["Accepted, needs a look (named for another contract)", sum(1 for f in result.files if f.needs_a_look)],
         ["Returns replaced by a newer one in this run", sum(1 for f in result.files if f.replaces is not None)],
         ["Finished off from an interrupted run", result.recovered],
@@ -1135,26 +1136,26 @@ def write_ingest_report(ws: Workspace, result: IngestResult) -> Path:
     when = f"{started:%d/%m/%Y %H:%M} UTC"
     counts = ", ".join(f"{result.count(o)} {o}" for o in OUTCOMES if result.count(o))
     sheets = [
-        reg.TableSheet("Files", FILE_COLUMNS, rows, widths={"First reason": 60, "Now at": 39},
-                       title=f"Ingest of {when}: {len(result.files)} file(s), {counts}",
-                       note="Rejected files first. What each owner must fix is in inbox/rejected/<file>.problems.txt "
-                            "and on the Reasons sheet; where each file went and its SHA-256 are in the columns after "
-                            "First reason.", printed=FILES_PRINTED),
-        reg.TableSheet("Reasons", PROBLEM_COLUMNS, reasons, widths={"Reason": 70},
-                       title=f"Ingest of {when}: every reason, file by file", printed=PROBLEMS_PRINTED),
+        TableSheet("Files", FILE_COLUMNS, rows, widths={"First reason": 60, "Now at": 39},
+                   title=f"Ingest of {when}: {len(result.files)} file(s), {counts}",
+                   note="Rejected files first. What each owner must fix is in inbox/rejected/<file>.problems.txt "
+                        "and on the Reasons sheet; where each file went and its SHA-256 are in the columns after "
+                        "First reason.", printed=FILES_PRINTED),
+        TableSheet("Reasons", PROBLEM_COLUMNS, reasons, widths={"Reason": 70},
+                   title=f"Ingest of {when}: every reason, file by file", printed=PROBLEMS_PRINTED),
     ]
     if upgrades:
-        sheets.append(reg.TableSheet("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"],
-                                     upgrades, title=f"Ingest of {when}: returns mapped from an older framework"))
+        sheets.append(TableSheet("Upgrades", ["File", "Contract", "From version", "Old ref", "New ref", "Change"],
+                                 upgrades, title=f"Ingest of {when}: returns mapped from an older framework"))
     if made:
-        sheets.append(reg.TableSheet("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook",
-                                                     "Fixes", "Framework version"], made,
-                                     title=f"Ingest of {when}: corrections workbooks made"))
+        sheets.append(TableSheet("Corrections", ["Contract", "Round", "Rejected submission", "Corrections workbook",
+                                                 "Fixes", "Framework version"], made,
+                                 title=f"Ingest of {when}: corrections workbooks made"))
     if details:
-        sheets.append(reg.TableSheet("Details to correct", DETAIL_COLUMNS, details,
-                                     title=f"Ingest of {when}: contract details the owners correct"))
-    sheets.append(reg.TableSheet("Summary", ["Item", "Value"], summary, title=f"Ingest of {when}: the run"))
-    return reg.write_table_xlsx(path, sheets[0], extra=sheets[1:])
+        sheets.append(TableSheet("Details to correct", DETAIL_COLUMNS, details,
+                                 title=f"Ingest of {when}: contract details the owners correct"))
+    sheets.append(TableSheet("Summary", ["Item", "Value"], summary, title=f"Ingest of {when}: the run"))
+    return write_table_workbook(path, sheets[0], extra=sheets[1:])
 
 
 def summary_json(result: IngestResult) -> str:

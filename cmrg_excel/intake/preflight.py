@@ -7,6 +7,12 @@ memory), so :func:`preflight` looks at the raw bytes first, using only ``zipfile
 compiled regular expressions over the decompressed parts (no XML parser), and reports
 every problem it finds in plain English for the contract owner.
 
+It owns the stages and what they say: the container (size, emptiness, what kind of file
+the bytes are), the zip package (its limits, names, content types and relationships) and
+the parts' contents (DOCTYPEs, encodings, links, objects, macros). Where each worksheet's
+cells and formulas are is read by :mod:`.sheetscan`; the messages are in the catalogue,
+:mod:`.codes`.
+
 :func:`preflight` never raises. A result whose :attr:`PreflightResult.ok` is False must
 not be parsed. A result that is ok still only says "safe enough to parse in a worker
 process with a memory limit": parsers must keep their own defences.
@@ -15,16 +21,18 @@ process with a memory limit": parsers must keep their own defences.
 from __future__ import annotations
 
 import codecs
-import functools
 import io
 import posixpath
 import re
-import struct
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 
-__all__ = ["Limits", "Finding", "PreflightResult", "preflight", "column_letters", "column_number"]
+from ..kit.zipfile_internals import read_member_capped as _inflate
+from . import codes as C
+from .sheetscan import ATTR as _ATTR, ATTRS as _ATTRS, PFX as _PFX, Scan, column_letters, column_number
+from .sheetscan import formula_cells, scan_cells, unescape as _unescape
+
+__all__ = ["Limits", "PreflightFinding", "PreflightResult", "preflight", "column_letters", "column_number"]
 
 _MIB = 1024 * 1024
 
@@ -41,7 +49,10 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Finding:
+class PreflightFinding:
+    """One thing the preflight found in a file's bytes (named apart from the summary's findings,
+    which are statements about the programme)."""
+
     code: str  # stable machine code, e.g. "encrypted", "zip-bomb", "cell-out-of-bounds"
     message: str  # plain English for a contract owner: what is wrong and what to do
     fatal: bool  # True: reject the file, never parse it. False: a warning kept with the file
@@ -51,7 +62,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class PreflightResult:
-    findings: tuple[Finding, ...]
+    findings: tuple[PreflightFinding, ...]
     sheet_parts: dict[str, str]  # sheet name -> zip part path (from workbook.xml + its rels)
     # sheet name (or part path when it has none) -> ((cell, formula text), ...) of every cell
     # holding a formula: readers see only a formula's cached value, which Excel would recompute
@@ -63,7 +74,7 @@ class PreflightResult:
         return not any(f.fatal for f in self.findings)
 
     @property
-    def problems(self) -> list[Finding]:
+    def problems(self) -> list[PreflightFinding]:
         """The fatal findings, in the order they were found."""
         return [f for f in self.findings if f.fatal]
 
@@ -72,106 +83,8 @@ class PreflightResult:
 # Messages. Every fatal message says what is wrong and what the contract owner can do.
 # --------------------------------------------------------------------------------------
 
-_FRESH_COPY = (
-    "Copy your answers into a fresh copy of the workbook we sent you, save it and send that."
-)
-
-_MESSAGES = {
-    "empty": (
-        "The file is empty: it may not have saved or uploaded properly. Open the workbook in "
-        "Excel, check your answers are there, save it and send it again."
-    ),
-    "encrypted": (
-        "The workbook is protected with a password to open. Open it, remove the password "
-        "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and "
-        "send it again."
-    ),
-    "legacy-xls": (
-        "The file is in the old Excel 97-2003 format (.xls), not the workbook we sent. Please "
-        "fill in the .xlsx workbook we sent you; if you have already typed your answers into "
-        "this file, open it in Excel, use File > Save As and choose 'Excel Workbook (*.xlsx)', "
-        "then send the .xlsx file."
-    ),
-    "macro-enabled": (
-        "The workbook contains macros (VBA code), for example because it was saved as a "
-        "macro-enabled workbook (.xlsm) and renamed. We cannot accept files with macros. Open "
-        "it in Excel, use File > Save As, choose 'Excel Workbook (*.xlsx)' (Excel removes the "
-        "macros) and send the new file."
-    ),
-    "saved-as-xlsm": (
-        "The workbook was saved as a macro-enabled workbook (.xlsm). It holds no macros, but we accept "
-        "only the Excel Workbook format we sent. Open it in Excel, use File > Save As, choose 'Excel "
-        "Workbook (*.xlsx)' and send the new file."
-    ),
-    "ods": (
-        "The file is an OpenDocument spreadsheet (.ods), not the Excel workbook we sent. In "
-        "LibreOffice use File > Save As, choose 'Excel 2007-365 (.xlsx)', keep that format "
-        "when asked, and send the .xlsx file."
-    ),
-    "csv": (
-        "The file is a CSV text file, not the Excel workbook we sent, so the questions and "
-        "checks in the workbook are missing. Please enter your answers in the workbook (.xlsx) "
-        "we sent you, save it as an Excel Workbook and send it back."
-    ),
-    "pdf": (
-        "The file is a PDF, not the Excel workbook we sent. We can only read answers from the "
-        "workbook itself: please fill in the .xlsx file we sent you and send it back as it is, "
-        "without printing or exporting it to PDF."
-    ),
-    "truncated": (
-        "The file is damaged or incomplete (it may have been cut off while saving, copying or "
-        "uploading). Open the workbook in Excel, check your answers are all there, save it and "
-        "send it again. If Excel cannot open it either, " + _FRESH_COPY[0].lower() + _FRESH_COPY[1:]
-    ),
-    "not-a-workbook": (
-        "The file is not an Excel workbook{what}. Please send back the Excel workbook (.xlsx) "
-        "we sent you, with your answers filled in."
-    ),
-    "not-xlsx-package": (
-        "The file is not an Excel workbook in the format we sent{what}. Please send back the "
-        "Excel workbook (.xlsx) we sent you, with your answers filled in."
-    ),
-    "odd-structure": (
-        "The workbook's internal structure is unusual ({what}), so it cannot be checked "
-        "safely. Open it in Excel, use File > Save As, choose 'Excel Workbook (*.xlsx)' and "
-        "send the new file. If that does not help, " + _FRESH_COPY[0].lower() + _FRESH_COPY[1:]
-    ),
-    "too-large": (
-        "The file is {size}, larger than the {limit} we accept. The workbook we sent is much "
-        "smaller: check you are sending the right file, remove any pictures or extra sheets "
-        "you added, save it and send it again."
-    ),
-    "too-many-parts": (
-        "The workbook is made of {n} internal parts, far more than the workbook we sent (we "
-        "accept up to {limit}), which usually means a lot of extra content was added. "
-        + _FRESH_COPY
-    ),
-    "zip-bomb": (
-        "Part of the workbook expands to an unreasonable size when opened ({what}), so we "
-        "cannot open it safely. " + _FRESH_COPY
-    ),
-    "doctype": (
-        "The workbook contains a document-type declaration (DOCTYPE or ENTITY), which Excel "
-        "never writes and which can be used to attack the systems that read the file. "
-        + _FRESH_COPY
-    ),
-    "external-link": (
-        "The workbook contains links to other files or to external data ({what}). We never "
-        "need them, and they can leak information when the file is opened. In Excel use Data "
-        "> Edit Links > Break Link, remove any connections under Data > Queries & Connections, "
-        "then save and send it again."
-    ),
-    "embedded-object": (
-        "The workbook contains an embedded object (another file or document inserted into a "
-        "sheet). We cannot accept embedded files: click the object, press Delete, save and "
-        "send it again. Send any supporting documents separately."
-    ),
-    "activex": (
-        "The workbook contains ActiveX controls (buttons, tick boxes or similar inserted from "
-        "the Developer tab). We cannot accept them: select each one, press Delete (Developer > "
-        "Design Mode helps to select them), save and send it again."
-    ),
-}
+_FRESH_COPY = C.FRESH_COPY
+_MESSAGES = C.TEMPLATES  # every preflight message, by code: the catalogue (codes.py) holds them
 
 
 def _human_size(n: int) -> str:
@@ -180,30 +93,6 @@ def _human_size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.0f} KB"
     return f"{n} bytes"
-
-
-# --------------------------------------------------------------------------------------
-# Column letters
-# --------------------------------------------------------------------------------------
-
-
-def column_letters(n: int) -> str:
-    """1 -> 'A', 100 -> 'CV', 16384 -> 'XFD'."""
-    out = ""
-    while n > 0:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
-
-
-def column_number(letters: str | bytes) -> int:
-    """'A' -> 1, 'CV' -> 100 (case-insensitive; no validation beyond letters)."""
-    if isinstance(letters, bytes):
-        letters = letters.decode("ascii", "replace")
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ord(ch) - 64)
-    return n
 
 
 # --------------------------------------------------------------------------------------
@@ -222,100 +111,12 @@ def _u16(s: str) -> bytes:
 _OLE_ENCRYPTED_NAMES = (_u16("EncryptionInfo"), _u16("EncryptedPackage"))
 _OLE_XLS_NAMES = (_u16("Workbook"), _u16("WORKBOOK"), _u16("Book\x00"))
 
-# An XML namespace prefix such as "x:" in <x:c r="A1">.
-_PFX = rb"(?:[^\s<>/!?:=\"']+:)?"
-# Attributes, with quoted values that may legally contain '>' (but never '<': stopping
-# there also keeps every regex below linear on hostile input such as unclosed quotes).
-_ATTRS = rb"((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*)"
-
-# Slow path: every <c>/<row> start tag, prefixed or not (to count them) ...
-_ANY_CR = re.compile(rb"<" + _PFX + rb"(?:c|row)[\s/>]")
-# ... and the full start tags, so that positions without r= can be followed.
-_TAG_CR = re.compile(rb"<" + _PFX + rb"(c|row)" + _ATTRS + rb"\s*/?>")
-_TAG_DIMENSION = re.compile(rb"<" + _PFX + rb"dimension" + _ATTRS + rb"\s*/?>")
-_ATTR = re.compile(rb"([^\s=/>]+)\s*=\s*(?:\"([^\"<]*)\"|'([^'<]*)')")
-_CELL_REF = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")  # in a dimension
-_REF_SPLIT = re.compile(rb"[:\s]+")
-# The usual first dimension tag, <dimension ref="A1:C56"/>, read without more ado.
-_DIMENSION_FAST = re.compile(rb'<dimension ref="([A-Z]{1,3})([1-9][0-9]{0,6})(?::([A-Z]{1,3})([1-9][0-9]{0,6}))?"\s*/>')
-_PLAIN_CELL_REF = re.compile(rb"([A-Za-z]{1,3})([1-9][0-9]{0,6})")  # in <c r="...">
-
-_PREFIX_TAG = re.compile(rb"<[^\s<>/!?:=\"']+")  # '<' and a namespace prefix, before ':'
-_NAME_RUN = re.compile(rb"[^\s<>/!?:=\"']+")
-_PREFIX_WINDOW = 256
-
-
-def _prefixed_tag_at(data: bytes, colon: int) -> bool:
-    """Is data[colon] the ':' of a start tag such as <x:c ...>? (Looks back at most
-    _PREFIX_WINDOW bytes, so that many matches cannot make this quadratic; a longer run
-    of name characters before the ':' is taken as a prefixed tag, to be safe.)"""
-    lo = max(0, colon - _PREFIX_WINDOW)
-    lt = data.rfind(b"<", lo, colon)
-    if lt >= 0:
-        return _PREFIX_TAG.fullmatch(data, lt, colon) is not None
-    return lo > 0 and _NAME_RUN.fullmatch(data, lo, colon) is not None
-
-
-def _upto_regex(n: int, digits: str, lo: str, end: str) -> str:
-    """A regex for the numbers 1..n written in the given digit alphabet with no leading
-    'zero' (lo is the smallest leading digit), each followed by `end`: decimal ('0'..'9',
-    lo '1') or bijective base-26 column letters ('A'..'Z', lo 'A'). Shorter numbers come
-    first, matched possessively (this runs once per cell of every sheet)."""
-    first, last = digits[0], digits[-1]
-    if n < 1:
-        return "(?!)"
-    s = str(n) if digits[0] == "0" else column_letters(n)
-    width = len(s)
-    alts = []
-    if width > 1:
-        alts.append(f"[{lo}-{last}][{first}-{last}]{{0,{width - 2}}}+{end}")
-    for i, ch in enumerate(s):
-        floor = lo if i == 0 else first
-        if i < width - 1:
-            if ch > floor:
-                alts.append(f"{s[:i]}[{floor}-{chr(ord(ch) - 1)}][{first}-{last}]{{{width - i - 1}}}{end}")
-        elif ch >= floor:
-            alts.append(f"{s[:i]}[{floor}-{ch}]{end}")
-    return "(?:" + "|".join(alts) + ")"
-
-
-@functools.lru_cache(maxsize=16)
-def _suspicious_pattern(max_row: int, max_col: int) -> re.Pattern[bytes]:
-    """Finds the first plain <c>/<row> start tag that is not simply <c r="IN"> or
-    <row r="IN"> with IN a plain in-bounds reference closed by its quote: a tag without a
-    leading r=, with odd spacing or quoting, an escaped, odd or out-of-bounds reference;
-    or a <dimension> tag (searched for around the first one, which is checked on its own).
-    Tags with a namespace prefix are found by _has_prefixed_tag."""
-    rows = _upto_regex(max_row, "0123456789", "1", '"').encode()
-    cols = _upto_regex(max_col, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "A", "(?=[0-9])").encode()
-    return re.compile(rb'<(?:dimension[\s/>]'
-                      rb'|c(?:[\t\n\r/>]| (?!r="' + cols + rows + rb'))'
-                      rb'|row(?:[\t\n\r/>]| (?!r="' + rows + rb')))')
-
-
-# Namespace-prefixed <x:c>, <x:row>, <x:dimension>: found from the ':' (rarer than '<'),
-# then confirmed by looking back; past a few false alarms, one regex pass decides.
-_PREFIXED_NAME = re.compile(rb":(?:c|row|dimension)[\s/>]")
-_PREFIXED_TAG = re.compile(rb"<[^\s<>/!?:=\"']++:(?:c|row|dimension)[\s/>]")
-
-
-def _has_prefixed_tag(data: bytes, start: int, end: int) -> bool:
-    for n, m in enumerate(_PREFIXED_NAME.finditer(data, start, end)):
-        if n >= 64:
-            return _PREFIXED_TAG.search(data, start, end) is not None
-        if _prefixed_tag_at(data, m.start()):
-            return True
-    return False
-
-
 _DOCTYPE = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
 _XML_DECL_ENCODING = re.compile(rb"\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']")
 _OK_ENCODINGS = {
     b"utf-8", b"utf8", b"utf-16", b"utf-16le", b"utf-16be", b"utf16",
     b"us-ascii", b"ascii", b"iso-8859-1", b"latin1", b"latin-1", b"windows-1252", b"cp1252",
 }
-_CHARREF = re.compile(rb"&(#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,10}|amp|lt|gt|quot|apos);")
-_NAMED_REFS = {b"amp": b"&", b"lt": b"<", b"gt": b">", b"quot": b'"', b"apos": b"'"}
 
 # Start tags matched at the start of a piece of data.split(b"<") ('<' never occurs inside
 # a tag, so each piece starts with one tag; pieces in comments only add false alarms).
@@ -365,7 +166,7 @@ class _Collector:
     that the owner reads one message per problem, however many parts show it."""
 
     def __init__(self) -> None:
-        self.items: list[Finding | str] = []
+        self.items: list[PreflightFinding | str] = []
         self.merged: dict[str, list[tuple[str | None, str, str | None]]] = {}
         # <row>/<c> tags the slow sheet scan may still follow, for the whole workbook
         self.slow_budget = [600_000]
@@ -373,7 +174,7 @@ class _Collector:
 
     def add(self, code: str, message: str, part: str | None = None, detail: str | None = None,
             fatal: bool = True) -> None:
-        self.items.append(Finding(code, message, fatal, part, detail))
+        self.items.append(PreflightFinding(code, message, fatal, part, detail))
 
     def evidence(self, code: str, part: str | None, what: str, note: str | None = None) -> None:
         # External links, embedded objects and ActiveX controls are fatal by default: a
@@ -388,9 +189,9 @@ class _Collector:
             self.merged[code].append(entry)
 
     def result(self, sheet_parts: dict[str, str]) -> PreflightResult:
-        out: list[Finding] = []
+        out: list[PreflightFinding] = []
         for item in self.items:
-            if isinstance(item, Finding):
+            if isinstance(item, PreflightFinding):
                 out.append(item)
                 continue
             ev = self.merged[item]
@@ -407,10 +208,10 @@ class _Collector:
             if item == "external-link":
                 message = _MESSAGES[item].format(what=", ".join(whats[:3]))
             elif item == "macro-enabled" and whats == [_XLSM_TYPE]:
-                message = _MESSAGES["saved-as-xlsm"]  # no code anywhere: only the file type says "macros"
+                message = _MESSAGES[C.SAVED_AS_XLSM]  # no code anywhere: only the file type says "macros"
             else:
                 message = _MESSAGES[item]
-            out.append(Finding(item, message, True, ev[0][0], detail))
+            out.append(PreflightFinding(item, message, True, ev[0][0], detail))
         return PreflightResult(tuple(out), sheet_parts, self.formulas)
 
 
@@ -425,14 +226,14 @@ def preflight(data: bytes, limits: Limits = Limits()) -> PreflightResult:
     sheet_parts: dict[str, str] = {}
     try:
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=""),
+            col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=""),
                     detail=f"expected bytes, got {type(data).__name__}")
             return col.result(sheet_parts)
         data = bytes(data)
         if _container(data, limits, col):
             sheet_parts = _package(data, limits, col)
     except Exception as exc:  # never raise: anything unexpected means "do not parse"
-        col.add("truncated", _MESSAGES["truncated"],
+        col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED],
                 detail=f"the file could not be checked ({type(exc).__name__}: {exc})"[:300])
         return col.result(sheet_parts)
     return col.result(sheet_parts)
@@ -446,12 +247,12 @@ def preflight(data: bytes, limits: Limits = Limits()) -> PreflightResult:
 def _container(data: bytes, limits: Limits, col: _Collector) -> bool:
     size = len(data)
     if size > limits.max_file_bytes:
-        col.add("too-large",
-                _MESSAGES["too-large"].format(size=_human_size(size), limit=_human_size(limits.max_file_bytes)),
+        col.add(C.TOO_LARGE,
+                _MESSAGES[C.TOO_LARGE].format(size=_human_size(size), limit=_human_size(limits.max_file_bytes)),
                 detail=f"{size} bytes > {limits.max_file_bytes}")
         return False
     if size == 0 or (data[:1] in b"\x00 \t\r\n" and not data.strip(b"\x00 \t\r\n")):
-        col.add("empty", _MESSAGES["empty"], detail=f"{size} bytes, no content")
+        col.add(C.EMPTY, _MESSAGES[C.EMPTY], detail=f"{size} bytes, no content")
         return False
 
     head = data[:8]
@@ -461,14 +262,14 @@ def _container(data: bytes, limits: Limits, col: _Collector) -> bool:
     if head.startswith(_ZIP_MAGIC):
         # An ODS file stores its "mimetype" member first and uncompressed.
         if data[30:38] == b"mimetype" and b"opendocument.spreadsheet" in data[38:100]:
-            col.add("ods", _MESSAGES["ods"], part="mimetype")
+            col.add(C.ODS, _MESSAGES[C.ODS], part="mimetype")
             return False
         return True
     if head.startswith(_EMPTY_ZIP):
-        col.add("not-xlsx-package", _MESSAGES["not-xlsx-package"].format(what=" (it is an empty zip archive)"))
+        col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.NOT_XLSX_PACKAGE].format(what=" (it is an empty zip archive)"))
         return False
     if b"%PDF-" in data[:1024]:
-        col.add("pdf", _MESSAGES["pdf"])
+        col.add(C.PDF, _MESSAGES[C.PDF])
         return False
     _sniff_other(data, col)
     return False
@@ -477,17 +278,17 @@ def _container(data: bytes, limits: Limits, col: _Collector) -> bool:
 def _ole(data: bytes, col: _Collector) -> None:
     """OLE2 compound file: password-protected OOXML, legacy .xls, or another Office file."""
     if any(name in data for name in _OLE_ENCRYPTED_NAMES):
-        col.add("encrypted", _MESSAGES["encrypted"],
+        col.add(C.ENCRYPTED, _MESSAGES[C.ENCRYPTED],
                 detail="OLE container holding EncryptionInfo/EncryptedPackage streams")
     elif any(name in data for name in _OLE_XLS_NAMES):
-        col.add("legacy-xls", _MESSAGES["legacy-xls"], detail="OLE container holding a Workbook stream")
+        col.add(C.LEGACY_XLS, _MESSAGES[C.LEGACY_XLS], detail="OLE container holding a Workbook stream")
     elif _u16("WordDocument") in data:
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is an old-format Word document, .doc)"))
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an old-format Word document, .doc)"))
     elif _u16("PowerPoint Document") in data:
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is an old-format PowerPoint file, .ppt)"))
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an old-format PowerPoint file, .ppt)"))
     else:
-        col.add("not-a-workbook",
-                _MESSAGES["not-a-workbook"].format(what=" (it is an old-format Office file we cannot read)"),
+        col.add(C.NOT_A_WORKBOOK,
+                _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an old-format Office file we cannot read)"),
                 detail="OLE container without a workbook stream")
 
 
@@ -505,11 +306,11 @@ _OTHER_MAGICS = (
 def _sniff_other(data: bytes, col: _Collector) -> None:
     for magic, what in _OTHER_MAGICS:
         if data.startswith(magic):
-            col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=what))
+            col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=what))
             return
     text = _as_text(data[:16384])
     if text is None:
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=""),
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=""),
                 detail="unrecognised binary data")
         return
     stripped = text.lstrip("\ufeff \t\r\n")
@@ -521,13 +322,13 @@ def _sniff_other(data: bytes, col: _Collector) -> None:
             what = " (it is a web page, for example a workbook saved as HTML)"
         else:
             what = " (it is an XML or web file)"
-        col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=what))
+        col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=what))
         return
     lines = [ln for ln in stripped.splitlines()[:20] if ln.strip()]
     if lines and any(_delimited(lines, d) for d in (",", ";", "\t", "|")):
-        col.add("csv", _MESSAGES["csv"])
+        col.add(C.CSV, _MESSAGES[C.CSV])
         return
-    col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is a plain text file)"))
+    col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is a plain text file)"))
 
 
 def _delimited(lines: list[str], delimiter: str) -> bool:
@@ -566,7 +367,7 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except Exception as exc:  # BadZipFile, but also struct/Unicode/Value errors on garbage
-        col.add("truncated", _MESSAGES["truncated"], detail=f"{type(exc).__name__}: {exc}"[:300])
+        col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED], detail=f"{type(exc).__name__}: {exc}"[:300])
         return {}
 
     by_name: dict[str, list[zipfile.ZipInfo]] = {}
@@ -578,9 +379,9 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         mt = _read_small(zf, data, by_name["mimetype"][0], 200)
         if mt is not None and b"opendocument" in mt:
             if b"opendocument.spreadsheet" in mt:
-                col.add("ods", _MESSAGES["ods"], part="mimetype")
+                col.add(C.ODS, _MESSAGES[C.ODS], part="mimetype")
             else:
-                col.add("not-a-workbook", _MESSAGES["not-a-workbook"].format(what=" (it is an OpenDocument file)"),
+                col.add(C.NOT_A_WORKBOOK, _MESSAGES[C.NOT_A_WORKBOOK].format(what=" (it is an OpenDocument file)"),
                         part="mimetype", detail=mt[:100].decode("ascii", "replace"))
             return {}
     if "[content_types].xml" not in by_name or "xl/workbook.xml" not in by_name:
@@ -596,14 +397,14 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         else:
             what = " (it is a zip archive without an Excel workbook inside)"
         missing = [n for n in ("[Content_Types].xml", "xl/workbook.xml") if n.lower() not in by_name]
-        col.add("not-xlsx-package", _MESSAGES["not-xlsx-package"].format(what=what),
+        col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.NOT_XLSX_PACKAGE].format(what=what),
                 detail="missing " + ", ".join(missing))
         return {}
 
     # Listing-level checks (names and flags only, nothing decompressed yet).
     too_many = len(infos) > limits.max_members
     if too_many:
-        col.add("too-many-parts", _MESSAGES["too-many-parts"].format(n=len(infos), limit=limits.max_members),
+        col.add(C.TOO_MANY_PARTS, _MESSAGES[C.TOO_MANY_PARTS].format(n=len(infos), limit=limits.max_members),
                 detail=f"{len(infos)} zip entries > {limits.max_members}")
     odd: list[str] = []
     dupes = sorted(n for n, lst in by_name.items() if len(lst) > 1)
@@ -613,7 +414,7 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
     offsets: dict[int, str] = {}
     for i, info in enumerate(infos):
         if info.flag_bits & 0x1:
-            col.add("encrypted",
+            col.add(C.ENCRYPTED,
                     "Part of the workbook is encrypted inside the zip archive, which Excel never does. "
                     + _FRESH_COPY, part=info.filename, detail="zip entry encryption flag set")
             skip.add(i)
@@ -624,12 +425,12 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
             odd.append(f"{info.filename} uses an unsupported zip feature")
             skip.add(i)
         if info.header_offset in offsets and not info.is_dir():
-            col.add("zip-bomb", _MESSAGES["zip-bomb"].format(what="zip entries overlap"), part=info.filename,
+            col.add(C.ZIP_BOMB, _MESSAGES[C.ZIP_BOMB].format(what="zip entries overlap"), part=info.filename,
                     detail=f"{info.filename} and {offsets[info.header_offset]} share data at offset {info.header_offset}")
             skip.add(i)
         offsets.setdefault(info.header_offset, info.filename)
     if odd:
-        col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(what="; ".join(odd)[:300]),
+        col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(what="; ".join(odd)[:300]),
                 detail="; ".join(odd)[:1000])
     for name in by_name:
         _check_name(name, by_name[name][0].filename, col)
@@ -648,7 +449,7 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
         try:
             chunk = _inflate(zf, data, info, cap)
         except Exception as exc:  # CRC mismatch, bad deflate data, header mismatch, EOF
-            col.add("truncated", _MESSAGES["truncated"], part=info.filename,
+            col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED], part=info.filename,
                     detail=f"{type(exc).__name__}: {exc}"[:300])
             break
         n = len(chunk)
@@ -660,83 +461,17 @@ def _package(data: bytes, limits: Limits, col: _Collector) -> dict[str, str]:
             else:
                 what = (f"{info.filename} expands more than {limits.max_ratio:g} times "
                         f"({_human_size(info.compress_size)} compressed)")
-            col.add("zip-bomb", _MESSAGES["zip-bomb"].format(what=what), part=info.filename,
+            col.add(C.ZIP_BOMB, _MESSAGES[C.ZIP_BOMB].format(what=what), part=info.filename,
                     detail=f"{what}; header claimed {info.file_size} bytes")
             break
         if n != info.file_size:
-            col.add("truncated", _MESSAGES["truncated"], part=info.filename,
+            col.add(C.TRUNCATED, _MESSAGES[C.TRUNCATED], part=info.filename,
                     detail=f"header says {info.file_size} bytes, entry holds {n}")
             break
         total += n
         parts.append((info.filename.lower(), info.filename, chunk))
 
     return _contents(parts, by_name, limits, col)
-
-
-def _inflate(zf: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes:
-    """A member's bytes, at most cap + 1 of them (more than cap means "over the cap").
-
-    The header's uncompressed size is not trusted: the compressed bytes are inflated here
-    with zlib, capped at cap + 1, and CRC-checked like zipfile does. Where the member's
-    local header is plain (signature, the same name as in the directory, no encryption),
-    its data is located from that header directly; anything else goes through
-    ``zipfile.open()``, which raises zipfile's own error for a damaged header (and where
-    zipfile's internals differ, another Python, the member is read through zipfile itself,
-    with the same cap).
-    """
-    start = _data_start(data, info)
-    if start is not None:
-        return _inflate_at(data, info, start, cap)
-    claimed = info.file_size
-    info.file_size = cap + 1  # zipfile stops at file_size: let it read one byte past the cap
-    try:
-        with zf.open(info) as fh:
-            start = getattr(fh, "_orig_compress_start", None)
-            if isinstance(start, int) and getattr(fh, "_decrypter", None) is None:
-                return _inflate_at(data, info, start, cap)
-            return fh.read(cap + 1)
-    finally:
-        info.file_size = claimed
-
-
-# A zip local file header (zipfile.structFileHeader): the fields used here, by position.
-_LH_SIGNATURE, _LH_FLAGS, _LH_NAME_LENGTH, _LH_EXTRA_LENGTH = 0, 3, 10, 11
-
-
-def _data_start(data: bytes, info: zipfile.ZipInfo) -> int | None:
-    """Where a member's compressed bytes start, read from its local header as zipfile.open()
-    does; None when the header is anything but plain (zipfile.open() then reports it)."""
-    off = info.header_offset
-    end = off + zipfile.sizeFileHeader
-    if off < 0 or end > len(data) or info.flag_bits & 0x61:
-        return None
-    header = struct.unpack(zipfile.structFileHeader, data[off:end])
-    if header[_LH_SIGNATURE] != zipfile.stringFileHeader or header[_LH_FLAGS] & 0x61:
-        return None
-    name_end = end + header[_LH_NAME_LENGTH]
-    try:
-        name = data[end:name_end].decode("utf-8" if header[_LH_FLAGS] & 0x800 else "cp437")
-    except UnicodeDecodeError:
-        return None
-    if name != info.orig_filename:
-        return None
-    return name_end + header[_LH_EXTRA_LENGTH]
-
-
-def _inflate_at(data: bytes, info: zipfile.ZipInfo, start: int, cap: int) -> bytes:
-    raw = data[start:start + info.compress_size]
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = raw[:cap + 1]
-        if len(out) <= cap and len(raw) < info.compress_size:
-            raise EOFError("stored data ends early")
-    else:  # ZIP_DEFLATED (nothing else is streamed)
-        inflater = zlib.decompressobj(-15)
-        out = inflater.decompress(raw, cap + 1)
-        if len(out) <= cap and not inflater.eof:
-            raise EOFError("compressed data ends before its end marker")
-    if len(out) <= cap and zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
-    return out
 
 
 def _read_small(zf: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo, cap: int) -> bytes | None:
@@ -753,15 +488,15 @@ def _check_name(low: str, name: str, col: _Collector) -> None:
     if "_rels/" in low:
         return
     if "vbaproject" in low or low.startswith(("xl/macrosheets/", "xl/intlmacrosheets/")):
-        col.evidence("macro-enabled", name, "macro code part " + name)
+        col.evidence(C.MACRO_ENABLED, name, "macro code part " + name)
     if low.startswith("xl/externallinks/") and not low.endswith("/"):
-        col.evidence("external-link", name, "link to another workbook")
+        col.evidence(C.EXTERNAL_LINK, name, "link to another workbook")
     elif low in ("xl/connections.xml",) or low.startswith("xl/querytables/"):
-        col.evidence("external-link", name, "external data connection")
+        col.evidence(C.EXTERNAL_LINK, name, "external data connection")
     if low.startswith("xl/embeddings/") and not low.endswith("/"):
-        col.evidence("embedded-object", name, "embedded file " + name)
+        col.evidence(C.EMBEDDED_OBJECT, name, "embedded file " + name)
     if low.startswith("xl/activex/") and not low.endswith("/"):
-        col.evidence("activex", name, "ActiveX control " + name)
+        col.evidence(C.ACTIVEX, name, "ActiveX control " + name)
 
 
 # --------------------------------------------------------------------------------------
@@ -802,28 +537,6 @@ def _attrs(attr_bytes: bytes) -> dict[bytes, bytes]:
     return out
 
 
-def _attr_all(attr_bytes: bytes, key: bytes) -> list[bytes]:
-    """Every value of one attribute (duplicates included: they are checked, not trusted)."""
-    return [_unescape(dq or sq) for k, dq, sq in _ATTR.findall(attr_bytes) if k == key]
-
-
-def _unescape(val: bytes) -> bytes:
-    if b"&" not in val:
-        return val
-
-    def rep(m: re.Match[bytes]) -> bytes:
-        ref = m.group(1)
-        if ref in _NAMED_REFS:
-            return _NAMED_REFS[ref]
-        try:
-            cp = int(ref[2:], 16) if ref[1:2] in (b"x", b"X") else int(ref[1:])
-            return chr(cp).encode("utf-8", "replace")
-        except (ValueError, OverflowError):
-            return m.group(0)
-
-    return _CHARREF.sub(rep, val)
-
-
 _NEEDS_NORMALISING = re.compile(r"[\\#?]|^[/.]|/\.|//|/$")
 
 
@@ -855,32 +568,32 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
             first = _FIRST_CHAR.match(data)
             if first is not None and first.group(1) != b"<":
                 if is_xml_name or _looks_xml(raw):
-                    col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(
+                    col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(
                         what=f"{name} is not readable XML"), part=name, detail="part does not start with '<'")
                     continue
                 if b"!" in raw and _DOCTYPE.search(raw):
-                    col.evidence("doctype", name, "DOCTYPE/ENTITY in " + name)
+                    col.evidence(C.DOCTYPE, name, "DOCTYPE/ENTITY in " + name)
                 continue  # an unknown non-XML part: not parsed by anyone we use
             m = _XML_DECL_ENCODING.match(data, 0, 512)
             if m and m.group(1).lower() not in _OK_ENCODINGS:
                 enc = m.group(1)[:40].decode("ascii", "replace")
-                col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(
+                col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(
                     what=f"{name} uses the text encoding {enc}"), part=name, detail=f"encoding={enc}")
             if b"!" in data and _DOCTYPE.search(data):
-                col.evidence("doctype", name, "DOCTYPE/ENTITY in " + name)
+                col.evidence(C.DOCTYPE, name, "DOCTYPE/ENTITY in " + name)
             xml.setdefault(low, data)
             xml_all.append((low, name, data))
         elif b"!" in raw and _DOCTYPE.search(raw):
-            col.evidence("doctype", name, "DOCTYPE/ENTITY in " + name)
+            col.evidence(C.DOCTYPE, name, "DOCTYPE/ENTITY in " + name)
 
     # [Content_Types].xml: macro-enabled main types, vbaProject, part-specific overrides.
     ct = xml.get("[content_types].xml", b"")
     ct_low = ct.lower()
     sheet_candidates: set[str] = set()
     if b"macroenabled" in ct_low:
-        col.evidence("macro-enabled", "[Content_Types].xml", _XLSM_TYPE)
+        col.evidence(C.MACRO_ENABLED, "[Content_Types].xml", _XLSM_TYPE)
     if b"vbaproject" in ct_low:
-        col.evidence("macro-enabled", "[Content_Types].xml", "VBA project content type")
+        col.evidence(C.MACRO_ENABLED, "[Content_Types].xml", "VBA project content type")
     # Overrides name specific parts; only read them when one may be of a kind we refuse.
     # (Worksheets are found through relationships and their folder: readers find them so.)
     if any(word in ct_low for word in (b"externallink", b"activex", b"oleobject")):
@@ -891,11 +604,11 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
             if pname.lower() in by_name:
                 pname = by_name[pname.lower()][0].filename
             if b"externallink" in ctype:
-                col.evidence("external-link", pname, "link to another workbook")
+                col.evidence(C.EXTERNAL_LINK, pname, "link to another workbook")
             elif b"activex" in ctype:
-                col.evidence("activex", pname, "ActiveX control " + pname)
+                col.evidence(C.ACTIVEX, pname, "ActiveX control " + pname)
             elif b"oleobject" in ctype:
-                col.evidence("embedded-object", pname, "embedded file " + pname)
+                col.evidence(C.EMBEDDED_OBJECT, pname, "embedded file " + pname)
 
     # Every relationship part: sheet targets, and types we never accept.
     wb_rels: dict[bytes, tuple[str, str]] = {}  # Id -> (source folder, target)
@@ -922,21 +635,21 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
                 sheet_candidates |= _resolve(source_dir, target)
             short = target[:80]
             if rtype.endswith(_EXTERNAL_TYPES):
-                col.evidence("external-link", name, "link to another workbook", short if external else None)
+                col.evidence(C.EXTERNAL_LINK, name, "link to another workbook", short if external else None)
             elif external and not rtype.endswith(_HYPERLINK_TYPE):
-                col.evidence("external-link", name, "link to an outside file or address", short)
+                col.evidence(C.EXTERNAL_LINK, name, "link to an outside file or address", short)
             if rtype.endswith(_EMBED_TYPES):
-                col.evidence("embedded-object", name, "embedded object")
+                col.evidence(C.EMBEDDED_OBJECT, name, "embedded object")
             if rtype.endswith(_ACTIVEX_TYPES):
-                col.evidence("activex", name, "ActiveX control")
+                col.evidence(C.ACTIVEX, name, "ActiveX control")
             if rtype.endswith(_MACRO_TYPES):
-                col.evidence("macro-enabled", name, "macro code part")
+                col.evidence(C.MACRO_ENABLED, name, "macro code part")
 
     # Sheet names from the workbook, in workbook order.
     sheet_parts: dict[str, str] = {}
     wb = xml.get("xl/workbook.xml", b"")
     if b"externalReferences" in wb and _start_tags(wb, _PIECE_EXTERNAL_REFS):
-        col.evidence("external-link", "xl/workbook.xml", "link to another workbook")
+        col.evidence(C.EXTERNAL_LINK, "xl/workbook.xml", "link to another workbook")
     for attrs in _start_tags(wb, _PIECE_SHEET):
         a = _attrs(attrs)
         sname = a.get(b"name")
@@ -969,83 +682,24 @@ def _contents(parts: list[tuple[str, str, bytes]], by_name: dict[str, list[zipfi
     scanned = {low for low, _, _ in xml_all}
     for low in sheet_candidates:
         if low in by_name and low not in scanned and any(p[0] == low for p in parts):
-            col.add("not-xlsx-package", _MESSAGES["odd-structure"].format(
+            col.add(C.NOT_XLSX_PACKAGE, _MESSAGES[C.ODD_STRUCTURE].format(
                 what=f"{by_name[low][0].filename} is not readable XML"), part=by_name[low][0].filename,
                 detail="a worksheet part that is not XML")
     return sheet_parts
 
 
-def _parse_ref(ref: bytes) -> tuple[int, int] | None:
-    m = _CELL_REF.fullmatch(ref)
-    if not m:
-        return None
-    row = int(m.group(2))
-    if row < 1:
-        return None
-    return column_number(m.group(1)), row
-
-
-class _Scan:
-    """Out-of-bounds and unreadable positions found in one sheet, in document order."""
-
-    __slots__ = ("cells", "rows", "dimension", "dimension_bad", "dimension_far_col", "empty_rows", "unreadable",
-                 "more")
-
-    def __init__(self) -> None:
-        self.cells: list[str] = []
-        self.rows: list[int] = []  # rows beyond the template holding cells
-        self.dimension: str | None = None
-        self.dimension_bad: str | None = None
-        self.dimension_far_col = False  # the dimension reaches beyond the template's last column
-        self.empty_rows: list[int] = []  # rows beyond the template holding no cell: formatting only
-        self.unreadable: list[str] = []
-        self.more = False  # stopped counting at _MAX_REPORTED
-
-    def formatting_only(self) -> bool:
-        """Nothing beyond the template but formatted rows with no cells, and a dimension that
-        reaches down to them (not across): LibreOffice writes row 1,048,576 so whenever a row
-        is deleted. Readers make nothing of a row without cells, so it is no danger."""
-        return (bool(self.empty_rows) and not (self.cells or self.rows or self.unreadable)
-                and not self.dimension_far_col)
-
-
 def _scan_sheet(data: bytes, part: str, sheet: str | None, limits: Limits, col: _Collector) -> None:
-    """Every <dimension ref>, <row r> and <c r> (explicit or implied) within bounds."""
-    max_row, max_col = limits.max_row, limits.max_col
-    scan = _Scan()
-
-    # Fast path: Excel, LibreOffice, openpyxl and xlsxwriter write one <dimension> near the
-    # top and every <c>/<row> with a plain r="..." first. The first dimension is checked
-    # here; one regex pass over the rest finds any other dimension and any tag that is not
-    # like that or is out of bounds. Only then is the sheet followed tag by tag.
-    suspicious = _suspicious_pattern(max_row, max_col)
-    pos = data.find(b"dimension")
-    span = None
-    if pos > 0:
-        m = _DIMENSION_FAST.match(data, pos - 1)
-        if m is not None:
-            c1, r1, c2, r2 = m.groups()
-            if max(int(r1), int(r2 or 1)) > max_row or max(column_number(c1), column_number(c2 or b"A")) > max_col:
-                _dimension_tag(data, pos, max_row, max_col, scan)  # records it, with the far corner
-            span = (pos - 1, m.end())
-        else:
-            span = _dimension_tag(data, pos, max_row, max_col, scan)
-    n = len(data)
-    ranges = ((0, n),) if span is None else ((0, span[0]), (span[1], n))
-    hit = any(suspicious.search(data, a, b) or _has_prefixed_tag(data, a, b) for a, b in ranges)
-    if hit:
-        scan = _Scan()
-        _scan_dimension(data, max_row, max_col, scan)
-        _slow_scan(data, max_row, max_col, scan, col.slow_budget)
+    """Every cell position within bounds (:func:`.sheetscan.scan_cells`), and where the formulas are."""
+    scan = scan_cells(data, limits.max_row, limits.max_col, col.slow_budget)
     if (scan.cells or scan.rows or scan.dimension_bad or scan.unreadable) and not scan.formatting_only():
         _report_scan(scan, part, sheet, limits, col)
     if b"<f" in data or b":f" in data:
-        formulas = _formula_cells(data, col.slow_budget)
+        formulas = formula_cells(data, col.slow_budget)
         if formulas:
             col.formulas[sheet if sheet is not None else part] = formulas
 
 
-def _report_scan(scan: _Scan, part: str, sheet: str | None, limits: Limits, col: _Collector) -> None:
+def _report_scan(scan: Scan, part: str, sheet: str | None, limits: Limits, col: _Collector) -> None:
     max_row, max_col = limits.max_row, limits.max_col
     label = f"Sheet '{sheet}'" if sheet is not None else f"The sheet stored as {part}"
     bounds = f"it ends at column {column_letters(max_col)}, row {max_row}"
@@ -1081,216 +735,10 @@ def _report_scan(scan: _Scan, part: str, sheet: str | None, limits: Limits, col:
             facts.append(f"{len(scan.rows)} row(s) out of bounds, first {scan.rows[0]}")
         if scan.dimension:
             facts.append(f"dimension {scan.dimension}")
-        col.add("cell-out-of-bounds", message, part=part,
+        col.add(C.CELL_OUT_OF_BOUNDS, message, part=part,
                 detail=f"{first} in {where}; " + "; ".join(facts))
     if scan.unreadable:
-        col.add("cell-out-of-bounds",
+        col.add(C.CELL_OUT_OF_BOUNDS,
                 f"{label} has a cell position that cannot be read ({scan.unreadable[0][:60]}), so we cannot "
                 f"check it stays inside the template ({bounds}). " + _FRESH_COPY,
                 part=part, detail=f"{where}: " + "; ".join(scan.unreadable[:5])[:500])
-
-
-def _dimension_tag(data: bytes, pos: int, max_row: int, max_col: int, scan: _Scan) -> tuple[int, int] | None:
-    """If the 'dimension' at pos names a start tag, check its ref and return the tag's
-    span (a malformed tag is recorded as unreadable); None if it is not a tag."""
-    before = data[pos - 1:pos] if pos > 0 else b""
-    if not (before == b"<" or (before == b":" and _prefixed_tag_at(data, pos - 1))):
-        return None
-    if data[pos + 9:pos + 10] not in (b" ", b"\t", b"\n", b"\r", b"/", b">"):
-        return None
-    lt = data.rfind(b"<", max(0, pos - _PREFIX_WINDOW - 2), pos)
-    m = _TAG_DIMENSION.match(data, lt)
-    if m is None:
-        scan.unreadable.append("a <dimension> tag with malformed attributes")
-        return lt, pos + 9
-    for ref in _attr_all(m.group(1), b"ref"):
-        scan.dimension = ref.decode("utf-8", "replace")[:60]
-        pieces = [p for p in _REF_SPLIT.split(ref.strip()) if p]
-        if not pieces:
-            scan.unreadable.append(f"dimension {scan.dimension!r}")
-        for piece in pieces:
-            ref_pos = _parse_ref(piece)
-            if ref_pos is None:
-                scan.unreadable.append(f"dimension {scan.dimension!r}")
-            elif ref_pos[0] > max_col or ref_pos[1] > max_row:
-                scan.dimension_far_col = scan.dimension_far_col or ref_pos[0] > max_col
-                if scan.dimension_bad is None:
-                    scan.dimension_bad = f"{column_letters(ref_pos[0])}{ref_pos[1]}"
-    return lt, m.end()
-
-
-def _scan_dimension(data: bytes, max_row: int, max_col: int, scan: _Scan) -> None:
-    """Every <dimension ref="..."> tag (a real sheet has one, near the top)."""
-    pos = data.find(b"dimension")
-    seen = 0
-    while pos >= 0:
-        seen += 1
-        if seen > 10_000:  # never in a real sheet; keeps hostile text from costing time
-            scan.unreadable.append("the word 'dimension' over 10,000 times")
-            return
-        _dimension_tag(data, pos, max_row, max_col, scan)
-        pos = data.find(b"dimension", pos + 9)
-
-
-_MAX_REPORTED = 100  # out-of-bounds positions collected per sheet before giving up
-
-
-def _slow_scan(data: bytes, max_row: int, max_col: int, scan: _Scan, budget: list[int]) -> None:
-    """Follow every <row>/<c> start tag in order, including implied positions."""
-    # More <c>/<row> tags than the template has rows and cells cannot all be inside it;
-    # and following them one by one costs a few microseconds each, so the whole workbook
-    # gets a budget (hostile markup must not buy seconds of work per upload).
-    places = max_row * (max_col + 1)
-    n_any = 0
-    for _ in _ANY_CR.finditer(data):
-        n_any += 1
-        if n_any > places:
-            scan.unreadable.append(f"more <row>/<c> tags than the template has places ({places})")
-            return
-    if n_any > budget[0]:
-        scan.unreadable.append("too much unusual sheet markup to check")
-        return
-    budget[0] -= n_any
-    row = 0
-    colno = 0
-    n_tags = 0
-    columns: dict[bytes, int] = {}
-    far = False  # the current row is beyond the template (and so far holds no cell)
-    for m in _TAG_CR.finditer(data):
-        n_tags += 1
-        name, attrs = m.groups()
-        refs = [dq or sq for key, dq, sq in _ATTR.findall(attrs) if key == b"r"] if b"r" in attrs else None
-        if name != b"row" and far:
-            far = False  # a cell in a row beyond the template: the row is in use, not only formatted
-            scan.rows.append(scan.empty_rows.pop())
-        if name == b"row":
-            colno = 0
-            far = False
-            if refs:
-                for ref in refs:
-                    if b"&" in ref:
-                        ref = _unescape(ref)
-                    if not ref.isdigit() or len(ref) > 9 or int(ref) < 1:
-                        scan.unreadable.append(f"row {ref[:20].decode('utf-8', 'replace')!r}")
-                        continue
-                    row = int(ref)
-            else:
-                row += 1
-            if row <= max_row:
-                continue
-            scan.empty_rows.append(row)
-            far = True
-            if len(scan.empty_rows) > _MAX_REPORTED:  # formatted rows are fine; thousands of them are not
-                scan.unreadable.append(f"more than {_MAX_REPORTED} rows beyond the template")
-                return
-            continue
-        elif refs:
-            for ref in refs:
-                if b"&" in ref:
-                    ref = _unescape(ref)
-                cm = _PLAIN_CELL_REF.fullmatch(ref)
-                if cm is None:
-                    scan.unreadable.append(f"cell {ref[:20].decode('utf-8', 'replace')!r}")
-                    continue
-                letters, digits = cm.groups()
-                colno = columns.get(letters) or columns.setdefault(letters, column_number(letters))
-                if colno > max_col or int(digits) > max_row:
-                    scan.cells.append(f"{column_letters(colno)}{int(digits)}")
-            if not (scan.cells or scan.unreadable):
-                continue
-        else:
-            colno += 1
-            if colno <= max_col and max(row, 1) <= max_row:
-                continue
-            scan.cells.append(f"{column_letters(colno)}{max(row, 1)}")
-        if len(scan.cells) + len(scan.rows) + len(scan.unreadable) >= _MAX_REPORTED:
-            scan.more = True
-            return  # refused anyway; the owner is told there are more
-    if n_tags != n_any:
-        scan.unreadable.append("a <row> or <c> tag with malformed attributes")
-
-
-# --------------------------------------------------------------------------------------
-# Formulas: where they are, so that the rules can refuse one in a cell meant for a value
-# --------------------------------------------------------------------------------------
-
-# An <f> start tag, prefixed or not (<f>, <f t="shared" .../>, <x:f>); never <formula1> or <font>.
-_F_TAG = re.compile(rb"<(?:[^\s<>/!?:=\"']+:)?f(?=[\s/>])")
-# <row>, <c> and <f> start tags in order, to place formulas whose cell has no plain r=.
-_ROW_C_F = re.compile(rb"<" + _PFX + rb"(c|row|f)(?=[\s/>])" + _ATTRS + rb"\s*/?>")
-_MAX_FORMULAS = 2000  # per sheet; a template uses about a hundred
-_FORMULA_TEXT = 100   # characters of each formula kept, for the message
-
-
-def _formula_text(data: bytes, start: int) -> str:
-    """The text of the formula whose start tag begins at ``start`` ("" for a shared formula's
-    later cells, which only point at the first)."""
-    gt = data.find(b">", start)
-    if gt < 0 or data[gt - 1:gt] == b"/":
-        return ""
-    end = data.find(b"<", gt)
-    text = data[gt + 1:end if end >= 0 else gt + 1 + _FORMULA_TEXT * 4]
-    return _unescape(text[:_FORMULA_TEXT * 4]).decode("utf-8", "replace")[:_FORMULA_TEXT]
-
-
-# What every spreadsheet program writes for a formula cell: <c r="E6" ...><f ...>text</f> or
-# <f .../>. When every <f> of a sheet is found in this form (the count is compared), one pass
-# of this pattern places them all; anything else goes the careful way below.
-_PLAIN_F = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"[^<>]*>\s*<f(?:\s[^<>]*)?(?:/>|>([^<]*)</f>)')
-
-
-def _formula_cells(data: bytes, budget: list[int]) -> tuple[tuple[str, str], ...]:
-    """(cell, formula) of every cell of a sheet holding a formula, in document order.
-
-    A formula is the first child of its cell, so the tag just before each <f> is its <c>, whose
-    r= names the cell (what every spreadsheet program writes). A cell without a plain r= (its
-    place implied by its position) sends the whole sheet through :func:`_formula_cells_slow`."""
-    n_f = len(_F_TAG.findall(data))
-    plain = _PLAIN_F.findall(data)
-    if len(plain) == n_f and n_f <= _MAX_FORMULAS:
-        return tuple((ref.decode("ascii"), _unescape(text[:_FORMULA_TEXT * 4]).decode("utf-8", "replace")[:_FORMULA_TEXT])
-                     for ref, text in plain)
-    out = []
-    for m in _F_TAG.finditer(data):
-        lt = data.rfind(b"<", 0, m.start())
-        tag = _TAG_CR.match(data, lt) if lt >= 0 else None
-        ref = None
-        if tag is not None and tag.group(1) == b"c":
-            refs = [dq or sq for key, dq, sq in _ATTR.findall(tag.group(2)) if key == b"r"]
-            if len(refs) == 1:
-                ref = _unescape(refs[0])
-        if ref is None or _PLAIN_CELL_REF.fullmatch(ref) is None:
-            return _formula_cells_slow(data, budget)
-        out.append((ref.decode("ascii").upper(), _formula_text(data, m.start())))
-        if len(out) >= _MAX_FORMULAS:
-            break
-    return tuple(out)
-
-
-def _formula_cells_slow(data: bytes, budget: list[int]) -> tuple[tuple[str, str], ...]:
-    """The same, following every <row> and <c> as a reader does (implied positions counted)."""
-    out = []
-    row = colno = 0
-    n = 0
-    for m in _ROW_C_F.finditer(data):
-        n += 1
-        if n > budget[0]:
-            out.append(("?", "too much markup to place every formula"))
-            break
-        name, attrs = m.groups()
-        refs = [dq or sq for key, dq, sq in _ATTR.findall(attrs) if key == b"r"] if b"r" in attrs else []
-        if name == b"row":
-            colno = 0
-            row = int(refs[0]) if refs and refs[0].isdigit() else row + 1
-        elif name == b"c":
-            cm = _PLAIN_CELL_REF.fullmatch(_unescape(refs[0])) if refs else None
-            if cm is not None:
-                colno, row = column_number(cm.group(1)), int(cm.group(2))
-            else:
-                colno += 1
-        else:
-            out.append((f"{column_letters(colno)}{max(row, 1)}" if colno else "?", _formula_text(data, m.start())))
-            if len(out) >= _MAX_FORMULAS:
-                break
-    budget[0] = max(0, budget[0] - n)
-    return tuple(out)

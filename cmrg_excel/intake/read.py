@@ -20,7 +20,6 @@ the worker read (``data``): the caller files exactly those, never the file as it
 from __future__ import annotations
 
 import hashlib
-import io
 import multiprocessing
 import os
 import sys
@@ -31,8 +30,9 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from ..kit import calamine_internals as calamine
 from ..kit import layout as L
-from .preflight import Limits, preflight
+from .preflight import PreflightFinding, Limits, preflight
 
 # --- plain data out ----------------------------------------------------------------------
 
@@ -43,7 +43,7 @@ class RawRow:
 
     row: int  # 1-based
     ref: object
-    values: dict[str, object]  # rating, evidence, action, action_owner, target_date, confirm
+    values: dict[str, object]  # layout.INPUT_KEYS -> value
     activity: object = ""  # column B: the key activity's statement (the area's name on an area row)
 
 
@@ -67,17 +67,6 @@ class RawReturn:
     formulas: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """A preflight finding as plain data (a copy of :class:`cmrg_excel.intake.preflight.Finding`)."""
-
-    code: str
-    message: str
-    fatal: bool
-    part: str | None = None
-    detail: str | None = None
-
-
 @dataclass
 class ReadResult:
     """What reading one file produced. Exactly one of raw, findings-with-fatal, error or crashed."""
@@ -85,7 +74,7 @@ class ReadResult:
     path: str
     sha256: str = ""
     size: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[PreflightFinding] = field(default_factory=list)
     raw: RawReturn | None = None
     error: str | None = None  # the reader refused the file (message for the owner)
     crashed: str | None = None  # the worker died or ran out of time (detail for the log)
@@ -95,7 +84,7 @@ class ReadResult:
     limit: bool = False  # refused by one of our own limits (memory, time, a crash), not for what the file holds
 
     @property
-    def fatal(self) -> list[Finding]:
+    def fatal(self) -> list[PreflightFinding]:
         return [f for f in self.findings if f.fatal]
 
 
@@ -113,8 +102,6 @@ def limits_for(max_file_bytes: int) -> Limits:
 
 # --- reading one file ----------------------------------------------------------------------
 
-_VIS = {"Visible": "visible", "Hidden": "hidden", "VeryHidden": "veryhidden"}
-_ASSESS_KEYS = ("rating", "evidence", "action", "action_owner", "target_date", "confirm")
 
 
 def _at(grid: list[list[object]], r: int, c: int) -> object:
@@ -126,13 +113,13 @@ def _at(grid: list[list[object]], r: int, c: int) -> object:
 
 
 # Where the layout's cells are, as 0-based (row, column): worked out once, not per file.
-_META_AT = tuple((k, L.rc(L.meta_cell(k)), L.rc("A" + L.meta_cell(k)[1:])) for k in L.META_KEYS)
+_META_AT = tuple((k, L.rc(L.meta_cell(k)), L.rc(L.meta_cell(k, L.META_KEY_COL))) for k in L.META_KEYS)
 _CONTRACT_AT = tuple((f.key, L.rc(L.contract_cell(f.key)), L.rc(L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL)))
                      for f in L.CONTRACT_FIELDS)
 _ATTEST_AT = tuple((f.key, L.rc(f.cell)) for f in L.ATTEST_FIELDS)
 _REF_COL = L.col_index(L.ASSESS_BY_KEY["ref"].letter)
 _ACTIVITY_COL = L.col_index(L.ASSESS_BY_KEY["activity"].letter)
-_ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in _ASSESS_KEYS)
+_ANSWER_COLS = tuple((k, L.col_index(L.ASSESS_BY_KEY[k].letter)) for k in L.INPUT_KEYS)
 _LAST_ANSWER_COL = max(c for _, c in _ANSWER_COLS)
 _PREVIOUS_COL = L.col_index(L.ASSESS_BY_KEY["previous"].letter)
 _CONFIRM_COL = L.col_index(L.ASSESS_BY_KEY["confirm"].letter)
@@ -161,17 +148,14 @@ def _form_outside(raw: RawReturn, sheet: str, g: list[list[object]], last_row: i
 
 
 def extract(wb) -> RawReturn:
-    """The layout's cells from an open CalamineWorkbook."""
-    sheets = {}
-    for meta in wb.sheets_metadata:
-        vis = getattr(meta.visible, "name", str(meta.visible)).split(".")[-1]
-        sheets[meta.name] = _VIS.get(vis, vis.lower())
+    """The layout's cells from a workbook opened by :func:`cmrg_excel.kit.calamine_internals.open_workbook`."""
+    sheets = calamine.sheet_states(wb)
     raw = RawReturn(sheets=sheets, meta=None)
 
     def grid(name: str) -> list[list[object]] | None:
         if name not in sheets:
             return None
-        return wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return calamine.sheet_grid(wb, name)
 
     g = grid(L.META)
     if g is not None:
@@ -235,16 +219,14 @@ def read_bytes(data: bytes, limits: Limits, path: str = "") -> ReadResult:
     """Preflight then read one file's bytes (call in a worker process for untrusted files)."""
     res = ReadResult(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     pf = preflight(data, limits)
-    res.findings = [Finding(f.code, f.message, f.fatal, f.part, f.detail) for f in pf.findings]
+    res.findings = list(pf.findings)
     if not pf.ok:
         return res
-    import python_calamine as pc
-
     try:
-        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        wb = calamine.open_workbook(data)
         res.raw = extract(wb)
         res.raw.formulas = owners_formulas(pf.formulas)
-    except pc.PasswordError:
+    except calamine.PasswordError:
         res.error = ("The workbook is protected with a password to open. Open it, remove the password "
                      "(File > Info > Protect Workbook > Encrypt with Password, clear the box), save and send it again.")
     except MemoryError:
@@ -321,7 +303,6 @@ def _worker_main(conn, limits: Limits, memory_mb: int, ledger=None, close=()) ->
     parent = os.getppid()
     abort_on = os.environ.get(ABORT_HOOK)
     hang_on = os.environ.get(HANG_HOOK)
-    import python_calamine  # noqa: F401  (import once, before the first file)
 
     if ledger is not None:
         import datetime as _dt

@@ -1,5 +1,5 @@
-"""Issuing: choosing contracts (plan), building and stamping self-assessment workbooks (generate, stamp,
-spec) and the email hand-off (mail).
+"""Issuing: choosing contracts (plan, plan_workbook, planned), building and stamping
+self-assessment workbooks (spec, template, stamp, generate) and the email hand-off (mail).
 
 Nothing here reads a return.
 """

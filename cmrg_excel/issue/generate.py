@@ -333,7 +333,7 @@ def write_mailmerge(ws: Workspace, conn, round: str) -> Path:
 
     A round issued a month at a time holds workbooks sent earlier: ``issued_on`` lets a
     mail merge pick out the latest ones."""
-    from ..core.textsafe import write_csv
+    from ..kit.files import write_csv
 
     rows = []
     folders: dict[Path, Path] = {}

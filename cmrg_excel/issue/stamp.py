@@ -15,10 +15,11 @@ What it guarantees:
 * Only fresh templates are stamped: kind initial or reissue, with no answers, attestation,
   corrections, annotations or fixes, nothing carried forward (:func:`stampable`). Everything
   else goes through ``build_template`` as before.
-* Every value is written as xlsxwriter writes it in that place, by xlsxwriter's own code: a
+* Every value is written as xlsxwriter writes it in that place, by xlsxwriter's own code
+  (reached only through :mod:`cmrg_excel.kit.xlsxwriter_internals`, the pinned wall): a
   shared string by ``SharedStrings._write_si`` (control characters as ``_xHHHH_``, XML
   escaping, ``xml:space="preserve"``; text that xlsxwriter would mangle, such as
-  ``<r>...</r>``, as the rich string :class:`~cmrg_excel.kit.styles.FastFormulaWorksheet` makes
+  ``<r>...</r>``, as the rich string :class:`~cmrg_excel.kit.xlsxwriter_internals.FastFormulaWorksheet` makes
   of it); document properties and
   header/footer text with ``XMLwriter``'s data escaping; amounts and dates as xlsxwriter
   writes a number cell (``%.16G``; dates by its Excel-serial conversion). The whole string
@@ -39,6 +40,9 @@ What it guarantees:
   footer over 255 characters (xlsxwriter drops it) or holding "&", "[" or "]" (codes there),
   an amount that is not finite.
 
+* Any failure of those internals (an xlsxwriter that changed them) makes the workbook, or
+  its shape's base, go through ``build_template``: slower, never wrong.
+
 The one difference from ``build_template``: a value equal to another string of the workbook
 gets its own shared-string entry where ``build_template`` shares one. Excel and every reader
 treat the two alike; the cells hold the same text.
@@ -51,13 +55,10 @@ import math
 import re
 import zipfile
 from dataclasses import dataclass, fields, replace
-from io import StringIO
-from xlsxwriter import utility as xl_utility
-from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
-from xlsxwriter.xmlwriter import XMLwriter
 
 from ..core.contracts import Contract
-from ..kit.styles import WORKBOOK_OPTIONS, FastFormulaWorksheet
+from ..kit import xlsxwriter_internals as XI
+from ..kit.styles import WORKBOOK_OPTIONS
 from .spec import TemplateSpec, created_at
 from .template import build_template
 
@@ -72,11 +73,6 @@ HEADER_FOOTER_TAGS = frozenset({"oddHeader", "oddFooter", "evenHeader", "evenFoo
 # In a header or footer "&" starts a code ("&[Picture]" an image); a value holding these could
 # make xlsxwriter or Excel read the footer differently from the base's.
 _HEADER_FOOTER_UNSAFE = re.compile(r"[&\[\]]")
-CORE_DATE = "%Y-%m-%dT%H:%M:%SZ"  # how xlsxwriter's Core writes docProps created/modified
-
-# xlsxwriter 3.3 names it _datetime_to_excel_datetime; later versions export it.
-_to_excel_serial = getattr(xl_utility, "datetime_to_excel_datetime", None) or xl_utility._datetime_to_excel_datetime
-_XML = XMLwriter()
 _XHHHH = re.compile(r"_x([0-9a-fA-F]{4})_")
 _SI = re.compile(r"<si>.*?</si>", re.S)
 _PLAIN_SI = re.compile(r'<si><t( xml:space="preserve")?>([^<]*)</t></si>\Z')
@@ -104,7 +100,7 @@ def stampable(spec: TemplateSpec) -> bool:
 
 def _created(spec: TemplateSpec) -> str:
 
-    return created_at(spec).strftime(CORE_DATE)
+    return created_at(spec).strftime(XI.DOC_PROPS_DATE)
 
 
 def _shape(contract: Contract) -> tuple | None:
@@ -196,7 +192,7 @@ def _values(spec: TemplateSpec) -> tuple[dict[str, str], dict[str, str]]:
                 raise NotStampable(f"{f.name}: {value!r}")
             numbers[f.name] = _number_text(number)
         elif kind is dt.date:  # build_template writes datetime.combine(value, time())
-            numbers[f.name] = _number_text(_to_excel_serial(
+            numbers[f.name] = _number_text(XI.excel_serial(
                 dt.datetime.combine(value, dt.time()), WORKBOOK_OPTIONS.get("date_1904", False),
                 WORKBOOK_OPTIONS.get("remove_timezone", False),
             ))
@@ -218,22 +214,11 @@ def _decode_text(xml_text: str) -> str:
 
 
 def _encode_text(text: str) -> str:
-    """Element text as XMLwriter._xml_data_element writes it."""
-    return _XML._escape_control_characters(_XML._escape_data(text))
+    return XI.element_text_xml(text)
 
 
 def _render_si(string: str) -> str:
-    """The <si> element xlsxwriter writes for a cell holding ``string``."""
-    if FastFormulaWorksheet.needs_fragments(string):
-        # FastFormulaWorksheet stores such text as a rich string: let it make the runs.
-        scratch = FastFormulaWorksheet()
-        scratch.str_table = SharedStringTable()
-        scratch._write_string(0, 0, string)
-        (string,) = scratch.str_table.string_table
-    writer = SharedStrings()
-    writer.fh = StringIO()
-    writer._write_si(string)
-    return writer.fh.getvalue()
+    return XI.shared_string_xml(string)
 
 
 @dataclass(frozen=True)
@@ -326,7 +311,7 @@ class _Base:
         by_placeholder = {text: texts[name] for text, name in self._text_names.items()}
         buffer = io.BytesIO()
         # As xlsxwriter's Workbook._store_workbook writes the package.
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=False) as zf:
+        with XI.package_writer(buffer) as zf:
             for part in self.parts:
                 info = zipfile.ZipInfo(part.name, part.date_time)
                 info.compress_type = part.compress_type
@@ -370,37 +355,59 @@ class Stamper:
     """Workbooks for many specs: fresh templates stamped from a base per round and shape,
     the rest (and any a base cannot stamp exactly) built by build_template.
 
-    ``stamped`` and ``built`` count the workbooks made each way; ``bases`` the bases made.
+    Stamping leans on xlsxwriter's internals (:mod:`cmrg_excel.kit.xlsxwriter_internals`).
+    Any failure there, not only :class:`NotStampable`, makes that workbook (or that shape's
+    base) go through ``build_template``, xlsxwriter's public API: a changed internal costs
+    speed, never a workbook. ``stamped`` and ``built`` count the workbooks made each way;
+    ``bases`` the bases made; ``failures`` the unexpected errors met (at most
+    :data:`MAX_FAILURES` kept, as text, for a log or a benchmark to show).
     """
+
+    MAX_FAILURES = 5
 
     def __init__(self) -> None:
         self._bases: dict[tuple, _Base | None] = {}
         self.stamped = 0
         self.built = 0
+        self.failures: list[str] = []
 
     @property
     def bases(self) -> int:
         return sum(1 for b in self._bases.values() if b is not None)
 
     def build(self, spec: TemplateSpec) -> bytes:
-
-        if stampable(spec):
-            base = self._base(spec)
-            if base is not None:
-                try:
-                    data = base.stamp(spec)
-                except NotStampable:
-                    pass
-                else:
-                    self.stamped += 1
-                    return data
+        data = self._stamp(spec)
+        if data is not None:
+            self.stamped += 1
+            return data
         self.built += 1
         return build_template(spec)
+
+    def _stamp(self, spec: TemplateSpec) -> bytes | None:
+        """The stamped workbook, or None when it must be built."""
+        try:
+            if not stampable(spec):
+                return None
+            base = self._base(spec)
+            return None if base is None else base.stamp(spec)
+        except NotStampable:
+            return None
+        except Exception as exc:  # a library internal that changed or failed: build instead
+            self._failed(exc)
+            return None
+
+    def _failed(self, exc: Exception) -> None:
+        if len(self.failures) < self.MAX_FAILURES:
+            self.failures.append(f"{type(exc).__name__}: {exc}")
 
     def _base(self, spec: TemplateSpec) -> _Base | None:
         key = _key(spec)
         if key not in self._bases:
-            self._bases[key] = _make_base(spec)
+            try:
+                self._bases[key] = _make_base(spec)
+            except Exception as exc:  # as in _stamp: this shape is built from now on
+                self._failed(exc)
+                self._bases[key] = None
         return self._bases[key]
 
 

@@ -228,39 +228,43 @@ def _instructions_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None
 
 def _contract_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
     c = spec.contract
-    ws.set_column("A:A", 36)
-    ws.set_column("B:B", 48)
-    ws.set_column("C:C", 44)
+    label, held, fix = (L.col_index(x) for x in (L.CONTRACT_LABEL_COL, L.CONTRACT_VALUE_COL,
+                                                  L.CONTRACT_CORRECTION_COL))
+    ws.set_column(label, label, 36)
+    ws.set_column(held, held, 48)
+    ws.set_column(fix, fix, 44)
     ws.set_row(0, 28)
     ws.write_string(0, 0, "Contract details", st.title)
-    ws.write_string(1, 0, "These are the details we hold. If one is wrong, write the correct value in column C.", st.subtitle)
+    ws.write_string(1, 0, "These are the details we hold. If one is wrong, write the correct value in column "
+                    f"{L.CONTRACT_CORRECTION_COL}.", st.subtitle)
     hr = L.CONTRACT_HEADER_ROW - 1
-    ws.write_string(hr, 0, "Detail", st.header)
-    ws.write_string(hr, 1, "As we hold it", st.header)
-    ws.write_string(hr, 2, "Correction (only if this is wrong)", st.header)
+    ws.write_string(hr, label, "Detail", st.header)
+    ws.write_string(hr, held, "As we hold it", st.header)
+    ws.write_string(hr, fix, "Correction (only if this is wrong)", st.header)
     values = c.as_dict()
     for i, f in enumerate(L.CONTRACT_FIELDS):
         r = L.CONTRACT_FIRST_ROW - 1 + i
-        ws.write_string(r, 0, f.label, st.locked_bold)
+        ws.write_string(r, label, f.label, st.locked_bold)
         value = values.get(f.key)
         if value is None or value == "":
-            ws.write_blank(r, 1, None, st.locked)
+            ws.write_blank(r, held, None, st.locked)
         elif f.kind == "money":
-            ws.write_number(r, 1, float(value), st.locked_money)
+            ws.write_number(r, held, float(value), st.locked_money)
         elif f.kind == "date":
-            ws.write_datetime(r, 1, dt.datetime.combine(value, dt.time()), st.locked_date)
+            ws.write_datetime(r, held, dt.datetime.combine(value, dt.time()), st.locked_date)
         else:
-            ws.write_string(r, 1, str(value), st.locked)
+            ws.write_string(r, held, str(value), st.locked)
         correction = spec.corrections.get(f.key)
-        fmt = st.problem if (L.CONTRACT, f"{L.CONTRACT_CORRECTION_COL}{r + 1}") in spec.annotations else st.input
+        fmt = st.problem if (L.CONTRACT, L.contract_cell(f.key, L.CONTRACT_CORRECTION_COL)) in spec.annotations \
+            else st.input
         if correction:
-            ws.write_string(r, 2, str(correction), fmt)
+            ws.write_string(r, fix, str(correction), fmt)
         else:
-            ws.write_blank(r, 2, None, fmt)
+            ws.write_blank(r, fix, None, fmt)
     first = L.CONTRACT_FIRST_ROW - 1
     last = first + len(L.CONTRACT_FIELDS) - 1
     ws.data_validation(
-        first, 2, last, 2,
+        first, fix, last, fix,
         {
             "validate": "length", "criteria": "<=", "value": L.MAX_TEXT["correction"],
             "input_title": "Correction", "input_message": "Only if the detail in column B is wrong: the correct value.",
@@ -413,7 +417,7 @@ def _assessment_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
         f"{by['target_date'].letter}{first_row + 1}",
         {
             "validate": "date", "criteria": "between",
-            "minimum": dt.date(2000, 1, 1), "maximum": dt.date(2099, 12, 31), "multi_range": multi("target_date"),
+            "minimum": L.DATE_MIN, "maximum": L.DATE_MAX, "multi_range": multi("target_date"),
             "input_title": "Target date", "input_message": "The date the action should be done by, as dd/mm/yyyy.",
             "error_title": "Not a date", "error_type": "stop",
             "error_message": "Enter a date as dd/mm/yyyy, for example 31/03/2027.",
@@ -516,8 +520,8 @@ def _attestation_sheet(ws, st: Styles, spec: TemplateSpec, footer: str) -> None:
             })
         elif f.kind == "date":
             ws.data_validation(r0, c0, r0, c0, {
-                "validate": "date", "criteria": "between", "minimum": dt.date(2000, 1, 1),
-                "maximum": dt.date(2099, 12, 31), "error_type": "stop",
+                "validate": "date", "criteria": "between", "minimum": L.DATE_MIN,
+                "maximum": L.DATE_MAX, "error_type": "stop",
                 "input_title": "Date signed", "input_message": "Today's date, as dd/mm/yyyy.",
                 "error_title": "Not a date", "error_message": "Enter the date as dd/mm/yyyy, for example 15/01/2027.",
             })
@@ -563,9 +567,10 @@ def _meta_sheet(ws, spec: TemplateSpec) -> None:
         "generated_at": spec.generated_at,
         "tool_version": __version__,
     }
-    ws.set_column("A:A", 20)
-    ws.set_column("B:B", 70)
-    for i, key in enumerate(L.META_KEYS):
-        ws.write_string(L.META_FIRST_ROW - 1 + i, 0, key)
-        ws.write_string(L.META_FIRST_ROW - 1 + i, 1, values[key])
+    key_col, value_col = L.col_index(L.META_KEY_COL), L.col_index(L.META_VALUE_COL)
+    ws.set_column(key_col, key_col, 20)
+    ws.set_column(value_col, value_col, 70)
+    for key in L.META_KEYS:
+        ws.write_string(*L.rc(L.meta_cell(key, L.META_KEY_COL)), key)
+        ws.write_string(*L.rc(L.meta_cell(key)), values[key])
     ws.very_hidden()

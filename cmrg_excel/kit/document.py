@@ -18,10 +18,9 @@ from docx import Document as new_docx
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from . import docx_internals as DI
 from .files import write_atomic
 
 NAVY = RGBColor(0x1F, 0x3A, 0x5F)
@@ -132,19 +131,6 @@ def _styles(doc) -> None:
         st.paragraph_format.space_after = Pt(6)
 
 
-def _field(paragraph, instruction: str) -> None:
-    """A Word field (PAGE, NUMPAGES) that Word and LibreOffice fill in when they lay out the page."""
-    run = paragraph.add_run()
-    begin, text, end = OxmlElement("w:fldChar"), OxmlElement("w:instrText"), OxmlElement("w:fldChar")
-    begin.set(qn("w:fldCharType"), "begin")
-    text.set(qn("xml:space"), "preserve")
-    text.text = f" {instruction} "
-    end.set(qn("w:fldCharType"), "end")
-    run._r.append(begin)
-    run._r.append(text)
-    run._r.append(end)
-
-
 def _header_footer(doc, document: Document) -> None:
     section = doc.sections[0]
     header = section.header.paragraphs[0]
@@ -164,9 +150,9 @@ def _header_footer(doc, document: Document) -> None:
     lead.bold = True
     lead.font.size = Pt(9)
     footer.add_run("Page ").font.size = Pt(9)
-    _field(footer, "PAGE")
+    DI.add_field(footer, "PAGE")
     footer.add_run(" of ").font.size = Pt(9)
-    _field(footer, "NUMPAGES")
+    DI.add_field(footer, "NUMPAGES")
 
 
 def _cell_text(cell, text: str, bold: bool = False, right: bool = False, size: float = 10) -> None:
@@ -177,22 +163,6 @@ def _cell_text(cell, text: str, bold: bool = False, right: bool = False, size: f
     run = p.add_run(plain(text))
     run.bold = bold
     run.font.size = Pt(size)
-
-
-def _shade(cell, hex_fill: str) -> None:
-    props = cell._tc.get_or_add_tcPr()
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), hex_fill)
-    props.append(shd)
-
-
-def _repeat_header(row) -> None:
-    props = row._tr.get_or_add_trPr()
-    flag = OxmlElement("w:tblHeader")
-    flag.set(qn("w:val"), "true")
-    props.append(flag)
 
 
 def render_docx(document: Document) -> bytes:
@@ -248,10 +218,10 @@ def render_docx(document: Document) -> bytes:
             table.style = styles["Table Grid"]
             table.alignment = WD_TABLE_ALIGNMENT.CENTER
             head = table.rows[0]
-            _repeat_header(head)
+            DI.repeat_header_row(head)
             for i, name in enumerate(block.columns):
                 _cell_text(head.cells[i], name, bold=True, right=i in block.right_align)
-                _shade(head.cells[i], "DCE6F1")
+                DI.shade_cell(head.cells[i], "DCE6F1")
             for k, row in enumerate(block.rows):
                 cells = table.add_row().cells
                 last = block.total_row and k == len(block.rows) - 1

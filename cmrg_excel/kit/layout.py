@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.framework import Framework
+from ..core.settings import DATE_MAX as _DATE_MAX, DATE_MIN as _DATE_MIN
 
 LAYOUT_VERSION = "1"
 
@@ -118,7 +119,11 @@ ASSESS_COLUMNS: tuple[AssessColumn, ...] = (
 # A first-round template has no Last review or Still accurate? columns: its own columns are wider.
 FIRST_ROUND_WIDTHS = {"activity": 38, "guidance": 24, "evidence": 38, "action": 28, "action_owner": 13}
 ASSESS_BY_KEY = {c.key: c for c in ASSESS_COLUMNS}
-ANSWER_KEYS = ("rating", "evidence", "action", "action_owner", "target_date")
+# What the owner fills in on an activity row, in column order: every input column. The
+# writer lays out ANSWER_KEYS on every template (confirm only on re-review templates); the
+# reader, the checks and the copy of what was entered read INPUT_KEYS from any template.
+INPUT_KEYS = tuple(c.key for c in ASSESS_COLUMNS if c.input)
+ANSWER_KEYS = tuple(c.key for c in ASSESS_COLUMNS if c.input and not c.prefill_only)
 ASSESS_TITLE_ROW = 1
 ASSESS_HEADER_ROW = 4
 ASSESS_FIRST_ROW = 5
@@ -209,12 +214,19 @@ META_KEYS = (
     "generated_at",
     "tool_version",
 )
-META_FIRST_ROW = 1  # key in column A, value in column B
+META_FIRST_ROW = 1
+META_KEY_COL = "A"  # each key written beside its value, so a reader can tell a moved row
+META_VALUE_COL = "B"
 
 
-def meta_cell(key: str) -> str:
-    return f"B{META_FIRST_ROW + META_KEYS.index(key)}"
+def meta_cell(key: str, col: str = META_VALUE_COL) -> str:
+    return f"{col}{META_FIRST_ROW + META_KEYS.index(key)}"
 
+
+# --- Dates a workbook accepts -----------------------------------------------------------
+# Target dates and the date signed: the writer's validation and the reader's check. The one
+# range of dates a review programme uses (core/settings.py), also for settings and options.
+DATE_MIN, DATE_MAX = _DATE_MIN, _DATE_MAX
 
 # --- Places in words ----------------------------------------------------------------
 ASSESS_SHORT_NAMES = {"ref": "Ref", "activity": "Key activity", "guidance": "Examples of evidence", "rating": "Rating",

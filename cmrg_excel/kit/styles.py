@@ -1,4 +1,5 @@
-"""One house style for every workbook the tool writes (xlsxwriter formats and print set-up)."""
+"""One house style for every workbook the tool writes: colours, named formats, print set-up, the
+safe workbook options (:func:`new_workbook`), and the one estimate of row heights for wrapped text."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import math
 import re
 
 import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+
+from .xlsxwriter_internals import FastFormulaWorksheet
 
 NAVY = "#1F3864"
 BLUE = "#4472C4"
@@ -39,17 +40,6 @@ WORKBOOK_OPTIONS = {
 }
 
 
-# Two _xHHHH_ sequences sharing an underscore: xlsxwriter escapes only the first.
-_CHAINED_ESCAPES = re.compile(r"_x[0-9a-fA-F]{4}_x[0-9a-fA-F]{4}_")
-_FUNCTION_RE = re.compile(r"\b([A-Z][A-Z0-9.]*)\(")
-# Functions that every Excel since 2007 knows by these names: they never need the
-# "_xlfn." prefix that xlsxwriter adds to newer functions.
-CLASSIC_FUNCTIONS = frozenset(
-    {"IF", "IFERROR", "INDEX", "MATCH", "AVERAGE", "COUNTA", "COUNTIF", "COUNTBLANK", "LEN", "AND", "OR", "NOT",
-     "SUM", "ROUND", "TODAY", "ISNUMBER", "ISBLANK", "TRIM"}
-)
-
-
 _COLUMNS_RE = re.compile(r"^\$?([A-Z]{1,3})(?:\d*)?(?::\$?([A-Z]{1,3})\d*)?$")
 
 
@@ -60,16 +50,11 @@ def _column_number(letters: str) -> int:
     return n - 1
 
 
-class FastFormulaWorksheet(Worksheet):
-    """A worksheet that skips xlsxwriter's future-function rewriting for classic formulas,
-    and remembers its column widths so that :func:`print_setup` can work out the print scale.
-
-    xlsxwriter runs several hundred regular expressions over every formula (and every
-    conditional-format formula) to add "_xlfn." prefixes to post-2010 functions. Our
-    templates hold about a hundred formulas built only from classic functions, so that
-    pass was half of the generation time; formulas using anything else still get it.
-    Subclassing through ``worksheet_class`` is xlsxwriter's documented extension point.
-    """
+class HouseWorksheet(FastFormulaWorksheet):
+    """The worksheet of every workbook the tool writes: xlsxwriter's, with its text and formula
+    fixes (:class:`~cmrg_excel.kit.xlsxwriter_internals.FastFormulaWorksheet`), and remembering
+    its column widths so that :func:`print_setup` can work out the print scale (``set_column``
+    is public API)."""
 
     def set_column(self, first_col, last_col=None, width=None, cell_format=None, options=None):
         if isinstance(first_col, str):  # "A:C" (xlsxwriter's own form), shifted along like the others
@@ -86,55 +71,6 @@ class FastFormulaWorksheet(Worksheet):
             widths[col] = 0.0 if hidden else (DEFAULT_WIDTH if width is None else float(width))
         return result
 
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        if set(_FUNCTION_RE.findall(formula)) <= CLASSIC_FUNCTIONS:
-            if formula.startswith("{"):
-                formula = formula[1:]
-            if formula.startswith("="):
-                formula = formula[1:]
-            if formula.endswith("}"):
-                formula = formula[:-1]
-            return formula
-        return super()._prepare_formula(formula, expand_future_functions)
-
-    # xlsxwriter (3.3.1) writes a shared string that starts with "<r>" and ends with
-    # "</r>" into sharedStrings.xml raw, as if it were rich-text XML it had made itself
-    # (that is how write_rich_string stores its runs). Plain text of that shape, such as a
-    # supplier called "<r>boom</r>", so became an empty cell, and "<r>a</b></r>" a corrupt
-    # file. And it escapes a literal "_xHHHH_" by prefixing "_x005F", but misses the second
-    # of two that share an underscore ("_x005F_x0042_" came back "_x005FB"). Such text is
-    # written instead as a rich string of plain fragments, which xlsxwriter escapes like any
-    # other text: it reads back identical.
-    def _write_string(self, row, col, string, cell_format=None):
-        # (Text over Excel's 32,767 characters is left to xlsxwriter, which cuts it.)
-        if self.needs_fragments(string) and len(string.encode("utf-16-le", "surrogatepass")) <= 2 * self.xls_strmax:
-            fragments = self.literal_fragments(string)
-            return self._write_rich_string(row, col, *fragments, *([cell_format] if cell_format else []))
-        return super()._write_string(row, col, string, cell_format)
-
-    @staticmethod
-    def needs_fragments(string: str) -> bool:
-        """Whether xlsxwriter would store ``string`` wrongly as a plain shared string."""
-        return (string.startswith("<r>") and string.endswith("</r>")) or bool(_CHAINED_ESCAPES.search(string))
-
-    @staticmethod
-    def literal_fragments(string: str) -> list:
-        """``string`` as rich-string arguments that xlsxwriter escapes as plain text.
-
-        The first fragment is the first character and the rest follow with the default font
-        (Calibri 11, the house font), so the cell shows exactly the text. xlsxwriter escapes
-        each fragment and then runs its _xHHHH_ escaping once more over the stored runs, so
-        the text is also cut between every "_" and "x": no fragment then holds an "_xHHHH_"
-        sequence for either pass to touch. (A control character in such a string still
-        comes back as its _xHHHH_ code: xlsxwriter escapes it twice.)
-        """
-        pieces = [string[0]] + re.split(r"(?<=_)(?=x)", string[1:])
-        default = Format()
-        args: list = [pieces[0]]
-        for piece in pieces[1:]:
-            args += [default, piece]
-        return args
-
 
 def new_workbook(target=None) -> tuple[xlsxwriter.Workbook, io.BytesIO | None]:
     """A workbook with the safe options; in memory (returning its buffer) when no target is given."""
@@ -143,7 +79,7 @@ def new_workbook(target=None) -> tuple[xlsxwriter.Workbook, io.BytesIO | None]:
         buffer = io.BytesIO()
         target = buffer
     wb = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "in_memory": True})
-    wb.worksheet_class = FastFormulaWorksheet
+    wb.worksheet_class = HouseWorksheet
     return wb, buffer
 
 
@@ -304,22 +240,12 @@ def print_setup(ws, *, landscape: bool = True, repeat_to_row: int | None = None,
     return scale
 
 
-def row_height(*cells: tuple[str, float], font_size: float = 11, minimum: float = 15.0) -> float:
-    """Height in points for a row of wrapped text, so that every line shows.
-
-    Neither Excel nor LibreOffice re-fits row heights when opening a generated file, so
-    wrapped text needs an explicit height. ``cells`` are (text, column width) pairs.
-    """
-    lines = max((_lines(str(text), width, font_size) for text, width in cells if text), default=1)
-    return max(minimum, lines * 15.0 * font_size / 11 + 2)
-
-
-def wrapped_height(*cells: tuple[str, float]) -> float | None:
-    """:func:`row_height` when the text needs more than one line (17 points), else None: the row
-    can keep the default height."""
-    height = row_height(*cells)
-    return height if height > 17.5 else None
-
+# --- row heights ---------------------------------------------------------------------------
+# Neither Excel nor LibreOffice re-fits row heights when opening a generated file, so every
+# row of wrapped text gets an explicit height. This is the one estimate of how text wraps,
+# used by every workbook: a column width unit holds about one 11-point character (a little
+# more for prose; the estimate leans to a line too many, never one too few).
+LINE_POINTS = 15.0  # one line of 11-point text
 
 # Characters of ordinary 11-point Calibri (or Carlito) text a line holds per unit of column
 # width, allowing for a line broken between words: a unit is one digit's width, and the
@@ -328,8 +254,34 @@ def wrapped_height(*cells: tuple[str, float]) -> float | None:
 CHARS_PER_UNIT = 1.18
 
 
+def line_capacity(width: float, font_size: float = 11) -> float:
+    """Characters of ``font_size``-point text that one line of a column ``width`` units wide holds."""
+    return max(1.0, (width - 1) * (11 / font_size) * CHARS_PER_UNIT)
+
+
 @functools.lru_cache(maxsize=4096)
-def _lines(text: str, width: float, font_size: float) -> int:
-    # A column width unit holds about one 11-point character.
-    capacity = max(1.0, (width - 1) * (11 / font_size) * CHARS_PER_UNIT)
+def text_lines(text: str, capacity: float) -> int:
+    """Lines that ``text`` takes when wrapped at ``capacity`` characters (each newline starts one)."""
     return sum(max(1, math.ceil(len(part) / capacity)) for part in text.split("\n"))
+
+
+def lines_height(lines: int, font_size: float = 11) -> float:
+    """Points for ``lines`` lines of ``font_size``-point text, with room for the cell's padding."""
+    return lines * LINE_POINTS * font_size / 11 + 2
+
+
+def row_height(*cells: tuple[str, float], font_size: float = 11, minimum: float = 15.0) -> float:
+    """Height in points for a row of wrapped text, so that every line shows.
+
+    ``cells`` are (text, column width) pairs; a merged range's width is the sum of its columns.
+    """
+    lines = max((text_lines(str(text), line_capacity(width, font_size)) for text, width in cells if text),
+                default=1)
+    return max(minimum, lines_height(lines, font_size))
+
+
+def wrapped_height(*cells: tuple[str, float]) -> float | None:
+    """:func:`row_height` when the text needs more than one line (17 points), else None: the row
+    can keep the default height."""
+    height = row_height(*cells)
+    return height if height > 17.5 else None

@@ -148,7 +148,7 @@ def chase_round(ws, round: str | None = None, *, today: dt.date | None = None, d
     """Write the reminder drafts and mailmerge-chase.csv for a round (the latest by default)."""
     from ..kit.files import write_atomic
     from ..issue.mail import load_template, make_eml, render
-    from ..core.textsafe import write_csv
+    from ..kit.files import write_csv
 
     today = today or dt.date.today()
     status = load_round_status(ws, round, today=today, deadline=deadline)

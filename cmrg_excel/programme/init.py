@@ -13,6 +13,7 @@ from ..core.benefits import FILE_NAME as BENEFITS_FILE
 from ..core.framework import BUILTIN_PACKAGE
 from ..kit.benefits_list import write_benefits_log
 from ..kit.contract_list import write_contract_list
+from ..kit.files import write_atomic
 
 
 def init_workspace(
@@ -34,8 +35,8 @@ def init_workspace(
             ("templates", "password", pw, "password"))}
         # Written as TOML basic strings: quotes and backslashes escaped, any other character as it is.
         quoted = {key: json.dumps(value, ensure_ascii=False)[1:-1] for key, value in values.items()}
-        cfg.write_text(CONFIG_TEMPLATE.format(council=quoted["name"], return_email=quoted["return_email"],
-                                              password=quoted["password"]), encoding="utf-8")
+        write_atomic(cfg, CONFIG_TEMPLATE.format(council=quoted["name"], return_email=quoted["return_email"],
+                                                 password=quoted["password"]).encode("utf-8"))
         made.append(cfg)
     ws = Workspace(root, load_config(cfg))
     for folder in (ws.inbox, ws.outbox, ws.archive, ws.frameworks_dir):
@@ -51,7 +52,6 @@ def init_workspace(
         made.append(log)
     standing = root / STANDING_TEXT
     if not standing.exists():
-        standing.write_text(resources.files(BUILTIN_PACKAGE).joinpath(STANDING_TEXT).read_text(encoding="utf-8"),
-                            encoding="utf-8")
+        write_atomic(standing, resources.files(BUILTIN_PACKAGE).joinpath(STANDING_TEXT).read_bytes())
         made.append(standing)
     return ws, made

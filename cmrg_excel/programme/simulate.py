@@ -289,9 +289,11 @@ def simulate_re_reviews(ws, round: str, rng_seed: int = 0, today: dt.date | None
 
 def waiting_issues(ws, round: str) -> list:
     """The workbooks of ``round`` still waiting for a return: issued, not replaced, and their
-    contract has no accepted return in the round (so a second run fills nothing twice)."""
+    contract has no accepted return in the round (so a second run fills nothing twice). A round
+    never issued, or withdrawn, stops with :class:`~cmrg_excel.register.RoundError`."""
     conn = reg.open_register(ws)
     try:
+        reg.check_round(conn, round)
         answered = {cid for cid, rnd in reg.current_submissions(conn) if rnd == round}
         return [i for i in reg.list_issues(conn, round, open_only=True) if i.contract_id not in answered]
     finally:

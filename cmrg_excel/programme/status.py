@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..register import Issue
+from ..register import Issue, RoundError, choose_round
 from ..register.details import COLUMNS as DETAIL_COLUMNS, latest_corrections
-from ..core.errors import CmrgError
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
@@ -23,8 +22,9 @@ OUTSTANDING = "outstanding"
 LABELS = {ACCEPTED: "Accepted", REJECTED: "Rejected, awaiting correction", OUTSTANDING: "Outstanding"}
 
 
-class StatusError(CmrgError):
-    """No such round, or nothing issued yet."""
+# A round asked for that was never issued, or none issued yet (the register decides which
+# round is current); kept under this name for status, chase and their callers.
+StatusError = RoundError
 
 
 @dataclass(frozen=True)
@@ -342,22 +342,6 @@ def _misaddressed(problems: object) -> bool:
 
 
 # --- the workspace edge ----------------------------------------------------------------
-def choose_round(known: list[str], round: str | None, withdrawn: Mapping[str, object] | None = None) -> str:
-    """The round asked for, or the latest one issued (never a round withdrawn as issued by mistake)."""
-    if round is not None and withdrawn and round in withdrawn:
-        d = withdrawn[round]
-        on = received_date(d.made_at)
-        raise StatusError(f"round {round!r} was withdrawn" + (f" on {on:%d/%m/%Y}" if on else "")
-                          + f" by {d.os_user}: {d.reason}" + (f"; rounds issued: {', '.join(known)}" if known else ""))
-    if not known:
-        raise StatusError("no workbooks have been issued yet: run 'cmrg generate --round NAME' first")
-    if round is None:
-        return known[-1]
-    if round not in known:
-        raise StatusError(f"round {round!r} has not been issued; rounds issued: {', '.join(known)}")
-    return round
-
-
 def load_round_status(ws, round: str | None = None, *, today: dt.date | None = None,
                       deadline: dt.date | None = None) -> RoundStatus:
     """A round's status from the workspace's register (the latest round by default). Reads only:

@@ -15,7 +15,7 @@ import platform
 import sqlite3
 from dataclasses import dataclass
 
-from . import now, transaction
+from .db import now, transaction
 
 RUN_STATES = ("running", "finished", "stopped", "interrupted")
 ACTIONS = ("withdraw-return", "reinstate-return", "confirm-return", "withdraw-workbook", "withdraw-round")

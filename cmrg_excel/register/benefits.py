@@ -13,7 +13,8 @@ import datetime as dt
 import pandas as pd
 
 from ..core.benefits import FILE_NAME, Benefit
-from . import _frame, now, transaction
+from .db import now, transaction
+from .views import _frame
 
 BENEFIT_COLUMNS = ["contract_id", "benefit_date", "description", "amount_gbp", "kind", "caveat", "source",
                    "title", "directorate", "annual_value_gbp"]

@@ -31,8 +31,9 @@ from ..core.framework import BUILTIN_PACKAGE, Framework
 from ..kit.document import Bullets, Cover, Document, Heading, Image, PageBreak, Para, Table
 from .. import register as reg
 from ..register.benefits import benefits_frame, replace_log_benefits
-from ..issue.plan import (CRITERIA, PLAN_WORKBOOK, PlanError, PlanSettings, add_months, make_plan, month_start,
-                          read_plan_schedule, register_last_reviews)
+from ..issue.plan import CRITERIA, PlanError, PlanSettings, add_months, make_plan, month_start
+from ..issue.plan_workbook import PLAN_WORKBOOK, read_plan_schedule
+from ..issue.planned import register_last_reviews
 from ..core.contracts import read_contracts
 from ..core.workspace import STANDING_TEXT
 from .findings import CuratedFindings, read_curated_findings

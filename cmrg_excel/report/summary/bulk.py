@@ -4,7 +4,11 @@ xlsxwriter lays out the sheet (widths, header, table, conditional formats) and t
 appended to the sheet's XML in one vectorised pass, because cell-by-cell writing of 70,000
 answers is far too slow for the 3-second budget.
 
-The one private xlsxwriter call (a format's style index) is in :func:`style_index`.
+The one private xlsxwriter call (a format's style index) goes through the wall around
+xlsxwriter, :func:`cmrg_excel.kit.xlsxwriter_internals.format_index`; text is escaped by its
+:func:`~cmrg_excel.kit.xlsxwriter_internals.cell_text_xml`. What this module assumes of the
+package xlsxwriter writes (sheet parts named in sheet order, one shared-string table) is
+checked by the summary's own tests.
 """
 
 from __future__ import annotations
@@ -13,17 +17,16 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from xml.sax.saxutils import escape as _xml_escape
 
 import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from ...kit.xlsxwriter_internals import cell_text_xml, format_index
+
 MAX_CELL_TEXT = 32767
 
 
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ESCAPED_LOOKALIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _EPOCH = np.datetime64("1899-12-30T00:00:00")
 
 
@@ -31,12 +34,7 @@ def xml_text(value: str) -> str:
     """Text for an inline string: XML-escaped, control characters as Excel's _xHHHH_ escapes."""
     if len(value) > MAX_CELL_TEXT:
         value = value[: MAX_CELL_TEXT - 1] + "…"
-    if "_x" in value:
-        value = _ESCAPED_LOOKALIKE.sub(r"_x005F_\1", value)
-    value = _xml_escape(value)
-    if _BAD_XML.search(value):
-        value = _BAD_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
-    return value
+    return cell_text_xml(value)
 
 
 def excel_serial(values: pd.Series) -> np.ndarray:
@@ -51,9 +49,8 @@ def excel_serial(values: pd.Series) -> np.ndarray:
 
 def style_index(fmt) -> int:
     """The index of ``fmt`` in the workbook's cell styles, assigned now so that xlsxwriter
-    writes the style into styles.xml. ``Format._get_xf_index`` is private to xlsxwriter
-    (written against 3.2/3.3): this is the only place the summary calls it."""
-    return fmt._get_xf_index()
+    writes the style into styles.xml (through the wall, :mod:`cmrg_excel.kit.xlsxwriter_internals`)."""
+    return format_index(fmt)
 
 
 @dataclass

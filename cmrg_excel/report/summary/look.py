@@ -23,7 +23,9 @@ from ...kit.styles import (
     RED_TEXT,
     SCORE_FORMAT,
     Styles,
+    lines_height,
     row_height,
+    text_lines,
     wrapped_height,
 )
 from .bulk import BulkColumn
@@ -154,9 +156,9 @@ def wrapped_heights(*columns: tuple[list, float]) -> list[float | None]:
     return out
 
 
-def text_height(text: str, chars_per_line: float, line_px: float = 15.0) -> float:
-    lines = sum(max(1, math.ceil(len(part) / chars_per_line)) for part in str(text).split("\n"))
-    return lines * line_px + 4
+def text_height(text: str, chars_per_line: float) -> float:
+    """The height of wrapped text ``chars_per_line`` characters wide (the house estimate; a little room below)."""
+    return lines_height(text_lines(str(text), chars_per_line)) + 2
 
 
 def area_header(number: int, name: str) -> str:
