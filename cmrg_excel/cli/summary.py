@@ -27,8 +27,10 @@ def summary_cmd(round_: str | None, out: Path | None, force: bool, workspace: Pa
     It opens on a one-page Dashboard (contracts reviewed, returns outstanding, value
     covered, average maturity by area, how activities were rated, top strengths and
     issues), then: Heatmap (contracts x areas), Findings in plain English, Progress
-    since earlier reviews, Directorates, Actions (overdue first), Activity heatmap and
-    Data (every answer with its source file and cell, ready for pivot tables).
+    since earlier reviews, Directorates, Actions (overdue first), Benefits (every
+    benefit from benefits.xlsx and the meeting records, with the totals by type),
+    Activity heatmap and Data (every answer with its source file and cell, ready for
+    pivot tables).
 
     Every figure is recomputed from the accepted answers in the register. Thresholds
     for the findings are in cmrg.toml under [summary]. The summary in outbox/ is
